@@ -1,0 +1,73 @@
+"""HiveQL (Spark SQL dialect) statements for catalog objects. Pure string building."""
+
+from __future__ import annotations
+
+from catalog.model import Column, Partition, Table
+
+DELTA = "delta"
+
+
+def quote_name(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def quote_value(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def qualified(database: str, name: str) -> str:
+    return f"{quote_name(database)}.{quote_name(name)}"
+
+
+def _pairs(mapping: dict[str, str]) -> str:
+    return ", ".join(f"{quote_value(k)} = {quote_value(v)}" for k, v in sorted(mapping.items()))
+
+
+def _column(column: Column) -> str:
+    comment = f" COMMENT {quote_value(column.comment)}" if column.comment else ""
+    return f"{quote_name(column.name)} {column.type.upper()}{comment}"
+
+
+def create_database_sql(name: str, location: str | None = None) -> str:
+    where = f" LOCATION {quote_value(location)}" if location else ""
+    return f"CREATE DATABASE IF NOT EXISTS {quote_name(name)}{where}"
+
+
+def create_table_sql(table: Table) -> str:
+    """An external table over files (or a Delta table at its location)."""
+    target = qualified(table.database, table.name)
+    properties = f" TBLPROPERTIES ({_pairs(table.parameters)})" if table.parameters else ""
+    if table.format == DELTA:
+        return (
+            f"CREATE TABLE IF NOT EXISTS {target} USING DELTA "
+            f"LOCATION {quote_value(table.location)}{properties}"
+        )
+    columns = ", ".join(_column(c) for c in (*table.columns, *table.partition_keys))
+    options = f" OPTIONS ({_pairs(table.options)})" if table.options else ""
+    partitioned = (
+        " PARTITIONED BY (" + ", ".join(quote_name(k.name) for k in table.partition_keys) + ")"
+        if table.partition_keys
+        else ""
+    )
+    return (
+        f"CREATE TABLE {target} ({columns}) USING {table.format}{options}{partitioned} "
+        f"LOCATION {quote_value(table.location)}{properties}"
+    )
+
+
+def drop_table_sql(database: str, name: str) -> str:
+    return f"DROP TABLE IF EXISTS {qualified(database, name)}"
+
+
+def add_partitions_sql(table: Table, partitions: list[Partition]) -> str:
+    specs = []
+    for partition in partitions:
+        values = ", ".join(
+            f"{quote_name(key.name)} = {quote_value(value)}"
+            for key, value in zip(table.partition_keys, partition.values, strict=True)
+        )
+        specs.append(f"PARTITION ({values}) LOCATION {quote_value(partition.location)}")
+    return (
+        f"ALTER TABLE {qualified(table.database, table.name)} ADD IF NOT EXISTS "
+        + " ".join(specs)
+    )

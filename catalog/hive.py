@@ -1,0 +1,149 @@
+"""The Data Catalog over a Hive metastore, spoken to in HiveQL.
+
+:class:`HiveCatalog` needs only a :class:`SqlRunner` — anything that runs one
+statement and returns rows. The ``stack`` profile hands it a PyHive connection to
+the Spark Thrift Server (no JVM in the caller); the ``local`` profile hands it a
+Spark session on the embedded metastore. Delta tables carry no columns in the
+metastore; ``DESCRIBE`` through Spark's Delta catalog reads their real schema from
+the Delta log, so :meth:`HiveCatalog.get_table` shows it either way.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from catalog import ddl
+from catalog.errors import CatalogError, TableNotFoundError
+from catalog.model import Column, Database, Partition, Table
+
+Row = Sequence[Any]
+
+
+class SqlRunner(Protocol):
+    def sql(self, statement: str) -> list[Row]: ...
+
+
+_NOT_FOUND_MARKERS = ("TABLE_OR_VIEW_NOT_FOUND", "NoSuchTableException", "not found")
+
+
+class HiveCatalog:
+    """Read and write databases, tables and partitions through a SQL runner."""
+
+    def __init__(self, runner: SqlRunner) -> None:
+        self.runner = runner
+
+    # -- reading ---------------------------------------------------------------------
+    def databases(self) -> list[Database]:
+        return [Database(str(row[0])) for row in self.runner.sql("SHOW DATABASES")]
+
+    def table_names(self, database: str) -> list[str]:
+        rows = self.runner.sql(f"SHOW TABLES IN {ddl.quote_name(database)}")
+        # Spark returns (namespace, tableName, isTemporary)
+        return sorted(str(row[1]) for row in rows if not (len(row) > 2 and row[2]))
+
+    def has_database(self, database: str) -> bool:
+        return any(db.name == database for db in self.databases())
+
+    def get_table(self, database: str, name: str) -> Table:
+        target = ddl.qualified(database, name)
+        try:
+            rows = self.runner.sql(f"DESCRIBE TABLE EXTENDED {target}")
+        except CatalogError as exc:
+            if any(marker in str(exc) for marker in _NOT_FOUND_MARKERS):
+                raise TableNotFoundError(
+                    f"table {database}.{name} does not exist",
+                    hint=f"list tables with `headwater catalog tables {database}`",
+                    table=f"{database}.{name}",
+                ) from exc
+            raise
+        properties = {
+            str(row[0]): str(row[1]) for row in self.runner.sql(f"SHOW TBLPROPERTIES {target}")
+        }
+        return _parse_describe(database, name, rows, properties)
+
+    def partitions(self, table: Table) -> list[tuple[str, ...]]:
+        if not table.partition_keys:
+            return []
+        rows = self.runner.sql(f"SHOW PARTITIONS {ddl.qualified(table.database, table.name)}")
+        return [_partition_values(str(row[0])) for row in rows]
+
+    def count_rows(self, database: str, name: str) -> int:
+        rows = self.runner.sql(f"SELECT COUNT(*) FROM {ddl.qualified(database, name)}")
+        return int(rows[0][0])
+
+    # -- writing ---------------------------------------------------------------------
+    def create_database(self, name: str, location: str | None = None) -> None:
+        # Checked first: the metastore logs IF NOT EXISTS hits as errors.
+        if not self.has_database(name):
+            self.runner.sql(ddl.create_database_sql(name, location))
+
+    def create_table(self, table: Table) -> None:
+        self.runner.sql(ddl.create_table_sql(table))
+
+    def drop_table(self, database: str, name: str) -> None:
+        self.runner.sql(ddl.drop_table_sql(database, name))
+
+    def add_partitions(self, table: Table, partitions: list[Partition], batch: int = 100) -> None:
+        for start in range(0, len(partitions), batch):
+            chunk = partitions[start : start + batch]
+            if chunk:
+                self.runner.sql(ddl.add_partitions_sql(table, chunk))
+
+
+def _partition_values(spec: str) -> tuple[str, ...]:
+    return tuple(urllib.parse.unquote(part.split("=", 1)[1]) for part in spec.split("/"))
+
+
+def _bracketed_pairs(text: str) -> dict[str, str]:
+    inner = text.strip().removeprefix("[").removesuffix("]")
+    pairs = {}
+    for item in inner.split(", "):
+        if "=" in item:
+            key, value = item.split("=", 1)
+            pairs[key] = value
+    return pairs
+
+
+def _parse_describe(
+    database: str, name: str, rows: list[Row], properties: dict[str, str]
+) -> Table:
+    columns: list[Column] = []
+    partition_names: list[str] = []
+    details: dict[str, str] = {}
+    section = "columns"
+    for row in rows:
+        key = str(row[0] or "").strip()
+        value = str(row[1] or "").strip() if len(row) > 1 else ""
+        if key == "# Partition Information":
+            section = "partitions"
+            continue
+        if key.startswith("# Detailed Table Information"):
+            section = "details"
+            continue
+        if not key or key.startswith("#"):
+            if section == "partitions" and not key:
+                section = "after-partitions"
+            continue
+        if section == "columns":
+            comment = row[2] if len(row) > 2 and row[2] else None
+            columns.append(Column(key, value, comment))
+        elif section == "partitions":
+            partition_names.append(key)
+        elif section == "details":
+            details[key] = value
+    by_name = {c.name: c for c in columns}
+    keys = tuple(by_name[n] for n in partition_names if n in by_name)
+    data = tuple(c for c in columns if c.name not in partition_names)
+    visible = {k: v for k, v in properties.items() if not k.startswith("spark.sql.")}
+    return Table(
+        database=database,
+        name=name,
+        columns=data,
+        location=details.get("Location", ""),
+        format=details.get("Provider", "hive").lower(),
+        partition_keys=keys,
+        parameters=visible,
+        options=_bracketed_pairs(details.get("Storage Properties", "")),
+    )

@@ -1,0 +1,197 @@
+"""The built-in CSV classifier: dialect, header and column types from a byte sample.
+
+Header rule (Glue's, research-glue-crawler.md §2): the first row is a header when its
+values are all strings, short, distinct, and at least one data column is typed.
+Glue then gives up on all-string files (its most complained-about behaviour); here an
+all-string file still gets a header when every first-row value looks like a column
+name and none of them repeats in the data below it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from catalog.model import Column
+from engine.classify.model import Classification, Sample, no_match
+from engine.schema import STRING, finalize, infer_column_type, infer_value_type
+
+NAME = "csv"
+DELIMITERS = (",", "\t", ";", "|")
+MAX_ROWS = 500
+MIN_CONSISTENCY = 0.8
+MAX_HEADER_VALUE = 150
+TEXT_EXTENSIONS = (".csv", ".tsv", ".txt", ".tab", ".psv", ".dat")
+_NAME_LIKE = re.compile(r"[^\W\d][\w .\-/()#%]*", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    delimiter: str
+    quoted: bool
+    width: int
+    consistency: float
+    multiline: bool
+
+
+def decode(head: bytes) -> tuple[str, str] | None:
+    """Text and encoding of a sample, or None for binary data."""
+    if b"\x00" in head[:4096]:
+        return None
+    if head.startswith(b"\xef\xbb\xbf"):
+        return head[3:].decode("utf-8", errors="replace"), "UTF-8"
+    try:
+        return head.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 3:  # a multi-byte character cut by the sample end
+            return head[: exc.start].decode("utf-8"), "UTF-8"
+        return head.decode("latin-1"), "ISO-8859-1"
+
+
+def _complete_lines(text: str, truncated: bool) -> str:
+    if truncated and "\n" in text:
+        return text[: text.rindex("\n") + 1]
+    return text
+
+
+def _parse(text: str, delimiter: str) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"', strict=False)
+    rows = []
+    try:
+        for row in reader:
+            if row and any(cell.strip() for cell in row):
+                rows.append(row)
+            if len(rows) >= MAX_ROWS:
+                break
+    except csv.Error:
+        pass  # a malformed tail; the rows before it still vote
+    return rows
+
+
+def sniff(text: str, key: str) -> tuple[Dialect, list[list[str]]] | None:
+    """Pick the delimiter whose rows have the most consistent width (> 1)."""
+    best: tuple[tuple[float, int, int], Dialect, list[list[str]]] | None = None
+    prefer_tab = key.lower().endswith((".tsv", ".tab"))
+    for delimiter in DELIMITERS:
+        rows = _parse(text, delimiter)
+        if not rows:
+            continue
+        widths = Counter(len(row) for row in rows)
+        width, count = widths.most_common(1)[0]
+        consistency = count / len(rows)
+        dialect = Dialect(
+            delimiter=delimiter,
+            quoted='"' in text,
+            width=width,
+            consistency=consistency,
+            multiline=any("\n" in cell for row in rows for cell in row),
+        )
+        rank = (
+            consistency if width > 1 else 0.0,
+            1 if prefer_tab and delimiter == "\t" else 0,
+            width,
+        )
+        if best is None or rank > best[0]:
+            best = (rank, dialect, rows)
+    if best is None:
+        return None
+    return best[1], best[2]
+
+
+def detect_header(first: list[str], data: list[list[str]]) -> tuple[bool, str]:
+    """Whether ``first`` is a header row above ``data``, and why."""
+    values = [value.strip() for value in first]
+    if not data:
+        return False, "only one row: no data to compare a header with"
+    if any(infer_value_type(v) not in (STRING, "null") for v in values):
+        return False, "the first row has typed (non-string) values"
+    if any(len(v) > MAX_HEADER_VALUE for v in values[:-1]):
+        return False, f"a first-row value is longer than {MAX_HEADER_VALUE} characters"
+    named = [v for v in values if v]
+    if len({v.lower() for v in named}) != len(named):
+        return False, "first-row values repeat"
+    typed = [
+        i for i in range(len(values))
+        if finalize(infer_column_type(row[i] for row in data if i < len(row))) != STRING
+    ]
+    if typed:
+        return True, f"first row is all strings while {len(typed)} data column(s) are typed"
+    if not all(_NAME_LIKE.fullmatch(v) for v in named) or len(named) < len(values) - 1:
+        return False, "all columns are strings and the first row does not look like names"
+    seen_below = any(
+        i < len(row) and row[i].strip() == v for row in data for i, v in enumerate(values) if v
+    )
+    if seen_below:
+        return False, "all columns are strings and first-row values recur in the data"
+    return True, "all columns are strings; the first row looks like column names"
+
+
+def column_names(header: list[str] | None, width: int) -> list[str]:
+    """Glue naming: lower-cased header values, ``col0…`` for missing ones, unique."""
+    names: list[str] = []
+    for i in range(width):
+        raw = header[i].strip().lower() if header and i < len(header) else ""
+        name = raw or f"col{i}"
+        base, n = name, 2
+        while name in names:
+            name, n = f"{base}_{n}", n + 1
+        names.append(name)
+    return names
+
+
+def classify_csv(sample: Sample) -> Classification:
+    decoded = decode(sample.head)
+    if decoded is None:
+        return no_match(NAME, "binary data (NUL bytes) in the sample")
+    text, encoding = decoded
+    text = _complete_lines(text, sample.is_truncated)
+    sniffed = sniff(text, sample.key)
+    if sniffed is None:
+        return no_match(NAME, "no rows in the sample")
+    dialect, rows = sniffed
+    if dialect.width < 2 and not sample.key.lower().endswith(TEXT_EXTENSIONS):
+        return no_match(NAME, "a single column and no .csv/.tsv/.txt name")
+    if dialect.consistency < MIN_CONSISTENCY:
+        return no_match(
+            NAME,
+            f"rows disagree on the column count (best: {dialect.consistency:.0%} of rows "
+            f"have {dialect.width} columns with delimiter {dialect.delimiter!r})",
+        )
+    rows = [row for row in rows if len(row) == dialect.width]
+    has_header, why = detect_header(rows[0], rows[1:])
+    data = rows[1:] if has_header else rows
+    names = column_names(rows[0] if has_header else None, dialect.width)
+    columns = tuple(
+        Column(name, finalize(infer_column_type(row[i] for row in data)))
+        for i, name in enumerate(names)
+    )
+    record_bytes = max(1, len(text.encode("utf-8")) // max(1, len(rows)))
+    properties = {
+        "classification": "csv",
+        "delimiter": dialect.delimiter,
+        "areColumnsQuoted": str(dialect.quoted).lower(),
+        "columnsOrdered": "true",
+        "compressionType": sample.compression,
+        "typeOfData": "file",
+        "averageRecordSize": str(record_bytes),
+        "encoding": encoding,
+    }
+    if has_header:
+        properties["skip.header.line.count"] = "1"
+    options = {
+        "header": str(has_header).lower(),
+        "sep": dialect.delimiter,
+        "quote": '"',
+        "escape": '"',
+        "encoding": encoding,
+        "multiLine": str(dialect.multiline).lower(),
+        "mode": "PERMISSIVE",
+    }
+    reason = (
+        f"{dialect.width} columns split by {dialect.delimiter!r} in "
+        f"{dialect.consistency:.0%} of {len(rows)} sampled rows; header: {why}"
+    )
+    return Classification(NAME, "csv", 1.0, reason, columns, properties, options)

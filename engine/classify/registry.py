@@ -1,0 +1,67 @@
+"""Built-in classifiers in Glue's fixed order; the highest certainty wins.
+
+Custom classifiers (issue 3) run before these. A verdict of certainty 1.0 stops
+the search, as in Glue; ``classify_all`` keeps every verdict for ``headwater
+classify`` so a user sees why a file became the table it became.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Callable
+
+from engine.classify.csv import classify_csv
+from engine.classify.model import SAMPLE_BYTES, UNKNOWN, Classification, Sample
+from engine.classify.parquet import classify_parquet
+
+Classifier = Callable[[Sample], Classification]
+
+BUILT_IN: tuple[Classifier, ...] = (classify_parquet, classify_csv)
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def compression_of(key: str, head: bytes) -> str:
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    return "none"
+
+
+def decompress_head(head: bytes, compression: str, limit: int = SAMPLE_BYTES) -> bytes:
+    """The first ``limit`` uncompressed bytes of a compressed head (may be partial)."""
+    if compression == "gzip":
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            return inflater.decompress(head, limit)
+        except zlib.error:
+            try:
+                return gzip.decompress(head)[:limit]
+            except (OSError, EOFError, zlib.error):
+                return b""
+    return head
+
+
+def make_sample(key: str, size: int, raw_head: bytes) -> Sample:
+    compression = compression_of(key, raw_head)
+    return Sample(key, size, decompress_head(raw_head, compression), compression)
+
+
+def classify_all(
+    sample: Sample, classifiers: tuple[Classifier, ...] = BUILT_IN
+) -> list[Classification]:
+    return [classifier(sample) for classifier in classifiers]
+
+
+def classify(sample: Sample, classifiers: tuple[Classifier, ...] = BUILT_IN) -> Classification:
+    """The winning verdict: the first certainty 1.0, else the highest, else UNKNOWN."""
+    best: Classification | None = None
+    for classifier in classifiers:
+        verdict = classifier(sample)
+        if verdict.certainty >= 1.0:
+            return verdict
+        if verdict.is_match and (best is None or verdict.certainty > best.certainty):
+            best = verdict
+    if best is not None:
+        return best
+    return Classification("none", UNKNOWN, 0.0, "no classifier recognised the file")

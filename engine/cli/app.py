@@ -1,0 +1,71 @@
+"""``headwater``: the command line. Commands are thin: parse, call engine, render.
+
+Exit codes: 0 success; 1 a headwater error (message and hint on stderr); 2 bad
+usage; 3 a service could not be reached (transient: retry after ``make up``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from catalog.cli import make_catalog_app
+from catalog.errors import CatalogError
+from catalog.output import fail
+from engine.cli import crawl as crawl_cmd
+from engine.cli import demo as demo_cmd
+from engine.cli import job as job_cmd
+from engine.cli import stack as stack_cmd
+from engine.cli.context import STATE, open_catalog
+from engine.errors import HeadwaterError
+
+EXIT_ERROR, EXIT_USAGE, EXIT_UNAVAILABLE = 1, 2, 3
+
+app = typer.Typer(
+    name="headwater",
+    help="Self-hosted Glue + DMS: crawl files into a Hive catalog, land them as Delta tables.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _global(
+    profile: str = typer.Option(
+        None, "--profile", help="local (embedded, default) or stack (real services)."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    if profile:
+        STATE.overrides["profile"] = profile
+        # spark-submit children (job run) read the same profile
+        os.environ["HEADWATER_PROFILE"] = profile
+    STATE.debug = debug
+
+
+app.add_typer(stack_cmd.app, name="stack")
+app.add_typer(job_cmd.app, name="job")
+app.add_typer(make_catalog_app(lambda: open_catalog()), name="catalog")
+app.command("crawl")(crawl_cmd.crawl)
+app.command("classify")(crawl_cmd.classify_files)
+app.command("demo")(demo_cmd.demo)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="headwater")
+    except SystemExit as exc:  # typer's standalone mode ends every run this way
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
+    except (HeadwaterError, CatalogError) as exc:
+        if STATE.debug:
+            raise
+        fail(exc.message, exc.hint)
+        return EXIT_UNAVAILABLE if exc.transient else EXIT_ERROR
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""``headwater crawl`` and ``headwater classify``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from catalog.output import render, say
+from engine.cli.context import STATE, open_catalog
+
+
+def crawl(
+    path: str = typer.Argument(..., help="What to crawl: s3://bucket/prefix or bucket/prefix."),
+    database: str = typer.Option("landing", "--database", "-d", help="Database to fill."),
+    sample_size: int = typer.Option(10, "--sample-size", min=1, help="Files sampled per table."),
+    plan: bool = typer.Option(False, "--plan", help="Show what would change; write nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Crawl files into catalog tables (with partitions).
+
+    Example: headwater crawl s3://landing/ --database landing --plan
+    """
+    from engine.crawl.crawler import CrawlTarget
+    from engine.crawl.crawler import crawl as run_crawl
+
+    target = CrawlTarget.parse(path, database, sample_size)
+    result = run_crawl(STATE.settings, open_catalog(), target, dry_run=plan)
+    rows = [
+        {
+            "table": f"{database}.{c.table.name}",
+            "action": c.action,
+            "format": c.table.format,
+            "columns": len(c.table.columns),
+            "partition keys": ",".join(k.name for k in c.table.partition_keys),
+            "new partitions": len(c.new_partitions),
+            "why": "; ".join(c.reasons),
+        }
+        for c in result.plan.changes
+    ]
+    verb = "would change" if plan else "changed"
+    render(rows, as_json=as_json, title=f"crawl {path} ({verb})")
+    if not as_json:
+        summary = result.plan
+        say(
+            f"{summary.count('create')} created, {summary.count('update')} updated, "
+            f"{summary.count('unchanged')} unchanged, {summary.partitions_added} partitions added; "
+            f"{result.files_listed} files listed, {result.files_sampled} sampled, "
+            f"{len(summary.skipped)} skipped, {result.seconds:.1f}s"
+            + (" (plan only: nothing written)" if plan else "")
+        )
+        for skip in summary.skipped[:20]:
+            say(f"  skipped {skip.key}: {skip.reason}")
+
+
+def classify_files(
+    files: list[Path] = typer.Argument(..., help="Local files to classify.", exists=True),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show every classifier's verdict and certainty for each file.
+
+    Example: headwater classify data/sales.csv
+    """
+    from engine.classify.model import SAMPLE_BYTES
+    from engine.classify.registry import classify_all, make_sample
+
+    rows = []
+    for file in files:
+        with file.open("rb") as handle:
+            head = handle.read(SAMPLE_BYTES)
+        for verdict in classify_all(make_sample(file.name, file.stat().st_size, head)):
+            rows.append(
+                {
+                    "file": str(file),
+                    "classifier": verdict.classifier,
+                    "classification": verdict.classification,
+                    "certainty": verdict.certainty,
+                    "columns": ", ".join(f"{c.name}:{c.type}" for c in verdict.columns),
+                    "why": verdict.reason,
+                }
+            )
+    render(rows, as_json=as_json)

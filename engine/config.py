@@ -1,0 +1,201 @@
+"""The one place headwater reads its configuration.
+
+Precedence, highest first: explicit overrides (CLI flags) > environment variables
+(``HEADWATER_…``, ``__`` for nesting, e.g. ``HEADWATER_S3__ENDPOINT``) > the
+``settings:`` section of ``headwater.yaml`` > the defaults below.
+
+Secrets are ``SecretStr``: they print as ``**********`` and are only unwrapped at
+the edge that needs them (the S3 client, the Spark conf handed to the JVM).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from engine.errors import ConfigError
+
+PROJECT_FILE_ENV = "HEADWATER_PROJECT_FILE"
+DEFAULT_PROJECT_FILE = "headwater.yaml"
+DEFAULT_HOME = ".headwater"
+DEFAULT_CACHE_DIR = Path.home() / ".cache" / "headwater"
+LOOPBACK = "127.0.0.1"
+
+Profile = Literal["local", "stack"]
+# Written by `headwater stack up` in the state dir, removed by `down`: while the
+# native stack runs, commands default to the stack profile.
+ACTIVE_MARKER = "ACTIVE"
+
+
+class BucketSettings(BaseModel):
+    """Bucket names; in the local profile each is a folder under ``<home>/lake``."""
+
+    landing: str = "landing"
+    raw: str = "raw"
+
+
+class S3Settings(BaseModel):
+    """An S3-compatible endpoint (MinIO by default; any S3 server or AWS S3 works)."""
+
+    endpoint: str = f"http://{LOOPBACK}:9000"
+    region: str = "us-east-1"
+    access_key: str = "headwater"
+    secret_key: SecretStr = SecretStr("headwater-secret")
+    path_style: bool = True
+
+
+class StackSettings(BaseModel):
+    """Addresses of the services the native launcher starts (all on loopback)."""
+
+    host: str = LOOPBACK
+    postgres_port: int = 5433
+    metastore_port: int = 9083
+    minio_port: int = 9000
+    minio_console_port: int = 9001
+    thrift_port: int = 10000
+    master_port: int = 7077
+    master_ui_port: int = 8080
+    worker_ui_port: int = 8081
+    postgres_user: str = "headwater"
+    postgres_password: SecretStr = SecretStr("headwater")
+    metastore_database: str = "metastore"
+    state_dir: Path | None = None  # default: <home>/stack
+
+    @property
+    def metastore_uri(self) -> str:
+        return f"thrift://{self.host}:{self.metastore_port}"
+
+
+class SparkSettings(BaseModel):
+    master: str = "local[*]"
+    driver_memory: str = "2g"
+    shuffle_partitions: int = 8
+    ui_enabled: bool = False
+
+
+class Settings(BaseSettings):
+    """Every setting headwater reads. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HEADWATER_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    # None: "stack" while the native stack is up (make up), else "local".
+    profile: Profile | None = None
+    home: Path = Path(DEFAULT_HOME)
+    cache_dir: Path = DEFAULT_CACHE_DIR
+    buckets: BucketSettings = Field(default_factory=BucketSettings)
+    s3: S3Settings = Field(default_factory=S3Settings)
+    stack: StackSettings = Field(default_factory=StackSettings)
+    spark: SparkSettings = Field(default_factory=SparkSettings)
+
+    @model_validator(mode="after")
+    def _default_profile(self) -> Settings:
+        if self.profile is None:
+            self.profile = "stack" if (self.state_dir / ACTIVE_MARKER).is_file() else "local"
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _ProjectFileSource(settings_cls))
+
+    # -- derived locations -------------------------------------------------------------
+    @cached_property
+    def home_path(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def lake_path(self) -> Path:
+        """Local profile: the folder that stands in for the object store."""
+        return self.home_path / "lake"
+
+    @property
+    def state_dir(self) -> Path:
+        """Native stack: logs, pids and data dirs of every service."""
+        configured = self.stack.state_dir
+        return (configured.expanduser().resolve() if configured else self.home_path / "stack")
+
+    @property
+    def metastore_derby_path(self) -> Path:
+        return self.home_path / "metastore_db"
+
+    @property
+    def jar_dir(self) -> Path:
+        return self.cache_dir.expanduser().resolve() / "jars"
+
+    def bucket_uri(self, bucket: str) -> str:
+        """The Hadoop URI of a bucket's root, as Spark and the metastore see it."""
+        if self.profile == "local":
+            return hadoop_file_uri(self.lake_path / bucket)
+        return f"s3a://{bucket}"
+
+    @property
+    def warehouse_uri(self) -> str:
+        return f"{self.bucket_uri(self.buckets.raw)}/_warehouse"
+
+
+class _ProjectFileSource(PydanticBaseSettingsSource):
+    """The ``settings:`` mapping of ``headwater.yaml`` (if the file exists)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = project_file()
+        if not path.is_file():
+            return {}
+        try:
+            document = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})", path=str(path)) from exc
+        if not isinstance(document, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping", path=str(path))
+        section = document.get("settings") or {}
+        if not isinstance(section, dict):
+            raise ConfigError(f"{path}: 'settings' must be a mapping", path=str(path))
+        return section
+
+
+def hadoop_file_uri(path: Path) -> str:
+    """``file://`` + the absolute path, unescaped: Hadoop takes ``%3D`` literally, so
+    ``Path.as_uri()`` would break ``key=value`` partition folders."""
+    return "file://" + str(path.resolve())
+
+
+def project_file() -> Path:
+    return Path(os.environ.get(PROJECT_FILE_ENV, DEFAULT_PROJECT_FILE))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from overrides > environment > headwater.yaml > defaults.
+
+    Raises:
+        ConfigError: naming the key path, the offending value and what is allowed.
+    """
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**clean)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        value = first.get("input")
+        shown = "**********" if "secret" in key or "password" in key else repr(value)
+        raise ConfigError(
+            f"setting '{key}' = {shown}: {first['msg']} "
+            f"(set it in {project_file()} under 'settings:' or as HEADWATER_"
+            f"{key.upper().replace('.', '__')})",
+            key=key,
+        ) from exc

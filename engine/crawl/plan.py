@@ -1,0 +1,87 @@
+"""What a crawl will do to the catalog, decided before anything is written.
+
+``plan_table`` compares one inferred table with what the catalog holds; a
+:class:`CrawlPlan` gathers those decisions so ``headwater crawl --plan`` can show
+them and :func:`engine.crawl.crawler.apply_plan` can carry them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from catalog.model import Partition, Table
+from engine.crawl.layout import Skipped
+
+CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
+# Statistics change on every crawl; they alone do not make a table "updated".
+STAT_KEYS = frozenset(
+    {"recordCount", "sizeKey", "objectCount", "averageRecordSize", "CRAWL_RUN_ID",
+     "UPDATED_BY_CRAWLER", "transient_lastDdlTime"}
+)
+
+
+@dataclass(frozen=True)
+class TableChange:
+    action: str
+    table: Table
+    previous: Table | None
+    reasons: tuple[str, ...]
+    new_partitions: tuple[Partition, ...]
+
+    @property
+    def is_write(self) -> bool:
+        return self.action != UNCHANGED or bool(self.new_partitions)
+
+
+@dataclass
+class CrawlPlan:
+    database: str
+    create_database: bool
+    changes: list[TableChange] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(1 for change in self.changes if change.action == action)
+
+    @property
+    def partitions_added(self) -> int:
+        return sum(len(change.new_partitions) for change in self.changes)
+
+
+def _schema_differences(new: Table, old: Table) -> list[str]:
+    reasons = []
+    if new.columns != old.columns:
+        reasons.append(
+            "columns changed: "
+            f"{[(c.name, c.type) for c in old.columns]} -> {[(c.name, c.type) for c in new.columns]}"
+        )
+    if [k.name for k in new.partition_keys] != [k.name for k in old.partition_keys]:
+        reasons.append("partition keys changed")
+    if new.format != old.format:
+        reasons.append(f"format {old.format} -> {new.format}")
+    if new.location.rstrip("/") != old.location.rstrip("/"):
+        reasons.append(f"location {old.location} -> {new.location}")
+    lasting_new = {k: v for k, v in new.parameters.items() if k not in STAT_KEYS}
+    lasting_old = {k: old.parameters.get(k) for k in lasting_new}
+    if lasting_new != lasting_old:
+        reasons.append("table properties changed")
+    wanted_options = {k: old.options.get(k) for k in new.options}
+    if wanted_options != new.options:
+        reasons.append("reader options changed")
+    return reasons
+
+
+def plan_table(
+    new: Table,
+    partitions: list[Partition],
+    existing: Table | None,
+    existing_partitions: set[tuple[str, ...]],
+) -> TableChange:
+    if existing is None:
+        return TableChange(CREATE, new, None, ("new table",), tuple(partitions))
+    reasons = _schema_differences(new, existing)
+    if reasons:
+        # Re-created (external: no data is touched), so every partition is re-added.
+        return TableChange(UPDATE, new, existing, tuple(reasons), tuple(partitions))
+    fresh = tuple(p for p in partitions if p.values not in existing_partitions)
+    return TableChange(UNCHANGED, new, existing, (), fresh)

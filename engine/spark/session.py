@@ -1,0 +1,112 @@
+"""The one Spark session factory: Delta, Hive metastore, S3A and jars in one place.
+
+Every entry point (CLI, jobs under spark-submit, tests) gets its session here. The
+jars come from the cache through ``spark-defaults.conf`` (written by ``make
+setup``), so plain Python and ``spark-submit jobs/…`` load the same ones. Secrets
+reach the JVM through the Hadoop configuration after start-up, never through a
+command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+from typing import Any
+
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import AnalysisException, PySparkException
+from pyspark.sql import SparkSession
+
+from catalog.errors import CatalogError
+from engine.config import Settings
+from engine.errors import MetastoreBusyError, SetupError
+from engine.spark.conf import DELTA_PROBE_CLASS, spark_conf, spark_secrets
+from engine.stack import artifacts
+
+HADOOP_PREFIX = "spark.hadoop."
+
+
+def build_session(settings: Settings, app_name: str = "headwater") -> SparkSession:
+    """Get or create the SparkSession for ``settings.profile``.
+
+    Raises:
+        SetupError: the jar cache or spark-defaults.conf is missing (run make setup).
+        MetastoreBusyError: the embedded metastore is open in another process.
+    """
+    launched_by_spark_submit = "PYSPARK_GATEWAY_PORT" in os.environ
+    if not launched_by_spark_submit and not artifacts.is_spark_defaults_current(settings):
+        artifacts.write_spark_defaults(settings)  # raises SetupError if the cache is empty
+    if settings.profile == "local":
+        settings.home_path.mkdir(parents=True, exist_ok=True)
+        _check_derby_free(settings.metastore_derby_path)
+        for bucket in (settings.buckets.landing, settings.buckets.raw):
+            (settings.lake_path / bucket).mkdir(parents=True, exist_ok=True)
+
+    builder = SparkSession.builder
+    if not launched_by_spark_submit:  # spark-submit's --master wins
+        builder = builder.master(settings.spark.master)
+    for key, value in spark_conf(settings, app_name=app_name).items():
+        builder = builder.config(key, value)
+    spark = builder.enableHiveSupport().getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    jvm = spark.sparkContext._jvm
+    if settings.profile == "local":
+        # derby.log goes beside the metastore, not into the working directory; set
+        # before the first catalog call, which is when Hive boots Derby.
+        jvm.java.lang.System.setProperty(  # type: ignore[union-attr]
+            "derby.system.home", str(settings.home_path)
+        )
+
+    hadoop = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+    for key, value in spark_secrets(settings).items():
+        hadoop.set(key.removeprefix(HADOOP_PREFIX), value)
+    _check_delta_loaded(spark)
+    return spark
+
+
+def _check_delta_loaded(spark: SparkSession) -> None:
+    try:
+        # Spark's loader, not the system one: spark.jars are added to Spark's loader.
+        jvm = spark.sparkContext._jvm
+        jvm.org.apache.spark.util.Utils.classForName(DELTA_PROBE_CLASS, True, False)  # type: ignore[union-attr]
+    except Py4JJavaError as exc:  # wraps the JVM's ClassNotFoundException
+        raise SetupError(
+            "the Delta jars are not on this Spark's classpath",
+            hint=f"{artifacts.SETUP_HINT}; under your own spark-submit pass the cached jars "
+            "with --jars",
+        ) from exc
+
+
+def _check_derby_free(metastore: Path) -> None:
+    """Derby lets one JVM open the metastore; fail early and clearly if one has it."""
+    lock = metastore / "dbex.lck"
+    if not lock.exists():
+        return
+    with lock.open("r+b") as handle:
+        try:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise MetastoreBusyError(
+                f"the embedded metastore {metastore} is open in another process",
+                hint="the local profile runs one headwater process at a time: wait for the "
+                "other run to finish, or use the stack profile (make up) for concurrent runs",
+                path=str(metastore),
+            ) from exc
+        with contextlib.suppress(OSError):
+            fcntl.lockf(handle, fcntl.LOCK_UN)
+
+
+class SparkSqlRunner:
+    """:class:`catalog.hive.SqlRunner` over a Spark session (local profile)."""
+
+    def __init__(self, spark: SparkSession) -> None:
+        self.spark = spark
+
+    def sql(self, statement: str) -> list[Any]:
+        try:
+            return [tuple(row) for row in self.spark.sql(statement).collect()]
+        except (AnalysisException, PySparkException) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CatalogError(f"{first} (statement: {statement[:200]})") from exc

@@ -1,0 +1,196 @@
+"""What `make setup` puts in the cache outside the clone, and where to find it.
+
+* JVM jars (Delta, S3A + AWS SDK modules, JDBC drivers), resolved once from Maven
+  Central with the pom beside this module;
+* the loopback metastore launcher, compiled once against the wheel's Hive jars;
+* a MinIO server, built once from source with ``go install`` at a pinned version;
+* ``spark-defaults.conf`` in the wheel's ``conf/``, listing the cached jars, so that
+  plain Python, ``spark-submit jobs/…`` and the Thrift Server all load the same jars.
+
+Nothing here runs at job time: a missing piece raises :class:`SetupError` naming the
+command that fills it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from engine.config import Settings
+from engine.errors import SetupError
+from engine.spark.conf import LOG4J2_FILE
+
+MINIO_MODULE = "github.com/minio/minio"
+# The newest commit of MinIO's community repository (unmaintained since 2025-12).
+MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
+METASTORE_LAUNCHER = "LoopbackMetastore"
+SETUP_HINT = "run `make setup` (or `headwater stack setup`) once; it fills the cache"
+
+_HERE = Path(__file__).resolve().parent
+POM = _HERE / "jars" / "pom.xml"
+LAUNCHER_SOURCE = _HERE / "java" / f"{METASTORE_LAUNCHER}.java"
+
+
+def spark_home() -> Path:
+    """The pyspark wheel's SPARK_HOME, found without importing pyspark."""
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or not spec.submodule_search_locations:
+        raise SetupError("pyspark is not installed in this Python", hint=SETUP_HINT)
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _digest(*paths: Path) -> str:
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def jar_dir(settings: Settings) -> Path:
+    """The cache folder of the jars the current pom resolves to."""
+    return settings.jar_dir / _digest(POM)
+
+
+def cached_jars(settings: Settings) -> list[Path]:
+    folder = jar_dir(settings)
+    jars = sorted(folder.glob("*.jar"))
+    if not jars:
+        raise SetupError(f"the JVM jar cache {folder} is empty", hint=SETUP_HINT)
+    return jars
+
+
+def jar_path(settings: Settings, prefix: str) -> Path:
+    """One cached jar by file-name prefix, e.g. ``postgresql-``."""
+    for jar in cached_jars(settings):
+        if jar.name.startswith(prefix):
+            return jar
+    raise SetupError(f"no jar named {prefix}* in {jar_dir(settings)}", hint=SETUP_HINT)
+
+
+def resolve_jars(settings: Settings) -> Path:
+    """Resolve the pom's jars from Maven Central into the cache (once)."""
+    target = jar_dir(settings)
+    if any(target.glob("*.jar")):
+        return target
+    _require_tool("mvn", "Maven (Debian package 'maven')")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="jars-", dir=target.parent))
+    command = [
+        "mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
+        f"-DoutputDirectory={staging}",
+    ]
+    _run(command, what="resolving the JVM jars from Maven Central")
+    staging.rename(target)
+    return target
+
+
+def launcher_dir(settings: Settings) -> Path:
+    return settings.cache_dir.expanduser().resolve() / "classes" / _digest(LAUNCHER_SOURCE)
+
+
+def compile_launcher(settings: Settings) -> Path:
+    """Compile the loopback metastore launcher against the wheel's Hive jars."""
+    target = launcher_dir(settings)
+    if (target / f"{METASTORE_LAUNCHER}.class").is_file():
+        return target
+    _require_tool("javac", "a JDK 17 (Debian package 'openjdk-17-jdk-headless')")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="classes-", dir=target.parent))
+    classpath = str(spark_home() / "jars" / "*")
+    _run(
+        ["javac", "-nowarn", "-d", str(staging), "-cp", classpath, str(LAUNCHER_SOURCE)],
+        what="compiling the metastore launcher",
+    )
+    staging.rename(target)
+    return target
+
+
+def minio_binary(settings: Settings) -> Path:
+    binary = settings.cache_dir.expanduser().resolve() / "minio" / MINIO_VERSION / "minio"
+    return binary
+
+
+def build_minio(settings: Settings) -> Path:
+    """``go install`` MinIO at the pinned version into the cache (once)."""
+    binary = minio_binary(settings)
+    if binary.is_file():
+        return binary
+    _require_tool("go", "Go 1.24 or newer")
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "GOBIN": str(binary.parent), "CGO_ENABLED": "0"}
+    _run(
+        ["go", "install", f"{MINIO_MODULE}@{MINIO_VERSION}"],
+        what="building MinIO from source (takes a few minutes the first time)",
+        env=env,
+    )
+    return binary
+
+
+def spark_defaults_path() -> Path:
+    return spark_home() / "conf" / "spark-defaults.conf"
+
+
+def jar_properties(settings: Settings) -> dict[str, str]:
+    """How a Spark driver gets the cached jars: on its system classpath (threads such
+    as the Thrift Server's sessions do not see jars added later through spark.jars),
+    and through spark.jars for executors."""
+    jars = [str(jar) for jar in cached_jars(settings)]
+    return {"spark.driver.extraClassPath": ":".join(jars), "spark.jars": ",".join(jars)}
+
+
+def _spark_defaults_text(settings: Settings) -> str:
+    jars = "".join(f"{key} {value}\n" for key, value in jar_properties(settings).items())
+    return (
+        "# Written by `headwater stack setup`: the jars headwater adds to pyspark's own,\n"
+        "# and the Python that has headwater installed (for spark-submit jobs/...).\n"
+        f"{jars}"
+        f"spark.pyspark.python {sys.executable}\n"
+        f"spark.pyspark.driver.python {sys.executable}\n"
+        f"spark.driver.extraJavaOptions -Dlog4j2.configurationFile={LOG4J2_FILE}\n"
+    )
+
+
+def write_spark_defaults(settings: Settings) -> Path:
+    """List the cached jars in the wheel's spark-defaults.conf (no secrets here)."""
+    path = spark_defaults_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_spark_defaults_text(settings))
+    return path
+
+
+def is_spark_defaults_current(settings: Settings) -> bool:
+    path = spark_defaults_path()
+    try:
+        return path.is_file() and path.read_text() == _spark_defaults_text(settings)
+    except SetupError:
+        return False
+
+
+def setup(settings: Settings, *, with_minio: bool = True) -> dict[str, Path]:
+    """Fill the cache: jars, launcher class, spark-defaults.conf and (optionally) MinIO."""
+    done = {
+        "jars": resolve_jars(settings),
+        "metastore launcher": compile_launcher(settings),
+        "spark-defaults.conf": write_spark_defaults(settings),
+    }
+    if with_minio:
+        done["minio"] = build_minio(settings)
+    return done
+
+
+def _require_tool(name: str, what: str) -> None:
+    if shutil.which(name) is None:
+        raise SetupError(f"'{name}' is not on PATH", hint=f"install {what}, then {SETUP_HINT}")
+
+
+def _run(command: list[str], *, what: str, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise SetupError(f"{what} failed (exit {result.returncode}):\n{tail}", hint=SETUP_HINT)

@@ -1,0 +1,67 @@
+"""The real native stack for tests: own ports, own state dir, stopped afterwards."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.config import Settings, load_settings
+from engine.stack import launcher
+from engine.stack.process import is_pid_alive
+from tests.helpers import clean_env, free_port
+
+
+@dataclass
+class StackRun:
+    settings: Settings
+    env: dict[str, str]
+    state_dir: Path
+
+
+def _flatten(values: dict[str, Any], prefix: str = "HEADWATER_") -> dict[str, str]:
+    env = {}
+    for key, value in values.items():
+        name = f"{prefix}{key.upper()}"
+        if isinstance(value, dict):
+            env.update(_flatten(value, f"{name}__"))
+        else:
+            env[name] = str(value)
+    return env
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[StackRun]:
+    # Under /tmp (world-searchable) because PostgreSQL runs as the postgres user.
+    state = Path(tempfile.mkdtemp(prefix="headwater-stack-"))
+    state.chmod(0o755)
+    minio_port = free_port()
+    values: dict[str, Any] = {
+        "profile": "stack",
+        "home": str(state / "home"),
+        "stack": {
+            "state_dir": str(state / "services"),
+            "postgres_port": free_port(),
+            "metastore_port": free_port(),
+            "minio_port": minio_port,
+            "minio_console_port": free_port(),
+            "thrift_port": free_port(),
+        },
+        "s3": {"endpoint": f"http://127.0.0.1:{minio_port}"},
+    }
+    settings = load_settings(**values)
+    run = StackRun(settings, clean_env(**_flatten(values)), state)
+    try:
+        launcher.up(settings)
+        yield run
+    finally:
+        pids = [s.pid for s in launcher.status(settings) if s.pid]
+        launcher.down(settings)
+        leftovers = [pid for pid in pids if is_pid_alive(pid)]
+        shutil.rmtree(state, ignore_errors=True)
+        assert not leftovers, f"stack processes still alive after down: {leftovers}"

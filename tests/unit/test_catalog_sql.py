@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import pytest
+
+from catalog import ddl
+from catalog.errors import CatalogError, TableNotFoundError
+from catalog.hive import HiveCatalog
+from catalog.model import Column, Partition, Table
+
+TABLE = Table(
+    database="landing", name="sales", columns=(Column("id", "bigint"), Column("it's", "string")),
+    location="s3a://landing/sales", format="csv", partition_keys=(Column("dt", "string"),),
+    parameters={"classification": "csv"}, options={"header": "true", "sep": ","},
+)
+
+
+def test_create_table_sql_quotes_names_and_values() -> None:
+    sql = ddl.create_table_sql(TABLE)
+    assert sql.startswith("CREATE TABLE `landing`.`sales` (`id` BIGINT, `it's` STRING, `dt` STRING)")
+    assert "USING csv OPTIONS ('header' = 'true', 'sep' = ',') PARTITIONED BY (`dt`)" in sql
+    assert "LOCATION 's3a://landing/sales' TBLPROPERTIES ('classification' = 'csv')" in sql
+
+
+def test_delta_tables_are_registered_by_location_only() -> None:
+    delta = Table("raw", "t", (), "s3a://raw/t", "delta")
+    assert ddl.create_table_sql(delta) == (
+        "CREATE TABLE IF NOT EXISTS `raw`.`t` USING DELTA LOCATION 's3a://raw/t'"
+    )
+
+
+def test_add_partitions_sql() -> None:
+    sql = ddl.add_partitions_sql(TABLE, [Partition(("2026-01-01",), "s3a://landing/sales/dt=x")])
+    assert sql == (
+        "ALTER TABLE `landing`.`sales` ADD IF NOT EXISTS PARTITION (`dt` = '2026-01-01') "
+        "LOCATION 's3a://landing/sales/dt=x'"
+    )
+
+
+class ScriptedRunner:
+    """Answers HiveQL with rows shaped as Spark returns them (a parser fixture)."""
+
+    def __init__(self, answers: dict[str, list[tuple]]) -> None:
+        self.answers = answers
+        self.statements: list[str] = []
+
+    def sql(self, statement: str) -> list[tuple]:
+        self.statements.append(statement)
+        for prefix, rows in self.answers.items():
+            if statement.startswith(prefix):
+                if isinstance(rows, Exception):
+                    raise rows
+                return rows
+        return []
+
+
+DESCRIBE = [
+    ("id", "bigint", None), ("name", "string", "who"), ("dt", "string", None),
+    ("# Partition Information", "", ""), ("# col_name", "data_type", "comment"),
+    ("dt", "string", None), ("", "", ""),
+    ("# Detailed Table Information", "", ""), ("Catalog", "spark_catalog", ""),
+    ("Location", "s3a://landing/sales", ""), ("Provider", "csv", ""),
+    ("Storage Properties", "[header=true, sep=,]", ""),
+]
+
+
+def test_get_table_parses_describe_extended() -> None:
+    runner = ScriptedRunner(
+        {
+            "DESCRIBE TABLE EXTENDED": DESCRIBE,
+            "SHOW TBLPROPERTIES": [("classification", "csv"), ("spark.sql.x", "hidden")],
+        }
+    )
+    table = HiveCatalog(runner).get_table("landing", "sales")
+    assert table.columns == (Column("id", "bigint"), Column("name", "string", "who"))
+    assert table.partition_keys == (Column("dt", "string"),)
+    assert table.location == "s3a://landing/sales" and table.format == "csv"
+    assert table.parameters == {"classification": "csv"}
+    assert table.options == {"header": "true", "sep": ","}
+
+
+def test_missing_table_is_a_table_not_found_error_naming_it() -> None:
+    runner = ScriptedRunner(
+        {"DESCRIBE": CatalogError("[TABLE_OR_VIEW_NOT_FOUND] The table cannot be found")}
+    )
+    with pytest.raises(TableNotFoundError, match="landing.nope"):
+        HiveCatalog(runner).get_table("landing", "nope")
+
+
+def test_create_database_skips_an_existing_one() -> None:
+    runner = ScriptedRunner({"SHOW DATABASES": [("default",), ("raw",)]})
+    HiveCatalog(runner).create_database("raw")
+    HiveCatalog(runner).create_database("landing")
+    assert [s for s in runner.statements if s.startswith("CREATE")] == [
+        "CREATE DATABASE IF NOT EXISTS `landing`"
+    ]
+
+
+def test_partitions_are_unescaped() -> None:
+    runner = ScriptedRunner({"SHOW PARTITIONS": [("dt=2026-01-01",), ("dt=a%2Fb",)]})
+    assert HiveCatalog(runner).partitions(TABLE) == [("2026-01-01",), ("a/b",)]

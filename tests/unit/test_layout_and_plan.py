@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from catalog.model import Column, Partition, Table
+from engine.crawl.layout import group_tables, table_name
+from engine.crawl.plan import CREATE, UNCHANGED, UPDATE, plan_table
+from engine.storage import ObjectInfo
+
+
+def obj(key: str, size: int = 10) -> ObjectInfo:
+    return ObjectInfo(key, size, 0.0)
+
+
+def test_hive_partitions_and_tables_are_grouped() -> None:
+    layouts, skipped = group_tables(
+        [
+            obj("in/sales/dt=2026-01-01/a.csv"),
+            obj("in/sales/dt=2026-01-02/b.csv"),
+            obj("in/sales/dt=2026-01-02/_SUCCESS"),
+            obj("in/Customers/part.parquet"),
+            obj("in/empty/x.csv", size=0),
+        ],
+        "in/",
+        "in",
+    )
+    by_name = {t.name: t for t in layouts}
+    assert set(by_name) == {"sales", "customers"}
+    sales = by_name["sales"]
+    assert sales.partition_keys == ("dt",)
+    assert [p.values for p in sales.partitions] == [("2026-01-01",), ("2026-01-02",)]
+    assert sales.partitions[0].prefix == "in/sales/dt=2026-01-01/"
+    assert by_name["customers"].partition_keys == ()
+    assert {s.key for s in skipped} == {"in/sales/dt=2026-01-02/_SUCCESS", "in/empty/x.csv"}
+
+
+def test_unnamed_partition_folders_become_partition_n() -> None:
+    layouts, _ = group_tables(
+        [obj("logs/2026/01/a.csv"), obj("logs/2026/02/b.csv"), obj("logs/2025/12/c.csv")], "", "b"
+    )
+    (logs,) = layouts
+    assert logs.partition_keys == ("partition_0", "partition_1")
+    assert ("2026", "02") in [p.values for p in logs.partitions]
+
+
+def test_files_off_the_partition_depth_are_skipped_by_name() -> None:
+    layouts, skipped = group_tables(
+        [obj("t/k=1/a.csv"), obj("t/k=2/b.csv"), obj("t/stray.csv")], "", "b"
+    )
+    assert layouts[0].partition_keys == ("k",)
+    assert [s.key for s in skipped] == ["t/stray.csv"]
+
+
+def test_files_at_the_root_form_one_table_named_after_the_prefix() -> None:
+    layouts, _ = group_tables([obj("exports/a.csv"), obj("exports/b.csv")], "exports", "exports")
+    assert [(t.name, len(t.files)) for t in layouts] == [("exports", 2)]
+
+
+def test_table_names_are_catalog_safe() -> None:
+    assert table_name("Sales Data 2026!") == "sales_data_2026"
+    assert table_name("___") == "table"
+
+
+def _table(**changes: object) -> Table:
+    base = {
+        "database": "landing", "name": "t", "columns": (Column("id", "bigint"),),
+        "location": "s3a://landing/t", "format": "csv",
+        "partition_keys": (Column("dt", "string"),),
+        "parameters": {"classification": "csv", "recordCount": "10"},
+        "options": {"header": "true"},
+    }
+    base.update(changes)
+    return Table(**base)  # type: ignore[arg-type]
+
+
+PARTS = [Partition(("1",), "s3a://landing/t/dt=1"), Partition(("2",), "s3a://landing/t/dt=2")]
+
+
+def test_a_new_table_is_created_with_all_partitions() -> None:
+    change = plan_table(_table(), PARTS, None, set())
+    assert change.action == CREATE and len(change.new_partitions) == 2
+
+
+def test_same_schema_only_adds_new_partitions_even_if_stats_change() -> None:
+    existing = _table(parameters={"classification": "csv", "recordCount": "3"})
+    change = plan_table(_table(), PARTS, existing, {("1",)})
+    assert change.action == UNCHANGED
+    assert [p.values for p in change.new_partitions] == [("2",)]
+
+
+def test_a_schema_change_is_an_update_with_reasons() -> None:
+    existing = _table(columns=(Column("id", "string"),))
+    change = plan_table(_table(), PARTS, existing, {("1",), ("2",)})
+    assert change.action == UPDATE
+    assert "columns changed" in change.reasons[0]
