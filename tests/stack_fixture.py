@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -51,8 +52,12 @@ def stack() -> Iterator[StackRun]:
             "minio_port": minio_port,
             "minio_console_port": free_port(),
             "thrift_port": free_port(),
+            "postgres_password": f"pg-{secrets.token_hex(8)}",
         },
-        "s3": {"endpoint": f"http://127.0.0.1:{minio_port}"},
+        "s3": {
+            "endpoint": f"http://127.0.0.1:{minio_port}",
+            "secret_key": f"s3-{secrets.token_hex(8)}",
+        },
     }
     settings = load_settings(**values)
     run = StackRun(settings, clean_env(**_flatten(values)), state)

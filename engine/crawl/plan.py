@@ -48,6 +48,13 @@ class CrawlPlan:
         return sum(len(change.new_partitions) for change in self.changes)
 
 
+def normalize_location(uri: str) -> str:
+    """Hadoop prints ``file:/x`` for ``file:///x``; both name the same folder."""
+    if uri.startswith("file://"):
+        uri = "file:" + uri[len("file://") :]
+    return uri.rstrip("/")
+
+
 def _schema_differences(new: Table, old: Table) -> list[str]:
     reasons = []
     if new.columns != old.columns:
@@ -59,7 +66,7 @@ def _schema_differences(new: Table, old: Table) -> list[str]:
         reasons.append("partition keys changed")
     if new.format != old.format:
         reasons.append(f"format {old.format} -> {new.format}")
-    if new.location.rstrip("/") != old.location.rstrip("/"):
+    if normalize_location(new.location) != normalize_location(old.location):
         reasons.append(f"location {old.location} -> {new.location}")
     lasting_new = {k: v for k, v in new.parameters.items() if k not in STAT_KEYS}
     lasting_old = {k: old.parameters.get(k) for k in lasting_new}

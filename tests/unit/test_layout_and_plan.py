@@ -91,3 +91,9 @@ def test_a_schema_change_is_an_update_with_reasons() -> None:
     change = plan_table(_table(), PARTS, existing, {("1",), ("2",)})
     assert change.action == UPDATE
     assert "columns changed" in change.reasons[0]
+
+
+def test_hadoop_and_uri_spellings_of_a_location_are_the_same_table() -> None:
+    existing = _table(location="file:/lake/landing/t")
+    new = _table(location="file:///lake/landing/t/")
+    assert plan_table(new, [], existing, set()).action == UNCHANGED
