@@ -17,7 +17,9 @@ CatalogOpener = Callable[[], HiveCatalog]
 
 
 def make_catalog_app(open_catalog: CatalogOpener) -> typer.Typer:
-    app = typer.Typer(help="Inspect the Data Catalog (databases, tables, schemas).", no_args_is_help=True)
+    app = typer.Typer(
+        help="Inspect the Data Catalog (databases, tables, schemas).", no_args_is_help=True
+    )
 
     @app.command("databases")
     def databases(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
@@ -70,12 +72,20 @@ def make_catalog_app(open_catalog: CatalogOpener) -> typer.Typer:
         table = open_catalog().get_table(database, table_name)
         columns = [
             {"column": c.name, "type": c.type, "partition key": ""} for c in table.columns
-        ] + [{"column": c.name, "type": c.type, "partition key": "yes"} for c in table.partition_keys]
+        ] + [
+            {"column": c.name, "type": c.type, "partition key": "yes"} for c in table.partition_keys
+        ]
         if as_json:
             render(
-                [{"table": table.qualified_name, "format": table.format,
-                  "location": table.location, "columns": columns,
-                  "parameters": table.parameters}],
+                [
+                    {
+                        "table": table.qualified_name,
+                        "format": table.format,
+                        "location": table.location,
+                        "columns": columns,
+                        "parameters": table.parameters,
+                    }
+                ],
                 as_json=True,
             )
             return

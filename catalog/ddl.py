@@ -67,7 +67,6 @@ def add_partitions_sql(table: Table, partitions: list[Partition]) -> str:
             for key, value in zip(table.partition_keys, partition.values, strict=True)
         )
         specs.append(f"PARTITION ({values}) LOCATION {quote_value(partition.location)}")
-    return (
-        f"ALTER TABLE {qualified(table.database, table.name)} ADD IF NOT EXISTS "
-        + " ".join(specs)
+    return f"ALTER TABLE {qualified(table.database, table.name)} ADD IF NOT EXISTS " + " ".join(
+        specs
     )

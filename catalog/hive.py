@@ -106,9 +106,7 @@ def _bracketed_pairs(text: str) -> dict[str, str]:
     return pairs
 
 
-def _parse_describe(
-    database: str, name: str, rows: list[Row], properties: dict[str, str]
-) -> Table:
+def _parse_describe(database: str, name: str, rows: list[Row], properties: dict[str, str]) -> Table:
     columns: list[Column] = []
     partition_names: list[str] = []
     details: dict[str, str] = {}

@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     def state_dir(self) -> Path:
         """Native stack: logs, pids and data dirs of every service."""
         configured = self.stack.state_dir
-        return (configured.expanduser().resolve() if configured else self.home_path / "stack")
+        return configured.expanduser().resolve() if configured else self.home_path / "stack"
 
     @property
     def metastore_derby_path(self) -> Path:

@@ -12,7 +12,12 @@ from collections.abc import Iterable, Sequence
 from catalog.model import Column
 
 BOOLEAN, BIGINT, DOUBLE, DATE, TIMESTAMP, STRING = (
-    "boolean", "bigint", "double", "date", "timestamp", "string",
+    "boolean",
+    "bigint",
+    "double",
+    "date",
+    "timestamp",
+    "string",
 )
 NULL = "null"  # no evidence yet (empty values only)
 

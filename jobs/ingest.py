@@ -1,6 +1,6 @@
 """spark-submit entry point: copy a catalogued table into a Delta table in raw.
 
-    spark-submit jobs/ingest.py --JOB_NAME demo --source landing.sales --target raw.sales
+spark-submit jobs/ingest.py --JOB_NAME demo --source landing.sales --target raw.sales
 """
 
 from __future__ import annotations

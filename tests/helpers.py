@@ -32,7 +32,9 @@ def clean_env(**settings: str) -> dict[str, str]:
     return env
 
 
-def run_cli(args: list[str], env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], env: dict[str, str], timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*HEADWATER, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
     )

@@ -114,7 +114,8 @@ def detect_header(first: list[str], data: list[list[str]]) -> tuple[bool, str]:
     if len({v.lower() for v in named}) != len(named):
         return False, "first-row values repeat"
     typed = [
-        i for i in range(len(values))
+        i
+        for i in range(len(values))
         if finalize(infer_column_type(row[i] for row in data if i < len(row))) != STRING
     ]
     if typed:

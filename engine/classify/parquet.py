@@ -11,7 +11,10 @@ MAGIC = b"PAR1"
 def classify_parquet(sample: Sample) -> Classification:
     if sample.compression == "none" and sample.head.startswith(MAGIC):
         return Classification(
-            NAME, "parquet", 1.0, "starts with the Parquet magic bytes PAR1",
+            NAME,
+            "parquet",
+            1.0,
+            "starts with the Parquet magic bytes PAR1",
             properties={"classification": "parquet", "compressionType": "none"},
         )
     return no_match(NAME, "no PAR1 magic bytes at the start")

@@ -20,12 +20,15 @@ HEADWATER = [sys.executable, "-m", "engine.cli.app"]
 
 
 def _step(title: str, command: list[str]) -> None:
-    say(f"\n[bold cyan]== {title}[/]\n$ {' '.join(command[2:] if command[:2] == HEADWATER[:2] else command)}")
+    shown = ["headwater", *command[len(HEADWATER) :]] if command[:3] == HEADWATER else command
+    say(f"\n[bold cyan]== {title}[/]\n$ {' '.join(shown)}")
     started = time.monotonic()
     result = subprocess.run(command, check=False)
     if result.returncode != 0:
-        raise HeadwaterError(f"demo step '{title}' failed (exit {result.returncode})",
-                             hint="its error is printed above; rerun with --debug for details")
+        raise HeadwaterError(
+            f"demo step '{title}' failed (exit {result.returncode})",
+            hint="its error is printed above; rerun with --debug for details",
+        )
     say(f"[dim]({time.monotonic() - started:.0f}s)[/]")
 
 
@@ -39,20 +42,40 @@ def demo() -> None:
     storage.ensure_buckets(settings, [landing, raw])
     store = storage.open_store(settings, landing)
     copied = storage.upload_tree(store, DATA, "")
-    say(f"[bold cyan]== 1. landed {copied} sample files in {store.uri()}[/] (profile {settings.profile})")
+    say(f"[bold cyan]== 1. landed {copied} sample files in {store.uri()}[/]")
+    say(f"profile: {settings.profile}")
 
-    profile = ["--profile", settings.profile]
-    _step("2. crawl the landing bucket into database 'landing'",
-          [*HEADWATER, *profile, "crawl", f"s3://{landing}/", "--database", "landing"])
+    profile = ["--profile", str(settings.profile)]
+    _step(
+        "2. crawl the landing bucket into database 'landing'",
+        [*HEADWATER, *profile, "crawl", f"s3://{landing}/", "--database", "landing"],
+    )
     for number, table in enumerate(TABLES, start=3):
-        _step(f"{number}. ingest landing.{table} into a Delta table raw.{table}",
-              [*HEADWATER, *profile, "job", "run", f"demo_{table}",
-               "--source", f"landing.{table}", "--target", f"raw.{table}"])
-    _step("5. the landed tables in database 'raw'",
-          [*HEADWATER, *profile, "catalog", "tables", "raw", "--counts"])
+        _step(
+            f"{number}. ingest landing.{table} into a Delta table raw.{table}",
+            [
+                *HEADWATER,
+                *profile,
+                "job",
+                "run",
+                f"demo_{table}",
+                "--source",
+                f"landing.{table}",
+                "--target",
+                f"raw.{table}",
+            ],
+        )
+    _step(
+        "5. the landed tables in database 'raw'",
+        [*HEADWATER, *profile, "catalog", "tables", "raw", "--counts"],
+    )
+    where = (
+        f"embedded under {settings.home_path}"
+        if settings.profile == "local"
+        else f"the Hive metastore at {settings.stack.metastore_uri}"
+    )
     say(
-        f"\nDelta tables lie under {settings.bucket_uri(raw)}/; the catalog is "
-        f"{'embedded under ' + str(settings.home_path) if settings.profile == 'local' else 'the Hive metastore'}.\n"
+        f"\nDelta tables lie under {settings.bucket_uri(raw)}/; the catalog is {where}.\n"
         "Next: headwater catalog describe raw.sales · headwater classify <file> · "
         "make up && headwater --profile stack demo"
     )

@@ -47,5 +47,7 @@ def run(
     say(f"spark-submit jobs/ingest.py --JOB_NAME {job_name} --source {source} --target {target}")
     result = subprocess.run(command, check=False)
     if result.returncode != 0:
-        raise JobError(f"job {job_name} failed (spark-submit exit {result.returncode})",
-                       hint="the job's error is printed above")
+        raise JobError(
+            f"job {job_name} failed (spark-submit exit {result.returncode})",
+            hint="the job's error is printed above",
+        )

@@ -7,8 +7,9 @@ import typer
 from catalog.output import render, say
 from engine.cli.context import STATE
 
-app = typer.Typer(help="The native stack: PostgreSQL, Hive metastore, MinIO, Thrift Server.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The native stack: PostgreSQL, Hive metastore, MinIO, Thrift Server.", no_args_is_help=True
+)
 
 SERVICES_HELP = "Services (default: the whole stack). Add spark-master/spark-worker for a cluster."
 
@@ -59,8 +60,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     from engine.stack import launcher
 
     rows = [
-        {"service": s.name, "address": s.address, "state": s.state, "pid": s.pid,
-         "log": str(s.log)}
+        {"service": s.name, "address": s.address, "state": s.state, "pid": s.pid, "log": str(s.log)}
         for s in launcher.status(STATE.settings)
     ]
     render(rows, as_json=as_json, title=f"stack at {STATE.settings.state_dir}")

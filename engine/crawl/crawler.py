@@ -139,9 +139,7 @@ def infer_table(
         options=options,
     )
     partitions = [
-        Partition(p.values, store.uri(p.prefix.rstrip("/")))
-        for p in layout.partitions
-        if p.values
+        Partition(p.values, store.uri(p.prefix.rstrip("/"))) for p in layout.partitions if p.values
     ]
     return table, partitions, skipped, len(samples)
 

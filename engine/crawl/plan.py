@@ -15,8 +15,15 @@ from engine.crawl.layout import Skipped
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 # Statistics change on every crawl; they alone do not make a table "updated".
 STAT_KEYS = frozenset(
-    {"recordCount", "sizeKey", "objectCount", "averageRecordSize", "CRAWL_RUN_ID",
-     "UPDATED_BY_CRAWLER", "transient_lastDdlTime"}
+    {
+        "recordCount",
+        "sizeKey",
+        "objectCount",
+        "averageRecordSize",
+        "CRAWL_RUN_ID",
+        "UPDATED_BY_CRAWLER",
+        "transient_lastDdlTime",
+    }
 )
 
 
@@ -58,10 +65,9 @@ def normalize_location(uri: str) -> str:
 def _schema_differences(new: Table, old: Table) -> list[str]:
     reasons = []
     if new.columns != old.columns:
-        reasons.append(
-            "columns changed: "
-            f"{[(c.name, c.type) for c in old.columns]} -> {[(c.name, c.type) for c in new.columns]}"
-        )
+        before = [(c.name, c.type) for c in old.columns]
+        after = [(c.name, c.type) for c in new.columns]
+        reasons.append(f"columns changed: {before} -> {after}")
     if [k.name for k in new.partition_keys] != [k.name for k in old.partition_keys]:
         reasons.append("partition keys changed")
     if new.format != old.format:

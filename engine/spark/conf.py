@@ -75,4 +75,3 @@ def spark_secrets(settings: Settings) -> dict[str, str]:
     if settings.profile == "local":
         return {}
     return {S3A_SECRET_KEY: settings.s3.secret_key.get_secret_value()}
-

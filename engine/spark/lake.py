@@ -55,7 +55,9 @@ def write_delta(
     try:
         writer.save(location)
     except AnalysisException as exc:
-        raise JobError(f"writing the Delta table at {location} failed: {exc}", path=location) from exc
+        raise JobError(
+            f"writing the Delta table at {location} failed: {exc}", path=location
+        ) from exc
     spark = df.sparkSession
     last = DeltaTable.forPath(spark, location).history(1).collect()[0]
     metrics = last["operationMetrics"] or {}

@@ -59,7 +59,7 @@ def build_session(settings: Settings, app_name: str = "headwater") -> SparkSessi
             "derby.system.home", str(settings.home_path)
         )
 
-    hadoop = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[union-attr]
+    hadoop = spark.sparkContext._jsc.hadoopConfiguration()
     for key, value in spark_secrets(settings).items():
         hadoop.set(key.removeprefix(HADOOP_PREFIX), value)
     _check_delta_loaded(spark)

@@ -82,7 +82,12 @@ def resolve_jars(settings: Settings) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="jars-", dir=target.parent))
     command = [
-        "mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
+        "mvn",
+        "-q",
+        "-B",
+        "-f",
+        str(POM),
+        "dependency:copy-dependencies",
         f"-DoutputDirectory={staging}",
     ]
     _run(command, what="resolving the JVM jars from Maven Central")

@@ -46,9 +46,14 @@ class SparkMasterService(Service):
         stack = self.settings.stack
         self.process.start(
             [
-                str(artifacts.spark_home() / "bin" / "spark-class"), MASTER_CLASS,
-                "--host", self.host, "--port", str(stack.master_port),
-                "--webui-port", str(stack.master_ui_port),
+                str(artifacts.spark_home() / "bin" / "spark-class"),
+                MASTER_CLASS,
+                "--host",
+                self.host,
+                "--port",
+                str(stack.master_port),
+                "--webui-port",
+                str(stack.master_ui_port),
             ],
             env=_spark_env(self.host),
             cwd=self.dir,
@@ -70,9 +75,18 @@ class SparkWorkerService(Service):
         master = SparkMasterService(self.settings)
         self.process.start(
             [
-                str(artifacts.spark_home() / "bin" / "spark-class"), WORKER_CLASS,
-                "--host", self.host, "--cores", "1", "--memory", "2g",
-                "--webui-port", str(self.port), "--work-dir", str(self.dir / "work"),
+                str(artifacts.spark_home() / "bin" / "spark-class"),
+                WORKER_CLASS,
+                "--host",
+                self.host,
+                "--cores",
+                "1",
+                "--memory",
+                "2g",
+                "--webui-port",
+                str(self.port),
+                "--work-dir",
+                str(self.dir / "work"),
                 master.url,
             ],
             env=_spark_env(self.host),

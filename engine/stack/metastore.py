@@ -130,10 +130,17 @@ class MetastoreService(Service):
         with log.open("w") as out:
             result = subprocess.run(
                 [
-                    java_binary(), f"-Dlog4j2.configurationFile={self.conf_dir / 'log4j2.properties'}",
-                    "-cp", self._classpath(),
-                    "org.datanucleus.store.schema.SchemaTool", "-create", "-api", "JDO",
-                    "-props", str(props_file), str(jdo_dir / "package.jdo"),
+                    java_binary(),
+                    f"-Dlog4j2.configurationFile={self.conf_dir / 'log4j2.properties'}",
+                    "-cp",
+                    self._classpath(),
+                    "org.datanucleus.store.schema.SchemaTool",
+                    "-create",
+                    "-api",
+                    "JDO",
+                    "-props",
+                    str(props_file),
+                    str(jdo_dir / "package.jdo"),
                 ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -154,12 +161,16 @@ class MetastoreService(Service):
         launcher = artifacts.compile_launcher(self.settings)
         self.process.start(
             [
-                java_binary(), "-Xmx1g",
+                java_binary(),
+                "-Xmx1g",
                 f"-Dlog4j2.configurationFile={self.conf_dir / 'log4j2.properties'}",
                 "-Djava.net.preferIPv4Stack=true",
                 f"-Djava.io.tmpdir={self.dir}",
-                "-cp", self._classpath(self.conf_dir, launcher),
-                artifacts.METASTORE_LAUNCHER, self.host, str(self.port),
+                "-cp",
+                self._classpath(self.conf_dir, launcher),
+                artifacts.METASTORE_LAUNCHER,
+                self.host,
+                str(self.port),
             ],
             cwd=self.dir,
         )

@@ -102,8 +102,15 @@ class PostgresService(Service):
             self._initdb(bindir)
         self._run(
             [
-                str(bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.process.log_file),
-                "-w", "-t", str(int(self.start_timeout)), "start",
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.process.log_file),
+                "-w",
+                "-t",
+                str(int(self.start_timeout)),
+                "start",
             ],
             "start",
         )
@@ -118,18 +125,23 @@ class PostgresService(Service):
         try:
             self._run(
                 [
-                    str(bindir / "initdb"), "-D", str(self.data_dir),
-                    "-U", self.settings.stack.postgres_user, f"--pwfile={pwfile}",
-                    "--auth=scram-sha-256", "-E", "UTF8", "--no-locale",
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    self.settings.stack.postgres_user,
+                    f"--pwfile={pwfile}",
+                    "--auth=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--no-locale",
                 ],
                 "initdb",
             )
         finally:
             pwfile.unlink(missing_ok=True)
         with (self.data_dir / "postgresql.conf").open("a") as conf:
-            conf.write(
-                SERVER_SETTINGS.format(host=self.host, port=self.port, socket_dir=self.dir)
-            )
+            conf.write(SERVER_SETTINGS.format(host=self.host, port=self.port, socket_dir=self.dir))
 
     def after_start(self) -> None:
         self.ensure_database(self.settings.stack.metastore_database)
@@ -142,9 +154,23 @@ class PostgresService(Service):
         }
         result = subprocess.run(
             [
-                str(postgres_bin_dir() / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                "-h", self.host, "-p", str(self.port), "-U", self.settings.stack.postgres_user,
-                "-d", database, "-c", sql,
+                str(postgres_bin_dir() / "psql"),
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                self.settings.stack.postgres_user,
+                "-d",
+                database,
+                "-c",
+                sql,
             ],
             capture_output=True,
             text=True,

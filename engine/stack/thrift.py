@@ -60,10 +60,14 @@ class ThriftServerService(Service):
         self.process.start(
             [
                 str(artifacts.spark_home() / "bin" / "spark-submit"),
-                "--master", "local[2]",
-                "--class", THRIFT_SERVER_CLASS,
-                "--name", "headwater-thrift-server",
-                "--properties-file", str(properties),
+                "--master",
+                "local[2]",
+                "--class",
+                THRIFT_SERVER_CLASS,
+                "--name",
+                "headwater-thrift-server",
+                "--properties-file",
+                str(properties),
                 *hive_args,
                 "spark-internal",
             ],

@@ -37,7 +37,7 @@ def profile_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict
         yield request.getfixturevalue("stack").env
 
 
-def _settings(env: dict[str, str]):  # noqa: ANN202
+def _settings(env: dict[str, str]):
     saved = dict(os.environ)
     try:
         os.environ.clear()
@@ -63,42 +63,68 @@ def test_files_become_catalogued_delta_tables(profile_env: dict[str, str]) -> No
 
     # 2. ingest with spark-submit (the real entry point) and through `headwater job run`
     submit = subprocess.run(
-        [str(spark_home() / "bin" / "spark-submit"), str(JOBS / "ingest.py"),
-         "--JOB_NAME", "skeleton", "--source", "landing.sales", "--target", "raw.sales"],
-        env=profile_env, capture_output=True, text=True, timeout=600, check=False,
+        [
+            str(spark_home() / "bin" / "spark-submit"),
+            str(JOBS / "ingest.py"),
+            "--JOB_NAME",
+            "skeleton",
+            "--source",
+            "landing.sales",
+            "--target",
+            "raw.sales",
+        ],
+        env=profile_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert submit.returncode == 0, submit.stderr[-3000:]
     assert "120 rows" in submit.stdout
-    job = run_cli(["job", "run", "customers", "--source", "landing.customers",
-                   "--target", "raw.customers"], profile_env)
+    job = run_cli(
+        ["job", "run", "customers", "--source", "landing.customers", "--target", "raw.customers"],
+        profile_env,
+    )
     assert job.returncode == 0, job.stderr[-3000:]
 
     # 3. registered in raw, with the source's row counts
     source_rows = demo_sales_rows()
-    tables = {row["table"]: row for row in run_cli_json(["catalog", "tables", "raw", "--counts"], profile_env)}
+    tables = {
+        row["table"]: row
+        for row in run_cli_json(["catalog", "tables", "raw", "--counts"], profile_env)
+    }
     assert tables["sales"]["format"] == "delta"
     assert tables["sales"]["rows"] == len(source_rows) == 120
     assert tables["sales"]["partition keys"] == "dt"
     assert tables["customers"]["rows"] == 20
 
     # 4. the landed data equals the source, row for row
-    expected = sorted((int(r["order_id"]), r["product"], int(r["quantity"]), r["dt"]) for r in source_rows)
+    expected = sorted(
+        (int(r["order_id"]), r["product"], int(r["quantity"]), r["dt"]) for r in source_rows
+    )
     assert _landed_sales(settings, profile_env) == expected
 
     # 5. a rerun replaces, never duplicates
-    again = run_cli(["job", "run", "customers", "--source", "landing.customers",
-                     "--target", "raw.customers"], profile_env)
+    again = run_cli(
+        ["job", "run", "customers", "--source", "landing.customers", "--target", "raw.customers"],
+        profile_env,
+    )
     assert again.returncode == 0, again.stderr[-3000:]
-    recount = {r["table"]: r["rows"] for r in run_cli_json(["catalog", "tables", "raw", "--counts"], profile_env)}
+    recount = {
+        r["table"]: r["rows"]
+        for r in run_cli_json(["catalog", "tables", "raw", "--counts"], profile_env)
+    }
     assert recount["customers"] == 20
 
 
-def _landed_sales(settings, env: dict[str, str]) -> list[tuple]:  # noqa: ANN001
+def _landed_sales(settings, env: dict[str, str]) -> list[tuple]:
     if settings.profile == "local":
         table_dir = settings.lake_path / "raw" / "sales"
         rows = []
         for path in delta_live_files(table_dir):
-            dt = next(p.split("=", 1)[1] for p in path.relative_to(table_dir).parts if p.startswith("dt="))
+            dt = next(
+                p.split("=", 1)[1] for p in path.relative_to(table_dir).parts if p.startswith("dt=")
+            )
             for r in pq.read_table(path, columns=["order_id", "product", "quantity"]).to_pylist():
                 rows.append((r["order_id"], r["product"], r["quantity"], dt))
         return sorted(rows)

@@ -19,8 +19,12 @@ from engine.ingest.job import IngestSpec, run_ingest
 from tests.helpers import demo_sales_rows
 
 SALES_COLUMNS = (
-    Column("order_id", "bigint"), Column("customer_id", "bigint"), Column("product", "string"),
-    Column("quantity", "bigint"), Column("unit_price", "double"), Column("ordered_at", "timestamp"),
+    Column("order_id", "bigint"),
+    Column("customer_id", "bigint"),
+    Column("product", "string"),
+    Column("quantity", "bigint"),
+    Column("unit_price", "double"),
+    Column("ordered_at", "timestamp"),
 )
 
 
@@ -30,7 +34,8 @@ def landed(local_settings: Settings, catalog: HiveCatalog) -> storage.ObjectStor
     storage.upload_tree(store, DATA, "")
     result = crawl(local_settings, catalog, CrawlTarget("landing", "", "landing"))
     assert {c.table.name: c.action for c in result.plan.changes} == {
-        "sales": "create", "customers": "create"
+        "sales": "create",
+        "customers": "create",
     }
     return store
 
@@ -52,12 +57,17 @@ def test_crawled_csv_table_has_typed_columns_partitions_and_properties(
     assert spark.sql("SELECT COUNT(*) FROM landing.sales WHERE dt = '2026-01-02'").first()[0] == 35
 
 
-def test_crawled_parquet_table_reads_footer_schema(landed: storage.ObjectStore, catalog: HiveCatalog) -> None:
+def test_crawled_parquet_table_reads_footer_schema(
+    landed: storage.ObjectStore, catalog: HiveCatalog
+) -> None:
     table = catalog.get_table("landing", "customers")
     assert table.format == "parquet"
     assert [(c.name, c.type) for c in table.columns] == [
-        ("customer_id", "bigint"), ("name", "string"), ("country", "string"),
-        ("signup_date", "date"), ("lifetime_value", "double"),
+        ("customer_id", "bigint"),
+        ("name", "string"),
+        ("country", "string"),
+        ("signup_date", "date"),
+        ("lifetime_value", "double"),
     ]
     assert table.parameters["recordCount"] == "20"  # exact, from the footer
 
@@ -70,9 +80,11 @@ def test_recrawl_changes_nothing_then_picks_up_a_new_partition(
     assert [(c.action, c.reasons) for c in again.plan.changes] == [("unchanged", ())] * 2
     assert again.plan.partitions_added == 0
 
-    landed.put("sales/dt=2026-01-04/sales.csv",
-               b"order_id,customer_id,product,quantity,unit_price,ordered_at\n"
-               b"9001,1,kettle,1,9.99,2026-01-04 10:00:00\n")
+    landed.put(
+        "sales/dt=2026-01-04/sales.csv",
+        b"order_id,customer_id,product,quantity,unit_price,ordered_at\n"
+        b"9001,1,kettle,1,9.99,2026-01-04 10:00:00\n",
+    )
     planned = crawl(local_settings, catalog, target, dry_run=True)
     assert planned.plan.partitions_added == 1 and not planned.applied
     assert len(catalog.partitions(catalog.get_table("landing", "sales"))) == 3  # plan wrote nothing
@@ -110,5 +122,5 @@ def test_partitioned_source_gives_a_partitioned_delta_table(
 
 
 def test_a_missing_source_table_is_named(local_settings: Settings, spark: Any) -> None:
-    with pytest.raises(SourceNotFoundError, match="landing.nope"):
+    with pytest.raises(SourceNotFoundError, match=r"landing\.nope"):
         run_ingest(local_settings, spark, IngestSpec("x", "landing.nope", "raw.nope"))

@@ -39,10 +39,12 @@ def test_every_service_is_healthy_and_listens_on_loopback_only(stack: StackRun) 
 
 def test_metastore_schema_lives_in_postgres(stack: StackRun) -> None:
     postgres = PostgresService(stack.settings)
-    tables = int(postgres.psql(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
-        stack.settings.stack.metastore_database,
-    ))
+    tables = int(
+        postgres.psql(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+            stack.settings.stack.metastore_database,
+        )
+    )
     assert tables >= 40  # DataNucleus' metastore schema (DBS, TBLS, PARTITIONS …)
     assert postgres.psql("SHOW wal_level") == "logical"  # ready for CDC
 
@@ -96,7 +98,9 @@ def test_crawl_plan_writes_nothing_and_unknown_paths_are_named(stack: StackRun) 
     store.put("planned/events/part-0.csv", b"id,kind\n1,click\n2,view\n")
     store.put("planned/events/_SUCCESS", b"")
     store.put("planned/blob/x.bin", b"\x00\x01\x02\x03 binary")
-    result = run_cli(["crawl", "s3://landing/planned/", "--database", "planning", "--plan"], stack.env)
+    result = run_cli(
+        ["crawl", "s3://landing/planned/", "--database", "planning", "--plan"], stack.env
+    )
     assert result.returncode == 0, result.stderr
     assert "plan only: nothing written" in result.stdout
     assert "planned/blob/x.bin" in result.stdout  # unclassified file named

@@ -8,15 +8,22 @@ from catalog.hive import HiveCatalog
 from catalog.model import Column, Partition, Table
 
 TABLE = Table(
-    database="landing", name="sales", columns=(Column("id", "bigint"), Column("it's", "string")),
-    location="s3a://landing/sales", format="csv", partition_keys=(Column("dt", "string"),),
-    parameters={"classification": "csv"}, options={"header": "true", "sep": ","},
+    database="landing",
+    name="sales",
+    columns=(Column("id", "bigint"), Column("it's", "string")),
+    location="s3a://landing/sales",
+    format="csv",
+    partition_keys=(Column("dt", "string"),),
+    parameters={"classification": "csv"},
+    options={"header": "true", "sep": ","},
 )
 
 
 def test_create_table_sql_quotes_names_and_values() -> None:
     sql = ddl.create_table_sql(TABLE)
-    assert sql.startswith("CREATE TABLE `landing`.`sales` (`id` BIGINT, `it's` STRING, `dt` STRING)")
+    assert sql.startswith(
+        "CREATE TABLE `landing`.`sales` (`id` BIGINT, `it's` STRING, `dt` STRING)"
+    )
     assert "USING csv OPTIONS ('header' = 'true', 'sep' = ',') PARTITIONED BY (`dt`)" in sql
     assert "LOCATION 's3a://landing/sales' TBLPROPERTIES ('classification' = 'csv')" in sql
 
@@ -54,11 +61,17 @@ class ScriptedRunner:
 
 
 DESCRIBE = [
-    ("id", "bigint", None), ("name", "string", "who"), ("dt", "string", None),
-    ("# Partition Information", "", ""), ("# col_name", "data_type", "comment"),
-    ("dt", "string", None), ("", "", ""),
-    ("# Detailed Table Information", "", ""), ("Catalog", "spark_catalog", ""),
-    ("Location", "s3a://landing/sales", ""), ("Provider", "csv", ""),
+    ("id", "bigint", None),
+    ("name", "string", "who"),
+    ("dt", "string", None),
+    ("# Partition Information", "", ""),
+    ("# col_name", "data_type", "comment"),
+    ("dt", "string", None),
+    ("", "", ""),
+    ("# Detailed Table Information", "", ""),
+    ("Catalog", "spark_catalog", ""),
+    ("Location", "s3a://landing/sales", ""),
+    ("Provider", "csv", ""),
     ("Storage Properties", "[header=true, sep=,]", ""),
 ]
 
@@ -82,7 +95,7 @@ def test_missing_table_is_a_table_not_found_error_naming_it() -> None:
     runner = ScriptedRunner(
         {"DESCRIBE": CatalogError("[TABLE_OR_VIEW_NOT_FOUND] The table cannot be found")}
     )
-    with pytest.raises(TableNotFoundError, match="landing.nope"):
+    with pytest.raises(TableNotFoundError, match=r"landing\.nope"):
         HiveCatalog(runner).get_table("landing", "nope")
 
 

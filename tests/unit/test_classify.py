@@ -7,14 +7,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from engine.classify.csv import classify_csv, detect_header
+from engine.classify.csv import detect_header
 from engine.classify.model import SAMPLE_BYTES, UNKNOWN
 from engine.classify.registry import classify, classify_all, make_sample
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "duckdb-csv"
 
 
-def verdict(name: str, data: bytes):  # noqa: ANN201
+def verdict(name: str, data: bytes):
     return classify(make_sample(name, len(data), data))
 
 
@@ -22,7 +22,10 @@ def test_csv_with_typed_columns_has_a_header() -> None:
     v = verdict("s.csv", b"id,Name,price,day\n1,a,2.5,2026-01-01\n2,b,3,2026-01-02\n")
     assert v.classification == "csv" and v.certainty == 1.0
     assert [(c.name, c.type) for c in v.columns] == [
-        ("id", "bigint"), ("name", "string"), ("price", "double"), ("day", "date")
+        ("id", "bigint"),
+        ("name", "string"),
+        ("price", "double"),
+        ("day", "date"),
     ]
     assert v.properties["skip.header.line.count"] == "1"
     assert v.options["header"] == "true" and v.options["sep"] == ","
@@ -87,7 +90,7 @@ def test_parquet_is_recognised_by_magic(tmp_path: Path) -> None:
     pq.write_table(pa.table({"a": [1, 2]}), path)
     data = path.read_bytes()
     verdicts = classify_all(make_sample(path.name, len(data), data[:SAMPLE_BYTES]))
-    assert [(v.classifier, v.classification) for v in verdicts][0] == ("parquet", "parquet")
+    assert (verdicts[0].classifier, verdicts[0].classification) == ("parquet", "parquet")
     assert classify(make_sample(path.name, len(data), data)).classification == "parquet"
 
 

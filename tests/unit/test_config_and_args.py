@@ -55,7 +55,7 @@ def test_secrets_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_invalid_yaml_names_the_file() -> None:
     Path("headwater.yaml").write_text("settings: [unclosed\n")
-    with pytest.raises(ConfigError, match="headwater.yaml"):
+    with pytest.raises(ConfigError, match=r"headwater\.yaml"):
         load_settings()
 
 

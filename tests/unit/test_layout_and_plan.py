@@ -61,8 +61,11 @@ def test_table_names_are_catalog_safe() -> None:
 
 def _table(**changes: object) -> Table:
     base = {
-        "database": "landing", "name": "t", "columns": (Column("id", "bigint"),),
-        "location": "s3a://landing/t", "format": "csv",
+        "database": "landing",
+        "name": "t",
+        "columns": (Column("id", "bigint"),),
+        "location": "s3a://landing/t",
+        "format": "csv",
         "partition_keys": (Column("dt", "string"),),
         "parameters": {"classification": "csv", "recordCount": "10"},
         "options": {"header": "true"},

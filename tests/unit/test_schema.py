@@ -5,8 +5,17 @@ from hypothesis import strategies as st
 
 from catalog.model import Column
 from engine.schema import (
-    BIGINT, BOOLEAN, DATE, DOUBLE, NULL, STRING, TIMESTAMP, infer_column_type, infer_value_type,
-    merge_schemas, widen,
+    BIGINT,
+    BOOLEAN,
+    DATE,
+    DOUBLE,
+    NULL,
+    STRING,
+    TIMESTAMP,
+    infer_column_type,
+    infer_value_type,
+    merge_schemas,
+    widen,
 )
 
 TYPES = [NULL, BOOLEAN, BIGINT, DOUBLE, DATE, TIMESTAMP, STRING]

@@ -40,15 +40,18 @@ def test_parquet_footer_gives_columns_and_rows(tmp_path: Path) -> None:
     columns, rows = read_parquet_footer(store, "t.parquet", store.size("t.parquet"))
     assert rows == 3
     assert [(c.name, c.type) for c in columns] == [
-        ("id", "bigint"), ("when", "timestamp"), ("day", "date"),
-        ("tags", "array<string>"), ("price", "decimal(10,2)"),
+        ("id", "bigint"),
+        ("when", "timestamp"),
+        ("day", "date"),
+        ("tags", "array<string>"),
+        ("price", "decimal(10,2)"),
     ]
 
 
 def test_a_corrupt_parquet_file_is_named(tmp_path: Path) -> None:
     store = LocalStore(tmp_path, "b")
     store.put("bad.parquet", b"PAR1 this is not parquet PAR1")
-    with pytest.raises(CrawlError, match="bad.parquet"):
+    with pytest.raises(CrawlError, match=r"bad\.parquet"):
         read_parquet_footer(store, "bad.parquet", store.size("bad.parquet"))
 
 
@@ -59,7 +62,9 @@ def test_struct_and_map_types() -> None:
 
 def test_managed_process_starts_waits_and_stops(tmp_path: Path) -> None:
     process = ManagedProcess("sleeper", tmp_path / "s.pid", tmp_path / "s.log")
-    pid = process.start([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"])
+    pid = process.start(
+        [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"]
+    )
     process.wait_until(lambda: "up" in (tmp_path / "s.log").read_text(), timeout=10, what="up")
     assert process.is_running()
     assert process.stop(grace=5)
@@ -84,6 +89,8 @@ def test_cli_help_starts_no_jvm_and_imports_no_pyspark() -> None:
         "rc = main(['catalog', '--help'])\n"
         "assert 'pyspark' not in sys.modules\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr
     assert "crawl" in result.stdout and "Example" not in result.stderr
