@@ -70,7 +70,7 @@ cluster-up: setup ## Start a Spark standalone master and one worker (spark://127
 cluster-down: $(STAMP) ## Stop the standalone master and worker
 	$(HW) stack down spark-master spark-worker
 
-bench: setup ## Run the benchmarks and write docs/benchmarks.md
+bench: $(STAMP) ## Run the benchmarks and write docs/benchmarks.md
 	$(BIN)/python -m tests.bench.run
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
@@ -78,14 +78,14 @@ lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-docker-check: ## Validate docker/compose.yaml (schema check; no Docker engine needed)
-	$(BIN)/python -m docker.check docker/compose.yaml
+docker-check: $(STAMP) ## Validate docker/compose.yaml (schema check; no Docker engine needed)
+	$(BIN)/python docker/check_compose.py docker/compose.yaml
 
 docker-up: ## Start the same stack with Docker Compose (needs a Docker engine)
-	docker compose -f docker/compose.yaml up -d --wait
+	docker compose -p headwater -f docker/compose.yaml up -d --wait
 
 docker-down: ## Stop the Docker Compose stack
-	docker compose -f docker/compose.yaml down
+	docker compose -p headwater -f docker/compose.yaml down
 
 clean: down ## Stop services and remove .headwater/ (the cache stays)
 	rm -rf .headwater
