@@ -1,7 +1,8 @@
-"""Errors of the catalog package (which stands alone and never imports engine).
+"""headwater's root error, and the catalog's own errors.
 
-They share the shape of ``engine.errors.HeadwaterError`` (message, hint, context);
-the CLI treats both the same way.
+The root lives here, in the lowest package, so ``catalog`` (which never imports
+``engine``) and ``engine`` (which re-exports it from ``engine.errors``) share one
+hierarchy and the CLI catches one class.
 """
 
 from __future__ import annotations
@@ -9,8 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 
-class CatalogError(Exception):
-    """The metastore or SQL endpoint refused or failed a catalog operation."""
+class HeadwaterError(Exception):
+    """Root of headwater's errors. ``hint`` says what the user should do.
+
+    ``transient`` says whether retrying can help (a refused connection, a Delta
+    concurrent-append conflict) or not (bad config, a schema conflict).
+    """
 
     transient: bool = False
 
@@ -24,6 +29,10 @@ class CatalogError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} — {self.hint}" if self.hint else self.message
+
+
+class CatalogError(HeadwaterError):
+    """The metastore or SQL endpoint refused or failed a catalog operation."""
 
 
 class TableNotFoundError(CatalogError):

@@ -1,6 +1,7 @@
 """headwater's error hierarchy.
 
-Every error headwater raises on purpose derives from :class:`HeadwaterError`. Each
+Every error headwater raises on purpose derives from :class:`HeadwaterError`
+(defined in ``catalog.errors``, the lowest package, and re-exported here). Each
 class says whether it is *transient* (worth retrying: a refused connection, a Delta
 concurrent-append conflict) or terminal (bad config, a schema conflict). Context is
 kept as attributes so callers and the CLI can name the file, table or key.
@@ -8,24 +9,20 @@ kept as attributes so callers and the CLI can name the file, table or key.
 
 from __future__ import annotations
 
-from typing import Any
+from catalog.errors import CatalogError, HeadwaterError
 
-
-class HeadwaterError(Exception):
-    """Root of headwater's errors. ``hint`` says what the user should do."""
-
-    transient: bool = False
-
-    def __init__(self, message: str, *, hint: str | None = None, **context: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-        self.context = context
-        for key, value in context.items():
-            setattr(self, key, value)
-
-    def __str__(self) -> str:
-        return f"{self.message} — {self.hint}" if self.hint else self.message
+__all__ = [
+    "CatalogError",
+    "ConfigError",
+    "CrawlError",
+    "HeadwaterError",
+    "JobError",
+    "MetastoreBusyError",
+    "SetupError",
+    "SourceNotFoundError",
+    "StackError",
+    "StorageError",
+]
 
 
 class ConfigError(HeadwaterError):
@@ -46,10 +43,6 @@ class StorageError(HeadwaterError):
     """Reading or listing the object store failed."""
 
     transient = True
-
-
-class CatalogError(HeadwaterError):
-    """The metastore refused or failed a catalog operation."""
 
 
 class CrawlError(HeadwaterError):

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 import typer
 
 from catalog.cli import make_catalog_app
-from catalog.errors import CatalogError
 from catalog.output import fail
 from engine.cli import crawl as crawl_cmd
 from engine.cli import demo as demo_cmd
@@ -59,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         app(args=list(argv) if argv is not None else None, prog_name="headwater")
     except SystemExit as exc:  # typer's standalone mode ends every run this way
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
-    except (HeadwaterError, CatalogError) as exc:
+    except HeadwaterError as exc:
         if STATE.debug:
             raise
         fail(exc.message, exc.hint)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from engine.config import Settings
 from engine.errors import SetupError
-from engine.stack.process import ManagedProcess
+from engine.stack.process import ManagedProcess, is_port_open
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,8 @@ class Service:
         return f"{self.host}:{self.port}"
 
     def is_healthy(self) -> bool:
-        raise NotImplementedError
+        """Accepting connections on its port (services override with a real probe)."""
+        return is_port_open(self.host, self.port)
 
     def is_running(self) -> bool:
         return self.process.is_running()

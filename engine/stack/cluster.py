@@ -11,7 +11,6 @@ import sys
 
 from engine.stack import artifacts
 from engine.stack.base import Service
-from engine.stack.process import is_port_open
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -38,9 +37,6 @@ class SparkMasterService(Service):
     def url(self) -> str:
         return f"spark://{self.host}:{self.port}"
 
-    def is_healthy(self) -> bool:
-        return is_port_open(self.host, self.port)
-
     def start(self) -> None:
         self.prepare_dirs()
         stack = self.settings.stack
@@ -66,9 +62,6 @@ class SparkWorkerService(Service):
     @property
     def port(self) -> int:
         return self.settings.stack.worker_ui_port
-
-    def is_healthy(self) -> bool:
-        return is_port_open(self.host, self.port)
 
     def start(self) -> None:
         self.prepare_dirs()

@@ -17,7 +17,7 @@ from engine.errors import StackError
 from engine.stack import artifacts
 from engine.stack.base import Service, java_binary, write_private
 from engine.stack.postgres import PostgresService
-from engine.stack.process import is_port_open, log_tail
+from engine.stack.process import log_tail
 
 HIVE_METASTORE_JAR = "hive-metastore-2.3.10.jar"
 # The metastore needs the cache's JDBC driver and S3A (database and table locations
@@ -51,9 +51,6 @@ class MetastoreService(Service):
     @property
     def conf_dir(self) -> Path:
         return self.dir / "conf"
-
-    def is_healthy(self) -> bool:
-        return is_port_open(self.host, self.port)
 
     def _jdbc_url(self) -> str:
         stack = self.settings.stack

@@ -11,6 +11,7 @@ from pathlib import Path
 from engine.config import Settings
 from engine.errors import SetupError, StackError
 from engine.stack.base import Service, write_private
+from engine.stack.process import log_tail
 
 PG_SYSTEM_USER = "postgres"
 # Logical decoding is on from the start so replication tasks (CDC) need no restart.
@@ -100,20 +101,16 @@ class PostgresService(Service):
             shutil.chown(self.dir, PG_SYSTEM_USER, PG_SYSTEM_USER)
         if not (self.data_dir / "PG_VERSION").is_file():
             self._initdb(bindir)
-        self._run(
-            [
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(self.data_dir),
-                "-l",
-                str(self.process.log_file),
-                "-w",
-                "-t",
-                str(int(self.start_timeout)),
-                "start",
-            ],
-            "start",
-        )
+        command = [str(bindir / "pg_ctl"), "-D", str(self.data_dir)]
+        command += ["-l", str(self.process.log_file), "-w", "-t", str(int(self.start_timeout))]
+        try:
+            self._run([*command, "start"], "start")
+        except StackError as exc:
+            raise StackError(
+                f"{exc.message}\nLast lines of {self.process.log_file}:\n"
+                f"{log_tail(self.process.log_file)}",
+                service=self.name,
+            ) from exc
         pid = (self.data_dir / "postmaster.pid").read_text().splitlines()[0]
         self.process.pid_file.write_text(pid)
 

@@ -13,7 +13,6 @@ import os
 from engine.spark.conf import spark_conf, spark_secrets
 from engine.stack import artifacts
 from engine.stack.base import Service, write_private
-from engine.stack.process import is_port_open
 
 THRIFT_SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
 
@@ -25,9 +24,6 @@ class ThriftServerService(Service):
     @property
     def port(self) -> int:
         return self.settings.stack.thrift_port
-
-    def is_healthy(self) -> bool:
-        return is_port_open(self.host, self.port)
 
     def start(self) -> None:
         self.prepare_dirs()
