@@ -35,6 +35,10 @@ class CatalogError(HeadwaterError):
     """The metastore or SQL endpoint refused or failed a catalog operation."""
 
 
+class DatabaseNotFoundError(CatalogError):
+    """A named database is not in the catalog."""
+
+
 class TableNotFoundError(CatalogError):
     """A named table is not in the catalog."""
 

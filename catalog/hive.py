@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from catalog import ddl
-from catalog.errors import CatalogError, TableNotFoundError
+from catalog.errors import CatalogError, DatabaseNotFoundError, TableNotFoundError
 from catalog.model import Column, Database, Partition, Table
 
 Row = Sequence[Any]
@@ -39,7 +39,16 @@ class HiveCatalog:
         return [Database(str(row[0])) for row in self.runner.sql("SHOW DATABASES")]
 
     def table_names(self, database: str) -> list[str]:
-        rows = self.runner.sql(f"SHOW TABLES IN {ddl.quote_name(database)}")
+        try:
+            rows = self.runner.sql(f"SHOW TABLES IN {ddl.quote_name(database)}")
+        except CatalogError as exc:
+            if "SCHEMA_NOT_FOUND" in str(exc):
+                raise DatabaseNotFoundError(
+                    f"database {database} does not exist",
+                    hint="list databases with `headwater catalog databases`",
+                    database=database,
+                ) from exc
+            raise
         # Spark returns (namespace, tableName, isTemporary)
         return sorted(str(row[1]) for row in rows if not (len(row) > 2 and row[2]))
 

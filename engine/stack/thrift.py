@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from catalog.hive import HiveCatalog
+from catalog.hiveserver2 import HiveServer2Runner
 from engine.spark.conf import spark_conf, spark_secrets
 from engine.stack import artifacts
 from engine.stack.base import Service, write_private
@@ -70,3 +72,13 @@ class ThriftServerService(Service):
             env=env,
             cwd=self.dir,
         )
+
+    def after_start(self) -> None:
+        """The stack comes with its two databases, as it comes with its two buckets."""
+        runner = HiveServer2Runner(self.host, self.port)
+        try:
+            catalog = HiveCatalog(runner)
+            for database in (self.settings.buckets.landing, self.settings.buckets.raw):
+                catalog.create_database(database)
+        finally:
+            runner.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -75,7 +76,8 @@ def test_the_profile_defaults_to_stack_while_it_runs(stack: StackRun) -> None:
     env = {k: v for k, v in stack.env.items() if k != "HEADWATER_PROFILE"}
     result = run_cli(["catalog", "databases", "--json"], env)
     assert result.returncode == 0, result.stderr
-    assert "default" in result.stdout
+    # the stack comes with its landing and raw databases
+    assert {"default", "landing", "raw"} <= {row["database"] for row in json.loads(result.stdout)}
 
 
 def test_no_secret_in_logs_or_command_lines(stack: StackRun) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from catalog import ddl
-from catalog.errors import CatalogError, TableNotFoundError
+from catalog.errors import CatalogError, DatabaseNotFoundError, TableNotFoundError
 from catalog.hive import HiveCatalog
 from catalog.model import Column, Partition, Table
 
@@ -111,3 +111,11 @@ def test_create_database_skips_an_existing_one() -> None:
 def test_partitions_are_unescaped() -> None:
     runner = ScriptedRunner({"SHOW PARTITIONS": [("dt=2026-01-01",), ("dt=a%2Fb",)]})
     assert HiveCatalog(runner).partitions(TABLE) == [("2026-01-01",), ("a/b",)]
+
+
+def test_missing_database_is_named() -> None:
+    runner = ScriptedRunner(
+        {"SHOW TABLES": CatalogError("[SCHEMA_NOT_FOUND] `raw` cannot be found")}
+    )
+    with pytest.raises(DatabaseNotFoundError, match="database nope does not exist"):
+        HiveCatalog(runner).table_names("nope")
