@@ -5,6 +5,9 @@ from __future__ import annotations
 from catalog.model import Column, Partition, Table
 
 DELTA = "delta"
+# Log tables: text files parsed by Hive's RegexSerDe (one capture group per column).
+REGEX = "regex"
+REGEX_SERDE = "org.apache.hadoop.hive.serde2.RegexSerDe"
 
 
 def quote_name(name: str) -> str:
@@ -25,7 +28,8 @@ def _pairs(mapping: dict[str, str]) -> str:
 
 def _column(column: Column) -> str:
     comment = f" COMMENT {quote_value(column.comment)}" if column.comment else ""
-    return f"{quote_name(column.name)} {column.type.upper()}{comment}"
+    # Types keep their case: struct field names are case-sensitive for JSON readers.
+    return f"{quote_name(column.name)} {column.type}{comment}"
 
 
 def create_database_sql(name: str, location: str | None = None) -> str:
@@ -42,6 +46,8 @@ def create_table_sql(table: Table) -> str:
             f"CREATE TABLE IF NOT EXISTS {target} USING DELTA "
             f"LOCATION {quote_value(table.location)}{properties}"
         )
+    if table.format == REGEX:
+        return _create_regex_table_sql(table, target, properties)
     columns = ", ".join(_column(c) for c in (*table.columns, *table.partition_keys))
     options = f" OPTIONS ({_pairs(table.options)})" if table.options else ""
     partitioned = (
@@ -52,6 +58,21 @@ def create_table_sql(table: Table) -> str:
     return (
         f"CREATE TABLE {target} ({columns}) USING {table.format}{options}{partitioned} "
         f"LOCATION {quote_value(table.location)}{properties}"
+    )
+
+
+def _create_regex_table_sql(table: Table, target: str, properties: str) -> str:
+    """A Hive-format table (Hive lists partition keys apart from the columns)."""
+    columns = ", ".join(_column(c) for c in table.columns)
+    partitioned = (
+        " PARTITIONED BY (" + ", ".join(_column(k) for k in table.partition_keys) + ")"
+        if table.partition_keys
+        else ""
+    )
+    return (
+        f"CREATE TABLE {target} ({columns}){partitioned} ROW FORMAT SERDE "
+        f"{quote_value(REGEX_SERDE)} WITH SERDEPROPERTIES ({_pairs(table.options)}) "
+        f"STORED AS TEXTFILE LOCATION {quote_value(table.location)}{properties}"
     )
 
 

@@ -144,12 +144,15 @@ def _parse_describe(database: str, name: str, rows: list[Row], properties: dict[
     keys = tuple(by_name[n] for n in partition_names if n in by_name)
     data = tuple(c for c in columns if c.name not in partition_names)
     visible = {k: v for k, v in properties.items() if not k.startswith("spark.sql.")}
+    table_format = details.get("Provider", "hive").lower()
+    if details.get("Serde Library") == ddl.REGEX_SERDE:
+        table_format = ddl.REGEX
     return Table(
         database=database,
         name=name,
         columns=data,
         location=details.get("Location", ""),
-        format=details.get("Provider", "hive").lower(),
+        format=table_format,
         partition_keys=keys,
         parameters=visible,
         options=_bracketed_pairs(details.get("Storage Properties", "")),

@@ -1,13 +1,20 @@
 """Column types of inferred schemas, and how they widen when samples disagree.
 
 Pure functions, no Spark: the crawler infers a type per value, widens per column
-and merges schemas across files with the same lattice.
+and merges schemas across files with the same lattice. Types are Hive type strings;
+nested ones (``struct<a:bigint,b:array<string>>``) widen field by field.
+
+Widening rules: equal types stay; ``null`` (no evidence) yields to anything;
+``bigint`` + ``double`` -> ``double``; ``date`` + ``timestamp`` -> ``timestamp``;
+``struct`` + ``struct`` -> the union of their fields, each widened; ``array<x>`` +
+``array<y>`` -> ``array<widen(x, y)>``; ``map`` likewise; anything else -> ``string``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from catalog.model import Column
 
@@ -28,6 +35,7 @@ _TIMESTAMP = re.compile(
     r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?"
 )
 _BOOLEANS = {"true", "false"}
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INT64 = 2**63
 
 # Direct widenings; anything else that disagrees becomes STRING.
@@ -68,7 +76,95 @@ def widen(left: str, right: str) -> str:
         return right
     if right == NULL:
         return left
+    if "<" in left and "<" in right:
+        return render_type(widen_nodes(parse_type(left), parse_type(right)))
     return _WIDER.get(frozenset({left, right}), STRING)
+
+
+# -- nested types ----------------------------------------------------------------------
+# A parsed type is a primitive name, ("array", element), ("map", key, value) or
+# ("struct", ((name, type), ...)).
+TypeNode = Any
+
+
+def _split_top(text: str) -> list[str]:
+    """Split on commas that are not inside <...>."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        if char == "<":
+            depth += 1
+        elif char == ">":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def parse_type(text: str) -> TypeNode:
+    text = text.strip()
+    lower = text.lower()
+    if lower.startswith("array<") and text.endswith(">"):
+        return ("array", parse_type(text[6:-1]))
+    if lower.startswith("map<") and text.endswith(">"):
+        key, value = _split_top(text[4:-1])
+        return ("map", parse_type(key), parse_type(value))
+    if lower.startswith("struct<") and text.endswith(">"):
+        fields = []
+        for part in _split_top(text[7:-1]):
+            name, _, type_ = part.partition(":")
+            fields.append((name.strip().strip("`"), parse_type(type_)))
+        return ("struct", tuple(fields))
+    return lower
+
+
+def render_type(node: TypeNode) -> str:
+    if isinstance(node, str):
+        return node
+    kind = node[0]
+    if kind == "array":
+        return f"array<{render_type(node[1])}>"
+    if kind == "map":
+        return f"map<{render_type(node[1])},{render_type(node[2])}>"
+    fields = ",".join(f"{_field_name(name)}:{render_type(t)}" for name, t in node[1])
+    return f"struct<{fields}>"
+
+
+def _field_name(name: str) -> str:
+    return name if _PLAIN_NAME.fullmatch(name) else "`" + name.replace("`", "``") + "`"
+
+
+def widen_nodes(left: TypeNode, right: TypeNode) -> TypeNode:
+    if isinstance(left, str) and isinstance(right, str):
+        return widen(left, right)
+    if isinstance(left, str) or isinstance(right, str):
+        if left == NULL:
+            return right
+        if right == NULL:
+            return left
+        return STRING
+    if left[0] != right[0]:
+        return STRING
+    if left[0] == "array":
+        return ("array", widen_nodes(left[1], right[1]))
+    if left[0] == "map":
+        return ("map", widen_nodes(left[1], right[1]), widen_nodes(left[2], right[2]))
+    merged: dict[str, TypeNode] = dict(left[1])
+    for name, type_ in right[1]:
+        merged[name] = widen_nodes(merged[name], type_) if name in merged else type_
+    return ("struct", tuple(merged.items()))
+
+
+def finalize_nested(node: TypeNode) -> TypeNode:
+    """Replace ``null`` (never seen with a value) by ``string``, at every depth."""
+    if isinstance(node, str):
+        return STRING if node == NULL else node
+    if node[0] == "array":
+        return ("array", finalize_nested(node[1]))
+    if node[0] == "map":
+        return ("map", finalize_nested(node[1]), finalize_nested(node[2]))
+    return ("struct", tuple((n, finalize_nested(t)) for n, t in node[1]))
 
 
 def infer_column_type(values: Iterable[str]) -> str:
@@ -81,7 +177,9 @@ def infer_column_type(values: Iterable[str]) -> str:
 
 
 def finalize(type_: str) -> str:
-    """A column seen only empty is a string column."""
+    """A column (or nested field) seen only empty is a string."""
+    if "<" in type_:
+        return render_type(finalize_nested(parse_type(type_)))
     return STRING if type_ == NULL else type_
 
 

@@ -7,38 +7,49 @@ classify`` so a user sees why a file became the table it became.
 
 from __future__ import annotations
 
-import gzip
+import bz2
 import zlib
 from collections.abc import Callable
 
 from engine.classify.csv import classify_csv
+from engine.classify.grok import LOG_CLASSIFIERS
+from engine.classify.json import classify_json
 from engine.classify.model import SAMPLE_BYTES, UNKNOWN, Classification, Sample
 from engine.classify.parquet import classify_parquet
 
 Classifier = Callable[[Sample], Classification]
 
-BUILT_IN: tuple[Classifier, ...] = (classify_parquet, classify_csv)
+# Glue's order (research-glue-crawler.md §1.2) for the formats built so far.
+BUILT_IN: tuple[Classifier, ...] = (
+    classify_parquet,
+    classify_json,
+    *LOG_CLASSIFIERS,  # combined_apache, apache, linux_kernel, ruby_logger, squid, redislog, syslog
+    classify_csv,
+)
 
-GZIP_MAGIC = b"\x1f\x8b"
+MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2"}
+# Compressed samples are read raw; this many compressed bytes are fetched to get
+# SAMPLE_BYTES of content in most cases (text compresses 3-10x).
+COMPRESSED_HEAD_BYTES = 256 * 1024
 
 
 def compression_of(key: str, head: bytes) -> str:
-    if head.startswith(GZIP_MAGIC):
-        return "gzip"
+    """Whole-file compression, from the content's magic bytes (not the file name)."""
+    for magic, name in MAGIC.items():
+        if head.startswith(magic):
+            return name
     return "none"
 
 
 def decompress_head(head: bytes, compression: str, limit: int = SAMPLE_BYTES) -> bytes:
     """The first ``limit`` uncompressed bytes of a compressed head (may be partial)."""
-    if compression == "gzip":
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            return inflater.decompress(head, limit)
-        except zlib.error:
-            try:
-                return gzip.decompress(head)[:limit]
-            except (OSError, EOFError, zlib.error):
-                return b""
+    try:
+        if compression == "gzip":
+            return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, limit)
+        if compression == "bzip2":
+            return bz2.BZ2Decompressor().decompress(head, limit)
+    except (OSError, EOFError, ValueError, zlib.error):
+        return b""  # corrupt: the classifiers then see nothing and say UNKNOWN
     return head
 
 

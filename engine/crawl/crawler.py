@@ -13,11 +13,13 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
+from catalog.ddl import REGEX
 from catalog.errors import TableNotFoundError
 from catalog.hive import HiveCatalog
 from catalog.model import Column, Partition, Table
-from engine.classify.model import SAMPLE_BYTES, UNKNOWN, Classification
-from engine.classify.registry import classify, make_sample
+from engine.classify.grok import LOG_CLASSIFICATIONS
+from engine.classify.model import SAMPLE_BYTES, UNKNOWN, Classification, Sample
+from engine.classify.registry import COMPRESSED_HEAD_BYTES, classify, compression_of, make_sample
 from engine.config import Settings
 from engine.crawl.footer import read_parquet_footer
 from engine.crawl.layout import Skipped, TableLayout, group_tables
@@ -27,6 +29,18 @@ from engine.schema import STRING, merge_schemas
 from engine.storage import ObjectInfo, ObjectStore, open_store
 
 DEFAULT_SAMPLE_SIZE = 10
+# Spark and Hive choose a codec by file name; content compressed under another
+# name would be read as garbage.
+CODEC_SUFFIXES = {"gzip": (".gz", ".gzip"), "bzip2": (".bz2",)}
+
+
+def sample_file(store: ObjectStore, obj: ObjectInfo) -> tuple[Sample, int]:
+    """The classifier's view of one file, and the bytes read to get it."""
+    head = store.read(obj.key, 0, min(obj.size, SAMPLE_BYTES))
+    if compression_of(obj.key, head) != "none" and obj.size > len(head):
+        more = min(obj.size, COMPRESSED_HEAD_BYTES) - len(head)
+        head += store.read(obj.key, len(head), more)
+    return make_sample(obj.key, obj.size, head), len(head)
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,13 @@ class CrawlResult:
     errors: list[Skipped] = field(default_factory=list)
 
 
+def table_format(classification: str) -> str:
+    """How Spark reads files of a classification: its datasource, or a Hive SerDe."""
+    if classification in LOG_CLASSIFICATIONS:
+        return REGEX
+    return classification
+
+
 def _pick_samples(layout: TableLayout, sample_size: int) -> list[ObjectInfo]:
     """One file from each partition in turn, up to ``sample_size`` files."""
     queues = [list(p.files) for p in layout.partitions]
@@ -78,10 +99,19 @@ def infer_table(
     verdicts: list[tuple[ObjectInfo, Classification]] = []
     samples = _pick_samples(layout, target.sample_size)
     for obj in samples:
-        head = store.read(obj.key, 0, min(obj.size, SAMPLE_BYTES))
-        verdict = classify(make_sample(obj.key, obj.size, head))
+        sample, _ = sample_file(store, obj)
+        verdict = classify(sample)
+        suffixes = CODEC_SUFFIXES.get(sample.compression)
         if verdict.classification == UNKNOWN:
             skipped.append(Skipped(obj.key, f"unclassified: {verdict.reason}"))
+        elif suffixes and not obj.key.lower().endswith(suffixes):
+            skipped.append(
+                Skipped(
+                    obj.key,
+                    f"{sample.compression} content without a {suffixes[0]} name: Spark would "
+                    f"not decompress it; rename it to end in {suffixes[0]}",
+                )
+            )
         else:
             verdicts.append((obj, verdict))
     if not verdicts:
@@ -97,7 +127,7 @@ def infer_table(
     size = sum(f.size for f in files)
     first = chosen[0][1]
     properties = dict(first.properties)
-    if kind == "parquet":
+    if kind == "parquet":  # schemas from footers, exact row counts
         schemas, rows = [], 0
         for obj, _ in chosen:
             columns, count = read_parquet_footer(store, obj.key, obj.size)
@@ -113,7 +143,8 @@ def infer_table(
         options = dict(first.options)
         if any(v.options.get("multiLine") == "true" for _, v in chosen):
             options["multiLine"] = "true"
-        if any(v.properties.get("skip.header.line.count") != "1" for _, v in chosen):
+        headers = [v.properties.get("skip.header.line.count") for _, v in chosen]
+        if kind == "csv" and any(h != "1" for h in headers):
             properties.pop("skip.header.line.count", None)
             options["header"] = "false"
 
@@ -133,7 +164,7 @@ def infer_table(
         name=layout.name,
         columns=columns,
         location=store.uri(layout.prefix.rstrip("/")),
-        format=kind,
+        format=table_format(kind),
         partition_keys=tuple(Column(k, STRING) for k in layout.partition_keys),
         parameters=properties,
         options=options,

@@ -22,7 +22,7 @@ TABLE = Table(
 def test_create_table_sql_quotes_names_and_values() -> None:
     sql = ddl.create_table_sql(TABLE)
     assert sql.startswith(
-        "CREATE TABLE `landing`.`sales` (`id` BIGINT, `it's` STRING, `dt` STRING)"
+        "CREATE TABLE `landing`.`sales` (`id` bigint, `it's` string, `dt` string)"
     )
     assert "USING csv OPTIONS ('header' = 'true', 'sep' = ',') PARTITIONED BY (`dt`)" in sql
     assert "LOCATION 's3a://landing/sales' TBLPROPERTIES ('classification' = 'csv')" in sql
