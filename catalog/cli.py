@@ -93,4 +93,18 @@ def make_catalog_app(open_catalog: CatalogOpener) -> typer.Typer:
         render(columns)
         render([{"property": k, "value": v} for k, v in sorted(table.parameters.items())])
 
+    @app.command("preview")
+    def preview(
+        name: str = typer.Argument(..., help="database.table"),
+        limit: int = typer.Option(10, "--limit", "-n", min=1, help="Rows to show."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """Show a table's first rows, read the way Spark reads it.
+
+        Example: headwater catalog preview landing.sales --limit 5
+        """
+        database, _, table_name = name.partition(".")
+        rows = open_catalog().preview(database, table_name, limit)
+        render(rows, title=f"{name} (first {limit} rows)", as_json=as_json)
+
     return app

@@ -78,6 +78,13 @@ class HiveCatalog:
         rows = self.runner.sql(f"SHOW PARTITIONS {ddl.qualified(table.database, table.name)}")
         return [_partition_values(str(row[0])) for row in rows]
 
+    def preview(self, database: str, name: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The first ``limit`` rows, as column -> value (partition keys included)."""
+        table = self.get_table(database, name)
+        names = [c.name for c in (*table.columns, *table.partition_keys)]
+        rows = self.runner.sql(f"SELECT * FROM {ddl.qualified(database, name)} LIMIT {int(limit)}")
+        return [dict(zip(names, row, strict=False)) for row in rows]
+
     def count_rows(self, database: str, name: str) -> int:
         rows = self.runner.sql(f"SELECT COUNT(*) FROM {ddl.qualified(database, name)}")
         return int(rows[0][0])

@@ -1,11 +1,17 @@
 """Which folders are tables and which are partitions. Pure: keys in, layouts out.
 
-Under the crawl's include path, each first-level folder is a table; the folders
-beneath it are partitions — Hive-style ``key=value`` folders give the key its name,
-other folders become ``partition_0``, ``partition_1`` … as in Glue. Files directly
-under the include path form one table named after the include path. Objects whose
-path has a segment starting with ``_`` or ``.`` (``_SUCCESS``, ``_delta_log``,
-``.tmp``) and empty files are skipped, with the reason recorded.
+The first proposal, before any file is read (the crawler then splits candidates
+whose files turn out incompatible, see :mod:`engine.crawl.grouping`):
+
+* files directly under the include path form one table named after it;
+* if every sub-folder of the include path looks like a partition value
+  (``key=value``, ``2026``, ``2026-01-01`` …), the include path is one table;
+* otherwise each first-level folder is a table and the folders beneath it are
+  partitions — ``key=value`` folders give the key its name, other folders become
+  ``partition_0``, ``partition_1`` … as in Glue.
+
+Objects whose path has a segment starting with ``_`` or ``.`` (``_SUCCESS``,
+``_delta_log``, ``.tmp``) and empty files are skipped, with the reason recorded.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import urllib.parse
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from engine.crawl.grouping import is_partition_like
 from engine.storage import ObjectInfo
 
 _UNSAFE = re.compile(r"[^a-z0-9_]+")
@@ -71,6 +78,7 @@ def group_tables(
     base = f"{base}/" if base else ""
     skipped: list[Skipped] = []
     by_table: dict[str, list[tuple[list[str], ObjectInfo]]] = defaultdict(list)
+    visible = []
     for obj in objects:
         if not obj.key.startswith(base):
             continue
@@ -81,8 +89,14 @@ def group_tables(
         if obj.size == 0:
             skipped.append(Skipped(obj.key, "empty file"))
             continue
+        visible.append((segments, obj))
+    folders = {segments[0] for segments, _ in visible if len(segments) > 1}
+    root_is_table = bool(folders) and all(is_partition_like(f) for f in folders)
+    for segments, obj in visible:
         if len(segments) == 1:
             by_table[""].append(([], obj))
+        elif root_is_table:
+            by_table[""].append((segments[:-1], obj))
         else:
             by_table[segments[0]].append((segments[1:-1], obj))
 
@@ -126,3 +140,40 @@ def _partition_keys(all_dirs: list[list[str]], depth: int) -> tuple[str, ...]:
         only = next(iter(names)) if len(names) == 1 else None
         keys.append(table_name(only) if only else f"partition_{level}")
     return tuple(keys)
+
+
+def split_by_child(layout: TableLayout) -> list[TableLayout]:
+    """Each folder of the first partition level becomes a table of its own."""
+    children: dict[str, list[PartitionLayout]] = defaultdict(list)
+    for partition in layout.partitions:
+        children[partition.values[0]].append(partition)
+    tables = []
+    for value, partitions in sorted(children.items()):
+        child_prefix = partitions[0].prefix[len(layout.prefix) :].split("/", 1)[0]
+        tables.append(
+            TableLayout(
+                name=table_name(f"{layout.name}_{value}"),
+                prefix=f"{layout.prefix}{child_prefix}/",
+                partition_keys=tuple(
+                    f"partition_{i}" if key.startswith("partition_") else key
+                    for i, key in enumerate(layout.partition_keys[1:])
+                ),
+                partitions=tuple(
+                    PartitionLayout(p.values[1:], p.prefix, p.files) for p in partitions
+                ),
+            )
+        )
+    return tables
+
+
+def split_by_file(layout: TableLayout) -> list[TableLayout]:
+    """Each file of an unpartitioned folder becomes a table located at the file."""
+    return [
+        TableLayout(
+            name=table_name(f"{layout.name}_{obj.key.rsplit('/', 1)[-1]}"),
+            prefix=obj.key,
+            partition_keys=(),
+            partitions=(PartitionLayout((), obj.key, (obj,)),),
+        )
+        for obj in layout.files
+    ]

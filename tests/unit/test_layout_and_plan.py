@@ -100,3 +100,17 @@ def test_hadoop_and_uri_spellings_of_a_location_are_the_same_table() -> None:
     existing = _table(location="file:/lake/landing/t")
     new = _table(location="file:///lake/landing/t/")
     assert plan_table(new, [], existing, set()).action == UNCHANGED
+
+
+def test_value_like_folders_under_the_include_path_make_it_one_table() -> None:
+    layouts, _ = group_tables(
+        [obj("logs/2025/12/a.log"), obj("logs/2026/01/b.log")], "logs/", "logs"
+    )
+    assert [(t.name, t.partition_keys) for t in layouts] == [
+        ("logs", ("partition_0", "partition_1"))
+    ]
+
+
+def test_hive_folders_under_the_include_path_make_it_one_table() -> None:
+    layouts, _ = group_tables([obj("s/dt=1/a.csv"), obj("s/dt=2/b.csv")], "s/", "s")
+    assert [(t.name, t.partition_keys) for t in layouts] == [("s", ("dt",))]

@@ -1,0 +1,199 @@
+"""From a proposed table layout to catalog tables: sample, classify, group, build.
+
+Reads only what it must: the first 64 KiB of sampled text files (more raw bytes for
+compressed ones), the footers of Parquet files. A file that cannot be read or
+classified is reported by path and never stops the crawl.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from catalog.ddl import REGEX
+from catalog.model import Column, Partition, Table
+from engine.classify.grok import LOG_CLASSIFICATIONS
+from engine.classify.model import SAMPLE_BYTES, UNKNOWN, Classification, Sample
+from engine.classify.registry import COMPRESSED_HEAD_BYTES, classify, compression_of, make_sample
+from engine.crawl.footer import read_parquet_footer
+from engine.crawl.grouping import Signature, cluster
+from engine.crawl.layout import Skipped, TableLayout, split_by_child, split_by_file
+from engine.errors import HeadwaterError
+from engine.schema import STRING, merge_schemas
+from engine.storage import ObjectInfo, ObjectStore
+
+# Spark and Hive choose a codec by file name; content compressed under another
+# name would be read as garbage.
+CODEC_SUFFIXES = {"gzip": (".gz", ".gzip"), "bzip2": (".bz2",)}
+# An unpartitioned folder whose files disagree is split file by file; past this
+# many files it is reported instead (nobody wants a thousand one-file tables).
+MAX_FILE_TABLES = 50
+
+
+@dataclass(frozen=True)
+class FileVerdict:
+    """One sampled file: its classification and its columns (footer or sample)."""
+
+    obj: ObjectInfo
+    verdict: Classification
+    columns: tuple[Column, ...]
+    compression: str
+    rows: int | None = None
+
+    @property
+    def signature(self) -> Signature:
+        return Signature(
+            self.verdict.classification,
+            self.compression,
+            frozenset(c.name for c in self.columns),
+        )
+
+
+@dataclass
+class Sampling:
+    verdicts: list[FileVerdict]
+    skipped: list[Skipped]
+    files_sampled: int = 0
+    bytes_read: int = 0
+
+
+def table_format(classification: str) -> str:
+    """How Spark reads files of a classification: its datasource, or a Hive SerDe."""
+    return REGEX if classification in LOG_CLASSIFICATIONS else classification
+
+
+def sample_file(store: ObjectStore, obj: ObjectInfo) -> tuple[Sample, int]:
+    """The classifier's view of one file, and the bytes read to get it."""
+    head = store.read(obj.key, 0, min(obj.size, SAMPLE_BYTES))
+    if compression_of(obj.key, head) != "none" and obj.size > len(head):
+        more = min(obj.size, COMPRESSED_HEAD_BYTES) - len(head)
+        head += store.read(obj.key, len(head), more)
+    return make_sample(obj.key, obj.size, head), len(head)
+
+
+def _verdict_of(store: ObjectStore, obj: ObjectInfo, sampling: Sampling) -> None:
+    try:
+        sample, read = sample_file(store, obj)
+        sampling.files_sampled += 1
+        sampling.bytes_read += read
+        verdict = classify(sample)
+        suffixes = CODEC_SUFFIXES.get(sample.compression)
+        if verdict.classification == UNKNOWN:
+            sampling.skipped.append(Skipped(obj.key, f"unclassified: {verdict.reason}"))
+            return
+        if suffixes and not obj.key.lower().endswith(suffixes):
+            sampling.skipped.append(
+                Skipped(
+                    obj.key,
+                    f"{sample.compression} content without a {suffixes[0]} name: Spark would "
+                    f"not decompress it; rename it to end in {suffixes[0]}",
+                )
+            )
+            return
+        columns, rows = verdict.columns, None
+        if verdict.classification == "parquet":
+            columns, rows = read_parquet_footer(store, obj.key, obj.size)
+            sampling.bytes_read += min(obj.size, SAMPLE_BYTES)  # footer reads, bounded
+        sampling.verdicts.append(FileVerdict(obj, verdict, columns, sample.compression, rows))
+    except HeadwaterError as exc:
+        sampling.skipped.append(Skipped(obj.key, str(exc)))
+
+
+def sample_layout(store: ObjectStore, layout: TableLayout, per_folder: int) -> Sampling:
+    """Classify up to ``per_folder`` files of every leaf folder of ``layout``."""
+    sampling = Sampling([], [])
+    for partition in layout.partitions:
+        for obj in partition.files[:per_folder]:
+            _verdict_of(store, obj, sampling)
+    return sampling
+
+
+def decide_tables(
+    store: ObjectStore, layout: TableLayout, sampling: Sampling
+) -> list[tuple[TableLayout, list[FileVerdict]]]:
+    """One table, or the layout split where its files do not belong together."""
+    clusters = cluster([v.signature for v in sampling.verdicts])
+    if len(clusters) <= 1:
+        return [(layout, sampling.verdicts)]
+    if layout.partition_keys and layout.partition_keys[0].startswith("partition_"):
+        decided = []
+        for child in split_by_child(layout):
+            prefix = child.prefix
+            mine = [v for v in sampling.verdicts if v.obj.key.startswith(prefix)]
+            decided += decide_tables(store, child, Sampling(mine, []))
+        return decided
+    if not layout.partition_keys and len(layout.files) <= MAX_FILE_TABLES:
+        decided = []
+        for single in split_by_file(layout):
+            one = [v for v in sampling.verdicts if v.obj.key == single.prefix]
+            if not one:  # not sampled yet: classify it now
+                extra = Sampling([], sampling.skipped)
+                _verdict_of(store, single.partitions[0].files[0], extra)
+                sampling.files_sampled += extra.files_sampled
+                sampling.bytes_read += extra.bytes_read
+                one = extra.verdicts
+            if one:
+                decided.append((single, one))
+        return decided
+    return [(layout, sampling.verdicts)]  # Hive partitions never split: majority wins
+
+
+def build_table(
+    store: ObjectStore,
+    layout: TableLayout,
+    verdicts: list[FileVerdict],
+    database: str,
+    run_id: str,
+) -> tuple[Table, list[Partition], list[Skipped]]:
+    """The catalog table of one decided layout (the majority format wins)."""
+    skipped: list[Skipped] = []
+    kind = Counter(v.verdict.classification for v in verdicts).most_common(1)[0][0]
+    chosen = [v for v in verdicts if v.verdict.classification == kind]
+    for v in verdicts:
+        if v.verdict.classification != kind:
+            skipped.append(
+                Skipped(v.obj.key, f"classified {v.verdict.classification}, table is {kind}")
+            )
+    files = layout.files
+    size = sum(f.size for f in files)
+    first = chosen[0].verdict
+    properties = dict(first.properties)
+    options: dict[str, str] = {} if kind == "parquet" else dict(first.options)
+    columns = merge_schemas([v.columns for v in chosen])
+    if kind == "parquet":  # exact row counts from footers, scaled to the unsampled files
+        rows = sum(v.rows or 0 for v in chosen)
+        sampled_bytes = sum(v.obj.size for v in chosen)
+        record_count = round(rows * size / sampled_bytes) if sampled_bytes else rows
+    else:
+        record_count = size // max(1, int(properties.get("averageRecordSize", "1")))
+        if any(v.verdict.options.get("multiLine") == "true" for v in chosen):
+            options["multiLine"] = "true"
+        headers = [v.verdict.properties.get("skip.header.line.count") for v in chosen]
+        if kind == "csv" and any(h != "1" for h in headers):
+            properties.pop("skip.header.line.count", None)
+            options["header"] = "false"
+
+    partition_names = set(layout.partition_keys)
+    properties.update(
+        {
+            "recordCount": str(record_count),
+            "sizeKey": str(size),
+            "objectCount": str(len(files)),
+            "UPDATED_BY_CRAWLER": "headwater",
+            "CRAWL_RUN_ID": run_id,
+        }
+    )
+    table = Table(
+        database=database,
+        name=layout.name,
+        columns=tuple(c for c in columns if c.name not in partition_names),
+        location=store.uri(layout.prefix.rstrip("/")),
+        format=table_format(kind),
+        partition_keys=tuple(Column(k, STRING) for k in layout.partition_keys),
+        parameters=properties,
+        options=options,
+    )
+    partitions = [
+        Partition(p.values, store.uri(p.prefix.rstrip("/"))) for p in layout.partitions if p.values
+    ]
+    return table, partitions, skipped

@@ -1,0 +1,104 @@
+"""Issue 3's first acceptance: one crawl of a mixed landing area gives exactly the
+tables an engineer expects — Hive partitions, unnamed partitions, a folder of
+incompatible files, gzip'd web logs — and ``--plan`` predicts it. Both profiles."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine import storage
+from tests.contract.test_walking_skeleton import _settings
+from tests.helpers import clean_env, run_cli, run_cli_json
+
+ACCESS = (
+    '10.0.0.{n} - - [10/Oct/2026:13:55:{s:02d} +0000] "GET /p/{n} HTTP/1.1" 200 {b} '
+    '"https://example.com/" "curl/8.{n}"\n'
+)
+
+FILES: dict[str, bytes] = {
+    "area/sales/dt=2026-01-01/part-0.csv": b"id,amount\n1,2.5\n2,3.0\n",
+    "area/sales/dt=2026-01-02/part-0.csv": b"id,amount\n3,4.5\n",
+    "area/events/2026/01/e.json": (
+        b'{"id": 1, "user": {"name": "a"}}\n{"id": 2, "user": {"name": "b"}}\n'
+    ),
+    "area/events/2026/02/e.json": b'{"id": 3, "user": {"name": "c", "age": 30}, "tags": ["x"]}\n',
+    "area/misc/notes.csv": b"note,author\nhello,ann\nbye,bob\n",
+    "area/misc/config.json": b'{"retries": 3, "verbose": true}\n',
+    "area/logs/web-1/access.log.gz": gzip.compress(
+        "".join(ACCESS.format(n=n, s=n, b=100 + n) for n in range(1, 4)).encode()
+    ),
+    "area/logs/web-2/access.log.gz": gzip.compress(
+        "".join(ACCESS.format(n=n, s=n, b=200 + n) for n in range(4, 6)).encode()
+    ),
+    "area/logs/web-2/_SUCCESS": b"",
+}
+
+EXPECTED = {
+    # table: (format, partition keys, row count)
+    "sales": ("csv", "dt", 3),
+    "events": ("json", "partition_0,partition_1", 3),
+    "misc_notes_csv": ("csv", "", 2),
+    "misc_config_json": ("json", "", 1),
+    "logs": ("regex", "partition_0", 5),
+}
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("local", marks=pytest.mark.spark),
+        pytest.param("stack", marks=pytest.mark.stack),
+    ]
+)
+def profile_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    if request.param == "local":
+        yield clean_env(HEADWATER_PROFILE="local", HEADWATER_HOME=str(tmp_path / "home"))
+    else:
+        yield request.getfixturevalue("stack").env
+
+
+def test_one_crawl_gives_the_tables_an_engineer_expects(profile_env: dict[str, str]) -> None:
+    settings = _settings(profile_env)
+    storage.ensure_buckets(settings, ["landing"])
+    store = storage.open_store(settings, "landing")
+    for key, data in FILES.items():
+        store.put(key, data)
+    crawl = ["crawl", "s3://landing/area/", "--database", "area"]
+
+    planned = {row["table"]: row for row in run_cli_json([*crawl, "--plan"], profile_env)}
+    crawled = {row["table"]: row for row in run_cli_json(crawl, profile_env)}
+    expected_names = {f"area.{name}" for name in EXPECTED}
+    assert set(planned) == set(crawled) == expected_names
+    for name, (fmt, keys, _) in EXPECTED.items():
+        row = crawled[f"area.{name}"]
+        assert (row["action"], row["format"], row["partition keys"]) == ("create", fmt, keys), name
+        assert planned[f"area.{name}"]["format"] == fmt
+
+    tables = {
+        r["table"]: r for r in run_cli_json(["catalog", "tables", "area", "--counts"], profile_env)
+    }
+    assert {name: tables[name]["rows"] for name in EXPECTED} == {
+        name: rows for name, (_, _, rows) in EXPECTED.items()
+    }
+
+    events = run_cli_json(["catalog", "describe", "area.events"], profile_env)[0]
+    types = {c["column"]: c["type"] for c in events["columns"]}
+    assert types["user"] == "struct<name:string,age:bigint>"
+    assert types["tags"] == "array<string>"
+
+    logs = run_cli_json(["catalog", "preview", "area.logs", "--limit", "10"], profile_env)
+    assert sorted(r["bytes"] for r in logs) == [101, 102, 103, 204, 205]
+    assert {r["partition_0"] for r in logs} == {"web-1", "web-2"}
+    assert all(r["verb"] == "GET" and r["response"] == 200 for r in logs)
+
+    # a second crawl: one new partition, nothing else changes
+    store.put("area/sales/dt=2026-01-03/part-0.csv", b"id,amount\n9,1.0\n")
+    again = {row["table"]: row for row in run_cli_json(crawl, profile_env)}
+    assert again["area.sales"]["new partitions"] == 1
+    assert all(again[t]["action"] == "unchanged" for t in again), json.dumps(again, indent=1)
+    result = run_cli(["catalog", "preview", "area.sales", "--limit", "10"], profile_env)
+    assert result.returncode == 0 and "9" in result.stdout

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from engine.crawl.grouping import Signature, cluster, is_partition_like, similarity
+from engine.crawl.inference import build_table, decide_tables, sample_layout
+from engine.crawl.layout import group_tables
+from engine.storage import LocalStore
+
+
+def sig(*columns: str, kind: str = "csv") -> Signature:
+    return Signature(kind, "none", frozenset(columns))
+
+
+def test_similarity_threshold_is_glues_seventy_percent() -> None:
+    assert similarity(frozenset("ab"), frozenset("abc")) == 1.0  # only adds a column
+    assert similarity(frozenset("abcd"), frozenset("abcxy")) == 0.75
+    assert cluster([sig("a", "b", "c"), sig("a", "b", "c", "d")]) == [[0, 1]]
+    assert cluster([sig("a", "b"), sig("a", "c")]) == [[0], [1]]
+    assert cluster([sig("a", "b", "c"), sig("a", "b", "x")]) == [[0], [1]]  # 2/3 is not > 0.7
+    assert cluster([sig("a", "b"), sig("a", "b", kind="json")]) == [[0], [1]]
+
+
+def test_partition_like_names() -> None:
+    assert all(map(is_partition_like, ["dt=2026-01-01", "2026", "2026-01", "20260101", "7"]))
+    assert not any(map(is_partition_like, ["sales", "v2", "=x", "2026_backup"]))
+
+
+def _crawl_layouts(root: Path, files: dict[str, bytes]) -> list[tuple[str, tuple[str, ...], str]]:
+    store = LocalStore(root, "landing")
+    for key, data in files.items():
+        store.put(key, data)
+    layouts, _ = group_tables(list(store.list()), "", "landing")
+    tables = []
+    for layout in layouts:
+        sampling = sample_layout(store, layout, per_folder=5)
+        for decided, verdicts in decide_tables(store, layout, sampling):
+            table, _, _ = build_table(store, decided, verdicts, "landing", "t")
+            tables.append((table.name, tuple(k.name for k in table.partition_keys), table.format))
+    return sorted(tables)
+
+
+def test_incompatible_unnamed_children_split_into_tables(tmp_path: Path) -> None:
+    tables = _crawl_layouts(
+        tmp_path,
+        {
+            "exports/orders/part1.csv": b"order_id,amount\n1,2.5\n",
+            "exports/orders/part2.csv": b"order_id,amount\n2,3.5\n",
+            "exports/people/p.csv": b"name,city,born\nann,paris,1990-01-01\n",
+        },
+    )
+    assert tables == [("exports_orders", (), "csv"), ("exports_people", (), "csv")]
+
+
+def test_compatible_unnamed_children_are_partitions_even_with_a_new_column(tmp_path: Path) -> None:
+    tables = _crawl_layouts(
+        tmp_path,
+        {
+            "events/a/1.csv": b"id,kind,at\n1,x,2026-01-01\n",
+            "events/b/1.csv": b"id,kind,at,extra\n2,y,2026-01-02,z\n",
+        },
+    )
+    assert tables == [("events", ("partition_0",), "csv")]
+
+
+def test_a_folder_of_different_files_becomes_one_table_per_file(tmp_path: Path) -> None:
+    table = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"x": [1]}), table)
+    tables = _crawl_layouts(
+        tmp_path,
+        {
+            "misc/a.csv": b"id,v\n1,2\n",
+            "misc/b.json": b'{"k": "v"}\n',
+            "misc/c.parquet": table.read_bytes(),
+        },
+    )
+    assert tables == [
+        ("misc_a_csv", (), "csv"),
+        ("misc_b_json", (), "json"),
+        ("misc_c_parquet", (), "parquet"),
+    ]
+
+
+def test_hive_partitions_with_drifting_schemas_stay_one_table(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path, "landing")
+    store.put("s/dt=1/a.csv", b"id,v\n1,2\n")
+    store.put("s/dt=2/a.csv", b"id,v,w,x,y\n1,2,3,4,5\n")
+    layouts, _ = group_tables(list(store.list()), "", "landing")
+    decided = decide_tables(store, layouts[0], sample_layout(store, layouts[0], 5))
+    table, partitions, _ = build_table(store, *decided[0], "landing", "t")
+    assert len(decided) == 1 and [c.name for c in table.columns] == ["id", "v", "w", "x", "y"]
+    assert [p.values for p in partitions] == [("1",), ("2",)]
