@@ -154,19 +154,7 @@ class _ProjectFileSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = project_file()
-        if not path.is_file():
-            return {}
-        try:
-            document = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc})", path=str(path)) from exc
-        if not isinstance(document, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping", path=str(path))
-        section = document.get("settings") or {}
-        if not isinstance(section, dict):
-            raise ConfigError(f"{path}: 'settings' must be a mapping", path=str(path))
-        return section
+        return project_section("settings")
 
 
 def hadoop_file_uri(path: Path) -> str:
@@ -177,6 +165,27 @@ def hadoop_file_uri(path: Path) -> str:
 
 def project_file() -> Path:
     return Path(os.environ.get(PROJECT_FILE_ENV, DEFAULT_PROJECT_FILE))
+
+
+def project_section(name: str) -> dict[str, Any]:
+    """One top-level mapping of ``headwater.yaml`` (empty if the file or key is absent).
+
+    The one place the project file is read: settings here, definitions
+    (crawlers, jobs …) in :mod:`engine.definitions`.
+    """
+    path = project_file()
+    if not path.is_file():
+        return {}
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})", path=str(path)) from exc
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping", path=str(path))
+    section = document.get(name) or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: '{name}' must be a mapping", path=str(path), key=name)
+    return section
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -11,16 +11,20 @@ import bz2
 import zlib
 from collections.abc import Callable
 
+from engine.classify.avro import classify_avro
 from engine.classify.csv import classify_csv
 from engine.classify.grok import LOG_CLASSIFIERS
 from engine.classify.json import classify_json
 from engine.classify.model import SAMPLE_BYTES, UNKNOWN, Classification, Sample
+from engine.classify.orc import classify_orc
 from engine.classify.parquet import classify_parquet
 
 Classifier = Callable[[Sample], Classification]
 
 # Glue's order (research-glue-crawler.md §1.2) for the formats built so far.
 BUILT_IN: tuple[Classifier, ...] = (
+    classify_avro,
+    classify_orc,
     classify_parquet,
     classify_json,
     *LOG_CLASSIFIERS,  # combined_apache, apache, linux_kernel, ruby_logger, squid, redislog, syslog

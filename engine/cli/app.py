@@ -16,6 +16,7 @@ from catalog.cli import make_catalog_app
 from catalog.output import fail
 from engine.cli import crawl as crawl_cmd
 from engine.cli import demo as demo_cmd
+from engine.cli import history as history_cmd
 from engine.cli import job as job_cmd
 from engine.cli import stack as stack_cmd
 from engine.cli.context import STATE, open_catalog
@@ -47,7 +48,11 @@ def _global(
 
 app.add_typer(stack_cmd.app, name="stack")
 app.add_typer(job_cmd.app, name="job")
-app.add_typer(make_catalog_app(lambda: open_catalog()), name="catalog")
+catalog_app = make_catalog_app(lambda: open_catalog())
+catalog_app.command("versions")(history_cmd.versions)
+catalog_app.command("diff")(history_cmd.diff)
+app.add_typer(catalog_app, name="catalog")
+app.command("runs")(history_cmd.runs)
 app.command("crawl")(crawl_cmd.crawl)
 app.command("classify")(crawl_cmd.classify_files)
 app.command("demo")(demo_cmd.demo)

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from catalog.output import render, say
 from engine.cli.context import STATE, open_catalog
 
+if TYPE_CHECKING:
+    from engine.crawl.crawler import CrawlResult
+
 
 def crawl(
-    path: str = typer.Argument(..., help="What to crawl: s3://bucket/prefix or bucket/prefix."),
-    database: str = typer.Option("landing", "--database", "-d", help="Database to fill."),
-    sample_size: int = typer.Option(10, "--sample-size", min=1, help="Files sampled per table."),
+    target: str = typer.Argument(
+        ..., help="A crawler defined in headwater.yaml, or a path: s3://bucket/prefix."
+    ),
+    database: str = typer.Option("landing", "--database", "-d", help="Database (paths only)."),
+    sample_size: int = typer.Option(
+        10, "--sample-size", min=1, help="Files sampled per leaf folder (paths only)."
+    ),
     plan: bool = typer.Option(False, "--plan", help="Show what would change; write nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -23,34 +31,53 @@ def crawl(
     """
     from engine.crawl.crawler import CrawlTarget
     from engine.crawl.crawler import crawl as run_crawl
+    from engine.state.store import open_run_store
 
-    target = CrawlTarget.parse(path, database, sample_size)
-    result = run_crawl(STATE.settings, open_catalog(), target, dry_run=plan)
-    rows = [
-        {
-            "table": f"{database}.{c.table.name}",
-            "action": c.action,
-            "format": c.table.format,
-            "columns": len(c.table.columns),
-            "partition keys": ",".join(k.name for k in c.table.partition_keys),
-            "new partitions": len(c.new_partitions),
-            "why": "; ".join(c.reasons),
-        }
-        for c in result.plan.changes
-    ]
-    verb = "would change" if plan else "changed"
-    render(rows, as_json=as_json, title=f"crawl {path} ({verb})")
-    if not as_json:
-        summary = result.plan
-        say(
-            f"{summary.count('create')} created, {summary.count('update')} updated, "
-            f"{summary.count('unchanged')} unchanged, {summary.partitions_added} partitions added; "
-            f"{result.files_listed} files listed, {result.files_sampled} sampled, "
-            f"{len(summary.skipped)} skipped, {result.seconds:.1f}s"
-            + (" (plan only: nothing written)" if plan else "")
+    name = None
+    if "://" in target or "/" in target:
+        targets = [CrawlTarget.parse(target, database, sample_size)]
+    else:
+        from engine.definitions import crawler
+
+        name, targets = target, crawler(target).crawl_targets()
+    catalog = open_catalog()
+    state = open_run_store(STATE.settings)
+    rows = []
+    for crawl_target in targets:
+        result = run_crawl(
+            STATE.settings, catalog, crawl_target, dry_run=plan, state=state, crawler_name=name
         )
-        for skip in summary.skipped[:20]:
-            say(f"  skipped {skip.key}: {skip.reason}")
+        rows += [
+            {
+                "table": f"{crawl_target.database}.{c.table.name}",
+                "action": c.action,
+                "format": c.table.format,
+                "columns": len(c.table.columns),
+                "partition keys": ",".join(k.name for k in c.table.partition_keys),
+                "new partitions": len(c.new_partitions),
+                "why": "; ".join(c.reasons),
+            }
+            for c in result.plan.changes
+        ]
+        if not as_json:
+            _summarise(result, plan)
+    verb = "would change" if plan else "changed"
+    render(rows, as_json=as_json, title=f"crawl {target} ({verb})")
+
+
+def _summarise(result: CrawlResult, plan: bool) -> None:
+    summary = result.plan
+    say(
+        f"{summary.count('create')} created, {summary.count('update')} updated, "
+        f"{summary.count('unchanged')} unchanged, {summary.partitions_added} partitions added; "
+        f"{result.files_listed} files listed, {result.files_sampled} sampled, "
+        f"{result.bytes_read:,} bytes read, {len(summary.skipped)} skipped, "
+        f"{result.seconds:.1f}s" + (" (plan only: nothing written)" if plan else "")
+    )
+    for skip in summary.skipped[:20]:
+        say(f"  skipped {skip.key}: {skip.reason}")
+    if len(summary.skipped) > 20:
+        say(f"  … and {len(summary.skipped) - 20} more")
 
 
 def classify_files(

@@ -16,10 +16,12 @@ from catalog.errors import TableNotFoundError
 from catalog.hive import HiveCatalog
 from catalog.model import Partition, Table
 from engine.config import Settings
+from engine.crawl.exclude import glob_to_regex
 from engine.crawl.inference import build_table, decide_tables, sample_layout
 from engine.crawl.layout import group_tables
 from engine.crawl.plan import CREATE, UPDATE, CrawlPlan, TableChange, plan_table
-from engine.errors import CrawlError
+from engine.errors import CrawlError, HeadwaterError
+from engine.state.store import CrawlRun, RunStore, now
 from engine.storage import open_store
 
 DEFAULT_SAMPLE_SIZE = 10  # files per leaf folder
@@ -33,15 +35,25 @@ class CrawlTarget:
     prefix: str = ""
     database: str = "landing"
     sample_size: int = DEFAULT_SAMPLE_SIZE
+    exclusions: tuple[str, ...] = ()
+    table_prefix: str = ""
 
     @classmethod
-    def parse(cls, path: str, database: str, sample_size: int = DEFAULT_SAMPLE_SIZE) -> CrawlTarget:
+    def parse(
+        cls,
+        path: str,
+        database: str,
+        sample_size: int = DEFAULT_SAMPLE_SIZE,
+        *,
+        exclusions: tuple[str, ...] = (),
+        table_prefix: str = "",
+    ) -> CrawlTarget:
         """``s3://bucket/prefix``, ``s3a://…`` or ``bucket/prefix``."""
         text = path.split("://", 1)[1] if "://" in path else path
         bucket, _, prefix = text.strip("/").partition("/")
         if not bucket:
             raise CrawlError(f"crawl target {path!r} names no bucket", hint="e.g. s3://landing/")
-        return cls(bucket, prefix, database, sample_size)
+        return cls(bucket, prefix, database, sample_size, exclusions, table_prefix)
 
 
 @dataclass
@@ -70,7 +82,13 @@ def plan_crawl(settings: Settings, catalog: HiveCatalog, target: CrawlTarget) ->
     store = open_store(settings, target.bucket)
     objects = list(store.list(target.prefix))
     root_name = target.prefix.rstrip("/").rsplit("/", 1)[-1] or target.bucket
-    layouts, skipped = group_tables(objects, target.prefix, root_name)
+    layouts, skipped = group_tables(
+        objects,
+        target.prefix,
+        root_name,
+        exclusions=[glob_to_regex(p) for p in target.exclusions],
+        table_prefix=target.table_prefix,
+    )
     plan = CrawlPlan(target.database, not catalog.has_database(target.database))
     plan.skipped.extend(skipped)
     sampled = read = 0
@@ -123,14 +141,44 @@ def _apply_change(change: TableChange, catalog: HiveCatalog) -> None:
 
 
 def crawl(
-    settings: Settings, catalog: HiveCatalog, target: CrawlTarget, *, dry_run: bool = False
+    settings: Settings,
+    catalog: HiveCatalog,
+    target: CrawlTarget,
+    *,
+    dry_run: bool = False,
+    state: RunStore | None = None,
+    crawler_name: str | None = None,
 ) -> CrawlResult:
-    """Crawl ``target`` into ``target.database``; with ``dry_run`` only plan."""
-    started = time.monotonic()
-    planned = plan_crawl(settings, catalog, target)
-    if not dry_run:
-        apply_plan(planned.plan, catalog)
-    return CrawlResult(
+    """Crawl ``target`` into ``target.database``; with ``dry_run`` only plan.
+
+    With a run store, an applied crawl is recorded (state, metrics, skipped paths)
+    and every created or changed table gets a new version in the schema history.
+    """
+    started, started_at = time.monotonic(), now()
+    where = f"s3://{target.bucket}/{target.prefix}"
+    run = CrawlRun(
+        run_id="pending",
+        crawler=crawler_name or where,
+        target=where,
+        database_name=target.database,
+        started_at=started_at,
+    )
+    try:
+        planned = plan_crawl(settings, catalog, target)
+        run.run_id = planned.run_id
+        if not dry_run:
+            apply_plan(planned.plan, catalog)
+            if state is not None:
+                for change in planned.plan.changes:
+                    if change.action in (CREATE, UPDATE):
+                        state.add_table_version(change.table, planned.run_id)
+    except HeadwaterError as exc:
+        if state is not None and not dry_run:
+            run.run_id = run.run_id if run.run_id != "pending" else uuid.uuid4().hex[:12]
+            run.state, run.ended_at, run.log = "FAILED", now(), str(exc)
+            state.save_crawl_run(run)
+        raise
+    result = CrawlResult(
         plan=planned.plan,
         run_id=planned.run_id,
         applied=not dry_run,
@@ -139,3 +187,23 @@ def crawl(
         files_sampled=planned.files_sampled,
         bytes_read=planned.bytes_read,
     )
+    if state is not None and not dry_run:
+        state.save_crawl_run(_run_record(run, result))
+    return result
+
+
+def _run_record(run: CrawlRun, result: CrawlResult) -> CrawlRun:
+    plan = result.plan
+    run.state, run.ended_at = "SUCCEEDED", now()
+    run.tables_created, run.tables_updated = plan.count(CREATE), plan.count(UPDATE)
+    run.tables_unchanged = plan.count("unchanged")
+    run.partitions_added = plan.partitions_added
+    run.files_listed, run.files_sampled = result.files_listed, result.files_sampled
+    run.bytes_read = result.bytes_read
+    run.errors = [{"path": s.key, "reason": s.reason} for s in plan.skipped]
+    run.log = "\n".join(
+        f"{c.action} {c.table.qualified_name}: {'; '.join(c.reasons) or 'no change'}"
+        f" (+{len(c.new_partitions)} partitions)"
+        for c in plan.changes
+    )
+    return run

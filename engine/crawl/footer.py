@@ -1,4 +1,4 @@
-"""Parquet schemas from footers read by byte range: no data pages are fetched."""
+"""Parquet and ORC schemas from footers read by byte range: no data pages are fetched."""
 
 from __future__ import annotations
 
@@ -96,3 +96,19 @@ def read_parquet_footer(store: ObjectStore, key: str, size: int) -> tuple[tuple[
     schema = parquet.schema_arrow
     columns = tuple(Column(f.name.lower(), hive_type(f.type)) for f in schema)
     return columns, parquet.metadata.num_rows
+
+
+def read_orc_footer(store: ObjectStore, key: str, size: int) -> tuple[tuple[Column, ...], int]:
+    """Columns and row count of one ORC file."""
+    import pyarrow.orc as orc
+
+    try:
+        orc_file = orc.ORCFile(pa.PythonFile(_RangeFile(store, key, size), mode="r"))
+        schema, rows = orc_file.schema, orc_file.nrows
+    except (pa.ArrowException, OSError) as exc:
+        raise CrawlError(
+            f"{store.uri(key)}: not a readable ORC file ({exc})",
+            hint="remove or replace the file, or exclude it from the crawl",
+            path=store.uri(key),
+        ) from exc
+    return tuple(Column(f.name.lower(), hive_type(f.type)) for f in schema), rows

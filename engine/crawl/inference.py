@@ -15,7 +15,7 @@ from catalog.model import Column, Partition, Table
 from engine.classify.grok import LOG_CLASSIFICATIONS
 from engine.classify.model import SAMPLE_BYTES, UNKNOWN, Classification, Sample
 from engine.classify.registry import COMPRESSED_HEAD_BYTES, classify, compression_of, make_sample
-from engine.crawl.footer import read_parquet_footer
+from engine.crawl.footer import read_orc_footer, read_parquet_footer
 from engine.crawl.grouping import Signature, cluster
 from engine.crawl.layout import Skipped, TableLayout, split_by_child, split_by_file
 from engine.errors import HeadwaterError
@@ -25,6 +25,10 @@ from engine.storage import ObjectInfo, ObjectStore
 # Spark and Hive choose a codec by file name; content compressed under another
 # name would be read as garbage.
 CODEC_SUFFIXES = {"gzip": (".gz", ".gzip"), "bzip2": (".bz2",)}
+# Columnar formats: schema and exact row count from the footer.
+FOOTER_READERS = {"parquet": read_parquet_footer, "orc": read_orc_footer}
+# Formats whose reader needs no options from the sample.
+SELF_DESCRIBING = frozenset({"parquet", "orc", "avro"})
 # An unpartitioned folder whose files disagree is split file by file; past this
 # many files it is reported instead (nobody wants a thousand one-file tables).
 MAX_FILE_TABLES = 50
@@ -91,8 +95,9 @@ def _verdict_of(store: ObjectStore, obj: ObjectInfo, sampling: Sampling) -> None
             )
             return
         columns, rows = verdict.columns, None
-        if verdict.classification == "parquet":
-            columns, rows = read_parquet_footer(store, obj.key, obj.size)
+        footer_reader = FOOTER_READERS.get(verdict.classification)
+        if footer_reader is not None:
+            columns, rows = footer_reader(store, obj.key, obj.size)
             sampling.bytes_read += min(obj.size, SAMPLE_BYTES)  # footer reads, bounded
         sampling.verdicts.append(FileVerdict(obj, verdict, columns, sample.compression, rows))
     except HeadwaterError as exc:
@@ -138,6 +143,32 @@ def decide_tables(
     return [(layout, sampling.verdicts)]  # Hive partitions never split: majority wins
 
 
+def _extension(key: str) -> str:
+    name = key.rsplit("/", 1)[-1]
+    return name[name.index(".") :] if "." in name else ""
+
+
+def _hide_excluded(layout: TableLayout, kind: str, options: dict[str, str]) -> list[Skipped]:
+    """Keep excluded files out of queries too, where Spark allows: ``pathGlobFilter``
+    on the table's one file extension. Otherwise warn that queries will read them."""
+    if not layout.excluded:
+        return []
+    extensions = {_extension(f.key) for f in layout.files}
+    (only,) = extensions if len(extensions) == 1 else (None,)
+    filterable = kind != "regex" and only and not any(k.endswith(only) for k in layout.excluded)
+    if filterable:
+        options["pathGlobFilter"] = f"*{only}"
+        return []
+    return [
+        Skipped(
+            key,
+            f"excluded from the crawl, but it lies in table {layout.name}'s folder: "
+            "queries will still read it; move it out of the folder",
+        )
+        for key in layout.excluded
+    ]
+
+
 def build_table(
     store: ObjectStore,
     layout: TableLayout,
@@ -158,9 +189,9 @@ def build_table(
     size = sum(f.size for f in files)
     first = chosen[0].verdict
     properties = dict(first.properties)
-    options: dict[str, str] = {} if kind == "parquet" else dict(first.options)
+    options: dict[str, str] = {} if kind in SELF_DESCRIBING else dict(first.options)
     columns = merge_schemas([v.columns for v in chosen])
-    if kind == "parquet":  # exact row counts from footers, scaled to the unsampled files
+    if kind in FOOTER_READERS:  # exact row counts from footers, scaled to unsampled files
         rows = sum(v.rows or 0 for v in chosen)
         sampled_bytes = sum(v.obj.size for v in chosen)
         record_count = round(rows * size / sampled_bytes) if sampled_bytes else rows
@@ -173,6 +204,7 @@ def build_table(
             properties.pop("skip.header.line.count", None)
             options["header"] = "false"
 
+    skipped += _hide_excluded(layout, kind, options)
     partition_names = set(layout.partition_keys)
     properties.update(
         {

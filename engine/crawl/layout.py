@@ -19,8 +19,10 @@ from __future__ import annotations
 import re
 import urllib.parse
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from engine.crawl.exclude import is_excluded
 from engine.crawl.grouping import is_partition_like
 from engine.storage import ObjectInfo
 
@@ -46,6 +48,8 @@ class TableLayout:
     prefix: str
     partition_keys: tuple[str, ...]
     partitions: tuple[PartitionLayout, ...]
+    # Keys the user excluded that lie inside this table's folders (queries see them).
+    excluded: tuple[str, ...] = ()
 
     @property
     def files(self) -> tuple[ObjectInfo, ...]:
@@ -71,18 +75,32 @@ def _split_partition(segment: str) -> tuple[str | None, str]:
 
 
 def group_tables(
-    objects: list[ObjectInfo], prefix: str, root_name: str
+    objects: list[ObjectInfo],
+    prefix: str,
+    root_name: str,
+    *,
+    exclusions: Sequence[re.Pattern[str]] = (),
+    table_prefix: str = "",
 ) -> tuple[list[TableLayout], list[Skipped]]:
-    """Group the objects under ``prefix`` into tables and partitions."""
+    """Group the objects under ``prefix`` into tables and partitions.
+
+    Keys matching an exclusion (relative to ``prefix``) are left out silently, as
+    the user asked; ``table_prefix`` is put before every table name.
+    """
     base = prefix.strip("/")
     base = f"{base}/" if base else ""
     skipped: list[Skipped] = []
     by_table: dict[str, list[tuple[list[str], ObjectInfo]]] = defaultdict(list)
     visible = []
+    excluded: list[str] = []
     for obj in objects:
         if not obj.key.startswith(base):
             continue
-        segments = obj.key[len(base) :].split("/")
+        relative = obj.key[len(base) :]
+        if is_excluded(relative, exclusions):
+            excluded.append(obj.key)
+            continue
+        segments = relative.split("/")
         if any(_is_hidden(s) for s in segments):
             skipped.append(Skipped(obj.key, "hidden or bookkeeping path (_… or .…)"))
             continue
@@ -114,20 +132,21 @@ def group_tables(
         keys = _partition_keys([dirs for dirs, _ in kept], depth)
         partitions: dict[tuple[str, ...], list[ObjectInfo]] = defaultdict(list)
         prefixes: dict[tuple[str, ...], str] = {}
-        table_prefix = f"{base}{folder}/" if folder else base
+        root = f"{base}{folder}/" if folder else base
         for dirs, obj in kept:
             values = tuple(_split_partition(d)[1] for d in dirs)
             partitions[values].append(obj)
-            prefixes[values] = table_prefix + "".join(f"{d}/" for d in dirs)
+            prefixes[values] = root + "".join(f"{d}/" for d in dirs)
         layouts.append(
             TableLayout(
-                name=table_name(folder or root_name),
-                prefix=table_prefix,
+                name=table_name(table_prefix + (folder or root_name)),
+                prefix=root,
                 partition_keys=keys,
                 partitions=tuple(
                     PartitionLayout(values, prefixes[values], tuple(files))
                     for values, files in sorted(partitions.items())
                 ),
+                excluded=tuple(k for k in excluded if k.startswith(root)),
             )
         )
     return layouts, skipped

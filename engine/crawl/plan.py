@@ -10,21 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from catalog.model import Partition, Table
+from catalog.versions import STAT_KEYS
 from engine.crawl.layout import Skipped
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
-# Statistics change on every crawl; they alone do not make a table "updated".
-STAT_KEYS = frozenset(
-    {
-        "recordCount",
-        "sizeKey",
-        "objectCount",
-        "averageRecordSize",
-        "CRAWL_RUN_ID",
-        "UPDATED_BY_CRAWLER",
-        "transient_lastDdlTime",
-    }
-)
 
 
 @dataclass(frozen=True)

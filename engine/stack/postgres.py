@@ -12,6 +12,7 @@ from engine.config import Settings
 from engine.errors import SetupError, StackError
 from engine.stack.base import Service, write_private
 from engine.stack.process import log_tail
+from engine.state.store import STATE_DATABASE
 
 PG_SYSTEM_USER = "postgres"
 # Logical decoding is on from the start so replication tasks (CDC) need no restart.
@@ -142,6 +143,7 @@ class PostgresService(Service):
 
     def after_start(self) -> None:
         self.ensure_database(self.settings.stack.metastore_database)
+        self.ensure_database(STATE_DATABASE)  # headwater's run state
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         """Run one statement as the stack's superuser over TCP; returns unaligned rows."""

@@ -95,10 +95,26 @@ def test_one_crawl_gives_the_tables_an_engineer_expects(profile_env: dict[str, s
     assert {r["partition_0"] for r in logs} == {"web-1", "web-2"}
     assert all(r["verb"] == "GET" and r["response"] == 200 for r in logs)
 
-    # a second crawl: one new partition, nothing else changes
+    # a second crawl after adding a partition and a column: only those change
     store.put("area/sales/dt=2026-01-03/part-0.csv", b"id,amount\n9,1.0\n")
+    store.put("area/events/2026/03/e.json", b'{"id": 4, "user": {"name": "d"}, "country": "FR"}\n')
     again = {row["table"]: row for row in run_cli_json(crawl, profile_env)}
     assert again["area.sales"]["new partitions"] == 1
-    assert all(again[t]["action"] == "unchanged" for t in again), json.dumps(again, indent=1)
+    assert again["area.events"]["action"] == "update"
+    unchanged = {t for t, row in again.items() if row["action"] == "unchanged"}
+    assert unchanged == {f"area.{n}" for n in EXPECTED if n != "events"}, json.dumps(again)
     result = run_cli(["catalog", "preview", "area.sales", "--limit", "10"], profile_env)
     assert result.returncode == 0 and "9" in result.stdout
+
+    # the schema history keeps both versions, and says what changed
+    versions = run_cli_json(["catalog", "versions", "area.events"], profile_env)
+    assert [v["version"] for v in versions] == [1, 2]
+    diff = run_cli(["catalog", "diff", "area.events", "1", "2"], profile_env)
+    assert diff.returncode == 0, diff.stderr
+    assert "+ column country string" in diff.stdout
+    runs = run_cli_json(["runs", "--crawler", "s3://landing/area"], profile_env)
+    assert [(r["state"], r["tables_created"], r["tables_updated"]) for r in runs] == [
+        ("SUCCEEDED", 0, 1),
+        ("SUCCEEDED", 5, 0),
+    ]
+    assert runs[1]["files_sampled"] >= 8 and runs[1]["bytes_read"] > 0

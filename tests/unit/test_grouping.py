@@ -93,3 +93,27 @@ def test_hive_partitions_with_drifting_schemas_stay_one_table(tmp_path: Path) ->
     table, partitions, _ = build_table(store, *decided[0], "landing", "t")
     assert len(decided) == 1 and [c.name for c in table.columns] == ["id", "v", "w", "x", "y"]
     assert [p.values for p in partitions] == [("1",), ("2",)]
+
+
+def test_excluded_files_in_a_table_folder_are_filtered_from_queries(tmp_path: Path) -> None:
+    from engine.crawl.exclude import glob_to_regex
+
+    store = LocalStore(tmp_path, "landing")
+    store.put("t/a.csv", b"id,v\n1,2\n")
+    store.put("t/a.csv.bak", b"id,v\n1,2\n")
+    store.put("u/a.csv", b"id,v\n1,2\n")
+    store.put("u/old.csv", b"id,v\n1,2\n")
+    layouts, _ = group_tables(
+        list(store.list()),
+        "",
+        "landing",
+        exclusions=[glob_to_regex("**.bak"), glob_to_regex("u/old.csv")],
+    )
+    built = {}
+    for layout in layouts:
+        decided = decide_tables(store, layout, sample_layout(store, layout, 5))
+        built[layout.name] = build_table(store, *decided[0], "landing", "r")
+    assert built["t"][0].options["pathGlobFilter"] == "*.csv"
+    assert "pathGlobFilter" not in built["u"][0].options  # same extension: cannot filter
+    assert [s.key for s in built["u"][2]] == ["u/old.csv"]
+    assert "queries will still read it" in built["u"][2][0].reason

@@ -114,3 +114,19 @@ def test_value_like_folders_under_the_include_path_make_it_one_table() -> None:
 def test_hive_folders_under_the_include_path_make_it_one_table() -> None:
     layouts, _ = group_tables([obj("s/dt=1/a.csv"), obj("s/dt=2/b.csv")], "s/", "s")
     assert [(t.name, t.partition_keys) for t in layouts] == [("s", ("dt",))]
+
+
+def test_exclusions_and_table_prefix() -> None:
+    from engine.crawl.exclude import glob_to_regex
+
+    layouts, skipped = group_tables(
+        [obj("in/sales/a.csv"), obj("in/sales/a.csv.bak"), obj("in/tmp/x.csv")],
+        "in/",
+        "in",
+        exclusions=[glob_to_regex("**.bak"), glob_to_regex("tmp/**")],
+        table_prefix="raw_",
+    )
+    assert [(t.name, [f.key for f in t.files]) for t in layouts] == [
+        ("raw_sales", ["in/sales/a.csv"])
+    ]
+    assert skipped == []

@@ -1,0 +1,207 @@
+"""Reading and writing run state. Plain SQL that SQLite and PostgreSQL both accept."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from catalog.model import Table
+from catalog.versions import TableVersion, table_from_json, table_to_json
+from engine.config import Settings
+from engine.errors import HeadwaterError
+
+STATE_DATABASE = "headwater"
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS crawl_runs (
+        run_id TEXT PRIMARY KEY, crawler TEXT NOT NULL, target TEXT NOT NULL,
+        database_name TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT,
+        state TEXT NOT NULL, tables_created INTEGER NOT NULL DEFAULT 0,
+        tables_updated INTEGER NOT NULL DEFAULT 0, tables_unchanged INTEGER NOT NULL DEFAULT 0,
+        tables_deleted INTEGER NOT NULL DEFAULT 0, partitions_added INTEGER NOT NULL DEFAULT 0,
+        files_listed INTEGER NOT NULL DEFAULT 0, files_sampled INTEGER NOT NULL DEFAULT 0,
+        bytes_read BIGINT NOT NULL DEFAULT 0, errors TEXT NOT NULL DEFAULT '[]',
+        log TEXT NOT NULL DEFAULT '')""",
+    """CREATE TABLE IF NOT EXISTS table_versions (
+        database_name TEXT NOT NULL, table_name TEXT NOT NULL, version INTEGER NOT NULL,
+        created_at TEXT NOT NULL, run_id TEXT NOT NULL, definition TEXT NOT NULL,
+        PRIMARY KEY (database_name, table_name, version))""",
+)
+CRAWL_RUN_COLUMNS = (
+    "run_id",
+    "crawler",
+    "target",
+    "database_name",
+    "started_at",
+    "ended_at",
+    "state",
+    "tables_created",
+    "tables_updated",
+    "tables_unchanged",
+    "tables_deleted",
+    "partitions_added",
+    "files_listed",
+    "files_sampled",
+    "bytes_read",
+    "errors",
+    "log",
+)
+
+
+class StateError(HeadwaterError):
+    """The run-state database refused or failed."""
+
+    transient = True
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class CrawlRun:
+    """What one crawl did, as Glue's crawler metrics report it."""
+
+    run_id: str
+    crawler: str
+    target: str
+    database_name: str
+    started_at: str
+    state: str = "RUNNING"
+    ended_at: str | None = None
+    tables_created: int = 0
+    tables_updated: int = 0
+    tables_unchanged: int = 0
+    tables_deleted: int = 0
+    partitions_added: int = 0
+    files_listed: int = 0
+    files_sampled: int = 0
+    bytes_read: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+    log: str = ""
+
+
+class RunStore:
+    """Run state over a DB-API connection (sqlite3 or psycopg)."""
+
+    def __init__(self, connection: Any, placeholder: str) -> None:
+        self.connection = connection
+        self.placeholder = placeholder
+        with self._cursor() as cursor:
+            for statement in SCHEMA:
+                cursor.execute(statement)
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", self.placeholder)
+
+    class _Cursor:
+        def __init__(self, store: RunStore) -> None:
+            self.store = store
+
+        def __enter__(self) -> Any:
+            self.cursor = self.store.connection.cursor()
+            return self.cursor
+
+        def __exit__(self, kind: object, *_: object) -> None:
+            if kind is None:
+                self.store.connection.commit()
+            else:
+                self.store.connection.rollback()
+            self.cursor.close()
+
+    def _cursor(self) -> RunStore._Cursor:
+        return RunStore._Cursor(self)
+
+    # -- crawl runs ------------------------------------------------------------------
+    def save_crawl_run(self, run: CrawlRun) -> None:
+        values = asdict(run)
+        values["errors"] = json.dumps(run.errors)
+        names = ", ".join(CRAWL_RUN_COLUMNS)
+        marks = ", ".join("?" for _ in CRAWL_RUN_COLUMNS)
+        with self._cursor() as cursor:
+            cursor.execute(self._sql("DELETE FROM crawl_runs WHERE run_id = ?"), (run.run_id,))
+            cursor.execute(
+                self._sql(f"INSERT INTO crawl_runs ({names}) VALUES ({marks})"),
+                tuple(values[c] for c in CRAWL_RUN_COLUMNS),
+            )
+
+    def crawl_runs(self, crawler: str | None = None, limit: int = 20) -> list[CrawlRun]:
+        where, args = ("WHERE crawler = ?", (crawler,)) if crawler else ("", ())
+        with self._cursor() as cursor:
+            cursor.execute(
+                self._sql(
+                    f"SELECT {', '.join(CRAWL_RUN_COLUMNS)} FROM crawl_runs {where} "
+                    f"ORDER BY started_at DESC, run_id DESC LIMIT {int(limit)}"
+                ),
+                args,
+            )
+            rows = cursor.fetchall()
+        runs = []
+        for row in rows:
+            values = dict(zip(CRAWL_RUN_COLUMNS, row, strict=True))
+            values["errors"] = json.loads(values["errors"])
+            runs.append(CrawlRun(**values))
+        return runs
+
+    # -- table versions --------------------------------------------------------------
+    def table_versions(self, database: str, table: str) -> list[TableVersion]:
+        with self._cursor() as cursor:
+            cursor.execute(
+                self._sql(
+                    "SELECT version, created_at, run_id, definition FROM table_versions "
+                    "WHERE database_name = ? AND table_name = ? ORDER BY version"
+                ),
+                (database, table),
+            )
+            rows = cursor.fetchall()
+        return [
+            TableVersion(database, table, int(v), str(at), str(run), table_from_json(body))
+            for v, at, run, body in rows
+        ]
+
+    def add_table_version(self, table: Table, run_id: str) -> int | None:
+        """Record ``table`` as a new version if its definition changed; its number."""
+        body = table_to_json(table)
+        versions = self.table_versions(table.database, table.name)
+        if versions and table_to_json(versions[-1].definition) == body:
+            return None
+        number = versions[-1].version + 1 if versions else 1
+        with self._cursor() as cursor:
+            cursor.execute(
+                self._sql(
+                    "INSERT INTO table_versions (database_name, table_name, version, "
+                    "created_at, run_id, definition) VALUES (?, ?, ?, ?, ?, ?)"
+                ),
+                (table.database, table.name, number, now(), run_id, body),
+            )
+        return number
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def open_run_store(settings: Settings) -> RunStore:
+    """SQLite under ``<home>`` (local) or the stack's PostgreSQL (stack)."""
+    if settings.profile == "local":
+        settings.home_path.mkdir(parents=True, exist_ok=True)
+        return RunStore(sqlite3.connect(settings.home_path / "state.db"), "?")
+    import psycopg
+
+    stack = settings.stack
+    try:
+        connection = psycopg.connect(
+            host=stack.host,
+            port=stack.postgres_port,
+            user=stack.postgres_user,
+            password=stack.postgres_password.get_secret_value(),
+            dbname=STATE_DATABASE,
+            connect_timeout=5,
+        )
+    except psycopg.OperationalError as exc:
+        raise StateError(
+            f"cannot reach the run-state database on {stack.host}:{stack.postgres_port}",
+            hint="start the stack with `make up`",
+        ) from exc
+    return RunStore(connection, "%s")
