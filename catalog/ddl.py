@@ -76,6 +76,10 @@ def _create_regex_table_sql(table: Table, target: str, properties: str) -> str:
     )
 
 
+def set_properties_sql(database: str, name: str, properties: dict[str, str]) -> str:
+    return f"ALTER TABLE {qualified(database, name)} SET TBLPROPERTIES ({_pairs(properties)})"
+
+
 def drop_table_sql(database: str, name: str) -> str:
     return f"DROP TABLE IF EXISTS {qualified(database, name)}"
 

@@ -98,6 +98,9 @@ class HiveCatalog:
     def create_table(self, table: Table) -> None:
         self.runner.sql(ddl.create_table_sql(table))
 
+    def set_properties(self, database: str, name: str, properties: dict[str, str]) -> None:
+        self.runner.sql(ddl.set_properties_sql(database, name, properties))
+
     def drop_table(self, database: str, name: str) -> None:
         self.runner.sql(ddl.drop_table_sql(database, name))
 

@@ -17,7 +17,7 @@ what is allowed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -43,11 +43,21 @@ class S3TargetDefinition(_Strict):
         return value
 
 
+class SchemaChangePolicy(_Strict):
+    """What the crawler does to the catalog when data changes (Glue's names, lower case)."""
+
+    update_behavior: Literal["update_in_database", "log"] = "update_in_database"
+    delete_behavior: Literal["deprecate_in_database", "delete_from_database", "log"] = (
+        "deprecate_in_database"
+    )
+
+
 class CrawlerDefinition(_Strict):
     database: str
     targets: list[S3TargetDefinition] = Field(min_length=1)
     table_prefix: str = Field(default="", max_length=64, pattern=r"^[a-z0-9_]*$")
     sample_size: int = Field(default=DEFAULT_SAMPLE_SIZE, ge=1, le=249)
+    schema_change_policy: SchemaChangePolicy = Field(default_factory=SchemaChangePolicy)
 
     def crawl_targets(self) -> list[CrawlTarget]:
         return [
@@ -57,6 +67,8 @@ class CrawlerDefinition(_Strict):
                 self.sample_size,
                 exclusions=tuple(target.exclusions),
                 table_prefix=self.table_prefix,
+                update_behavior=self.schema_change_policy.update_behavior,
+                delete_behavior=self.schema_change_policy.delete_behavior,
             )
             for target in self.targets
         ]

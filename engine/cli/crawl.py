@@ -10,6 +10,13 @@ import typer
 from catalog.output import render, say
 from engine.cli.context import STATE, open_catalog
 
+# How a planned deletion shows, by delete behaviour.
+DELETION_ACTIONS = {
+    "delete_from_database": "delete",
+    "deprecate_in_database": "deprecate",
+    "log": "delete-logged",
+}
+
 if TYPE_CHECKING:
     from engine.crawl.crawler import CrawlResult
 
@@ -58,6 +65,18 @@ def crawl(
                 "why": "; ".join(c.reasons),
             }
             for c in result.plan.changes
+        ]
+        rows += [
+            {
+                "table": d.table.qualified_name,
+                "action": DELETION_ACTIONS[d.behavior],
+                "format": d.table.format,
+                "columns": len(d.table.columns),
+                "partition keys": ",".join(k.name for k in d.table.partition_keys),
+                "new partitions": 0,
+                "why": "its files are gone",
+            }
+            for d in result.plan.deletions
         ]
         if not as_json:
             _summarise(result, plan)

@@ -14,12 +14,23 @@ from dataclasses import dataclass
 
 from catalog.errors import TableNotFoundError
 from catalog.hive import HiveCatalog
-from catalog.model import Partition, Table
+from catalog.model import Table
 from engine.config import Settings
 from engine.crawl.exclude import glob_to_regex
 from engine.crawl.inference import build_table, decide_tables, sample_layout
 from engine.crawl.layout import group_tables
-from engine.crawl.plan import CREATE, UPDATE, CrawlPlan, TableChange, plan_table
+from engine.crawl.plan import (
+    CREATE,
+    DELETE_FROM_DATABASE,
+    DEPRECATE_IN_DATABASE,
+    DEPRECATED_KEY,
+    UPDATE,
+    UPDATE_IN_DATABASE,
+    CrawlPlan,
+    TableChange,
+    plan_deletions,
+    plan_table,
+)
 from engine.errors import CrawlError, HeadwaterError
 from engine.state.store import CrawlRun, RunStore, now
 from engine.storage import open_store
@@ -37,6 +48,8 @@ class CrawlTarget:
     sample_size: int = DEFAULT_SAMPLE_SIZE
     exclusions: tuple[str, ...] = ()
     table_prefix: str = ""
+    update_behavior: str = UPDATE_IN_DATABASE
+    delete_behavior: str = DEPRECATE_IN_DATABASE
 
     @classmethod
     def parse(
@@ -47,13 +60,24 @@ class CrawlTarget:
         *,
         exclusions: tuple[str, ...] = (),
         table_prefix: str = "",
+        update_behavior: str = UPDATE_IN_DATABASE,
+        delete_behavior: str = DEPRECATE_IN_DATABASE,
     ) -> CrawlTarget:
         """``s3://bucket/prefix``, ``s3a://…`` or ``bucket/prefix``."""
         text = path.split("://", 1)[1] if "://" in path else path
         bucket, _, prefix = text.strip("/").partition("/")
         if not bucket:
             raise CrawlError(f"crawl target {path!r} names no bucket", hint="e.g. s3://landing/")
-        return cls(bucket, prefix, database, sample_size, exclusions, table_prefix)
+        return cls(
+            bucket,
+            prefix,
+            database,
+            sample_size,
+            exclusions,
+            table_prefix,
+            update_behavior,
+            delete_behavior,
+        )
 
 
 @dataclass
@@ -91,6 +115,7 @@ def plan_crawl(settings: Settings, catalog: HiveCatalog, target: CrawlTarget) ->
     )
     plan = CrawlPlan(target.database, not catalog.has_database(target.database))
     plan.skipped.extend(skipped)
+    existing = {} if plan.create_database else _existing_tables(catalog, target.database)
     sampled = read = 0
     for layout in layouts:
         sampling = sample_layout(store, layout, target.sample_size)
@@ -105,29 +130,42 @@ def plan_crawl(settings: Settings, catalog: HiveCatalog, target: CrawlTarget) ->
                 store, table_layout, verdicts, target.database, run_id
             )
             plan.skipped.extend(table_skips)
-            plan.changes.append(_change_for(catalog, plan, table, partitions))
+            before = existing.get(table.name)
+            seen = set(catalog.partitions(before)) if before is not None else set()
+            plan.changes.append(plan_table(table, partitions, before, seen, target.update_behavior))
+    produced = {change.table.name for change in plan.changes}
+    plan.deletions = plan_deletions(
+        list(existing.values()),
+        produced,
+        store.uri(target.prefix.strip("/")),
+        target.delete_behavior,
+    )
     return PlannedCrawl(plan, run_id, len(objects), sampled, read)
 
 
-def _change_for(
-    catalog: HiveCatalog, plan: CrawlPlan, table: Table, partitions: list[Partition]
-) -> TableChange:
-    existing, existing_partitions = None, set()
-    if not plan.create_database:
+def _existing_tables(catalog: HiveCatalog, database: str) -> dict[str, Table]:
+    tables = {}
+    for name in catalog.table_names(database):
         try:
-            existing = catalog.get_table(table.database, table.name)
-            existing_partitions = set(catalog.partitions(existing))
+            tables[name] = catalog.get_table(database, name)
         except TableNotFoundError:
-            existing = None
-    return plan_table(table, partitions, existing, existing_partitions)
+            continue  # dropped meanwhile
+    return tables
 
 
 def apply_plan(plan: CrawlPlan, catalog: HiveCatalog) -> None:
-    """Write a plan to the catalog: databases, tables, then partitions."""
+    """Write a plan to the catalog: databases, tables, partitions, then deletions."""
     if plan.create_database:
         catalog.create_database(plan.database)
     for change in plan.changes:
         _apply_change(change, catalog)
+    for deletion in plan.deletions:
+        table = deletion.table
+        if deletion.behavior == DELETE_FROM_DATABASE:
+            catalog.drop_table(table.database, table.name)  # external: files stay
+        elif deletion.behavior == DEPRECATE_IN_DATABASE:
+            stamp = str(int(time.time() * 1000))
+            catalog.set_properties(table.database, table.name, {DEPRECATED_KEY: stamp})
 
 
 def _apply_change(change: TableChange, catalog: HiveCatalog) -> None:
@@ -198,6 +236,7 @@ def _run_record(run: CrawlRun, result: CrawlResult) -> CrawlRun:
     run.tables_created, run.tables_updated = plan.count(CREATE), plan.count(UPDATE)
     run.tables_unchanged = plan.count("unchanged")
     run.partitions_added = plan.partitions_added
+    run.tables_deleted = sum(1 for d in plan.deletions if d.behavior == DELETE_FROM_DATABASE)
     run.files_listed, run.files_sampled = result.files_listed, result.files_sampled
     run.bytes_read = result.bytes_read
     run.errors = [{"path": s.key, "reason": s.reason} for s in plan.skipped]
@@ -206,4 +245,6 @@ def _run_record(run: CrawlRun, result: CrawlResult) -> CrawlRun:
         f" (+{len(c.new_partitions)} partitions)"
         for c in plan.changes
     )
+    for deletion in plan.deletions:
+        run.log += f"\n{deletion.behavior} {deletion.table.qualified_name}: its files are gone"
     return run

@@ -13,7 +13,14 @@ from catalog.model import Partition, Table
 from catalog.versions import STAT_KEYS
 from engine.crawl.layout import Skipped
 
-CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
+CREATE, UPDATE, UNCHANGED, LOGGED = "create", "update", "unchanged", "update-logged"
+# Schema change policy (Glue's SchemaChangePolicy): what to do with a changed table,
+# and with a table this crawler made whose files are gone.
+UPDATE_IN_DATABASE, LOG = "update_in_database", "log"
+DELETE_FROM_DATABASE, DEPRECATE_IN_DATABASE = "delete_from_database", "deprecate_in_database"
+UPDATE_BEHAVIORS = (UPDATE_IN_DATABASE, LOG)
+DELETE_BEHAVIORS = (DEPRECATE_IN_DATABASE, DELETE_FROM_DATABASE, LOG)
+DEPRECATED_KEY = "DEPRECATED_BY_CRAWLER"
 
 
 @dataclass(frozen=True)
@@ -29,12 +36,21 @@ class TableChange:
         return self.action != UNCHANGED or bool(self.new_partitions)
 
 
+@dataclass(frozen=True)
+class TableDeletion:
+    """A table this crawler made whose data is gone, and what the policy does."""
+
+    table: Table
+    behavior: str
+
+
 @dataclass
 class CrawlPlan:
     database: str
     create_database: bool
     changes: list[TableChange] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    deletions: list[TableDeletion] = field(default_factory=list)
 
     def count(self, action: str) -> int:
         return sum(1 for change in self.changes if change.action == action)
@@ -80,12 +96,33 @@ def plan_table(
     partitions: list[Partition],
     existing: Table | None,
     existing_partitions: set[tuple[str, ...]],
+    update_behavior: str = UPDATE_IN_DATABASE,
 ) -> TableChange:
     if existing is None:
         return TableChange(CREATE, new, None, ("new table",), tuple(partitions))
     reasons = _schema_differences(new, existing)
+    fresh = tuple(p for p in partitions if p.values not in existing_partitions)
+    if reasons and update_behavior == LOG:
+        # The catalog keeps its definition; the change is only recorded.
+        return TableChange(LOGGED, new, existing, tuple(reasons), fresh)
     if reasons:
         # Re-created (external: no data is touched), so every partition is re-added.
         return TableChange(UPDATE, new, existing, tuple(reasons), tuple(partitions))
-    fresh = tuple(p for p in partitions if p.values not in existing_partitions)
     return TableChange(UNCHANGED, new, existing, (), fresh)
+
+
+def plan_deletions(
+    existing: list[Table], produced: set[str], target_uri: str, behavior: str
+) -> list[TableDeletion]:
+    """Tables this crawler made under ``target_uri`` that the crawl no longer found."""
+    base = normalize_location(target_uri) + "/"
+    gone = []
+    for table in existing:
+        if table.parameters.get("UPDATED_BY_CRAWLER") != "headwater" or table.name in produced:
+            continue
+        if not (normalize_location(table.location) + "/").startswith(base):
+            continue
+        if behavior == DEPRECATE_IN_DATABASE and DEPRECATED_KEY in table.parameters:
+            continue  # already deprecated
+        gone.append(TableDeletion(table, behavior))
+    return gone

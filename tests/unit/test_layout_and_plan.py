@@ -130,3 +130,44 @@ def test_exclusions_and_table_prefix() -> None:
         ("raw_sales", ["in/sales/a.csv"])
     ]
     assert skipped == []
+
+
+def test_log_update_behavior_keeps_the_catalog_and_adds_partitions() -> None:
+    from engine.crawl.plan import LOG, LOGGED
+
+    existing = _table(columns=(Column("id", "string"),))
+    change = plan_table(_table(), PARTS, existing, {("1",)}, update_behavior=LOG)
+    assert change.action == LOGGED and "columns changed" in change.reasons[0]
+    assert [p.values for p in change.new_partitions] == [("2",)]
+
+
+def test_deletions_only_touch_this_crawlers_tables_under_the_target() -> None:
+    from engine.crawl.plan import DELETE_FROM_DATABASE, DEPRECATE_IN_DATABASE, plan_deletions
+
+    mine = _table(
+        name="gone",
+        location="file:/lake/landing/area/gone",
+        parameters={"UPDATED_BY_CRAWLER": "headwater"},
+    )
+    kept = _table(
+        name="kept",
+        location="file:/lake/landing/area/kept",
+        parameters={"UPDATED_BY_CRAWLER": "headwater"},
+    )
+    handmade = _table(name="hand", location="file:/lake/landing/area/hand", parameters={})
+    elsewhere = _table(
+        name="other",
+        location="file:/lake/landing/other",
+        parameters={"UPDATED_BY_CRAWLER": "headwater"},
+    )
+    deprecated = _table(
+        name="old",
+        location="file:/lake/landing/area/old",
+        parameters={"UPDATED_BY_CRAWLER": "headwater", "DEPRECATED_BY_CRAWLER": "1"},
+    )
+    tables = [mine, kept, handmade, elsewhere, deprecated]
+    target = "file:///lake/landing/area"
+    gone = plan_deletions(tables, {"kept"}, target, DEPRECATE_IN_DATABASE)
+    assert [d.table.name for d in gone] == ["gone"]
+    gone = plan_deletions(tables, {"kept"}, target, DELETE_FROM_DATABASE)
+    assert [d.table.name for d in gone] == ["gone", "old"]

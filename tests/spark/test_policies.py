@@ -1,0 +1,51 @@
+"""Schema change policies on a second crawl, in-process on the local profile."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from catalog.errors import TableNotFoundError
+from catalog.hive import HiveCatalog
+from engine.config import Settings
+from engine.crawl.crawler import CrawlTarget, crawl
+from engine.storage import open_store
+
+
+@pytest.mark.parametrize("behavior", ["deprecate_in_database", "delete_from_database", "log"])
+def test_a_table_whose_files_are_gone(
+    behavior: str, local_settings: Settings, catalog: HiveCatalog
+) -> None:
+    bucket = f"policy_{behavior}"
+    store = open_store(local_settings, bucket)
+    store.put("a/part.csv", b"id,v\n1,2\n")
+    store.put("b/part.csv", b"name,city\nann,paris\n")
+    target = CrawlTarget(bucket, "", bucket, delete_behavior=behavior)
+    crawl(local_settings, catalog, target)
+    assert catalog.table_names(bucket) == ["a", "b"]
+
+    shutil.rmtree(local_settings.lake_path / bucket / "b")
+    result = crawl(local_settings, catalog, target)
+    assert [(d.table.name, d.behavior) for d in result.plan.deletions] == [("b", behavior)]
+    if behavior == "delete_from_database":
+        with pytest.raises(TableNotFoundError):
+            catalog.get_table(bucket, "b")
+    elif behavior == "deprecate_in_database":
+        assert "DEPRECATED_BY_CRAWLER" in catalog.get_table(bucket, "b").parameters
+        assert crawl(local_settings, catalog, target).plan.deletions == []  # once only
+    else:
+        assert "DEPRECATED_BY_CRAWLER" not in catalog.get_table(bucket, "b").parameters
+
+
+def test_log_update_behavior_leaves_the_definition(
+    local_settings: Settings, catalog: HiveCatalog
+) -> None:
+    store = open_store(local_settings, "policy_update")
+    store.put("t/part.csv", b"id,v\n1,2\n")
+    crawl(local_settings, catalog, CrawlTarget("policy_update", "", "policy_update"))
+    store.put("t/part.csv", b"id,v\n1,x\n")  # v becomes a string column
+    target = CrawlTarget("policy_update", "", "policy_update", update_behavior="log")
+    (change,) = crawl(local_settings, catalog, target).plan.changes
+    assert change.action == "update-logged"
+    assert [c.type for c in catalog.get_table("policy_update", "t").columns] == ["bigint", "bigint"]
