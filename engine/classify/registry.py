@@ -12,12 +12,11 @@ import zlib
 from collections.abc import Callable
 
 from engine.classify.avro import classify_avro
+from engine.classify.columnar import classify_orc, classify_parquet
 from engine.classify.csv import classify_csv
 from engine.classify.grok import LOG_CLASSIFIERS
 from engine.classify.json import classify_json
 from engine.classify.model import SAMPLE_BYTES, UNKNOWN, Classification, Sample
-from engine.classify.orc import classify_orc
-from engine.classify.parquet import classify_parquet
 
 Classifier = Callable[[Sample], Classification]
 

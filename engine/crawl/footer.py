@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -83,32 +85,40 @@ class _RangeFile(io.RawIOBase):
         return len(data)
 
 
-def read_parquet_footer(store: ObjectStore, key: str, size: int) -> tuple[tuple[Column, ...], int]:
-    """Columns and row count of one Parquet file."""
+Footer = tuple[tuple[Column, ...], int]
+
+
+def _read_footer(
+    store: ObjectStore, key: str, size: int, kind: str, read: Callable[[pa.PythonFile], Any]
+) -> Footer:
+    """Columns and row count through ``read`` (pyarrow), errors naming the file."""
     try:
-        parquet = pq.ParquetFile(pa.PythonFile(_RangeFile(store, key, size), mode="r"))
+        schema, rows = read(pa.PythonFile(_RangeFile(store, key, size), mode="r"))
     except (pa.ArrowException, OSError) as exc:
         raise CrawlError(
-            f"{store.uri(key)}: not a readable Parquet file ({exc})",
+            f"{store.uri(key)}: not a readable {kind} file ({exc})",
             hint="remove or replace the file, or exclude it from the crawl",
             path=store.uri(key),
         ) from exc
-    schema = parquet.schema_arrow
-    columns = tuple(Column(f.name.lower(), hive_type(f.type)) for f in schema)
-    return columns, parquet.metadata.num_rows
+    return tuple(Column(f.name.lower(), hive_type(f.type)) for f in schema), int(rows)
 
 
-def read_orc_footer(store: ObjectStore, key: str, size: int) -> tuple[tuple[Column, ...], int]:
+def read_parquet_footer(store: ObjectStore, key: str, size: int) -> Footer:
+    """Columns and row count of one Parquet file."""
+
+    def read(source: pa.PythonFile) -> tuple[pa.Schema, int]:
+        parquet = pq.ParquetFile(source)
+        return parquet.schema_arrow, parquet.metadata.num_rows
+
+    return _read_footer(store, key, size, "Parquet", read)
+
+
+def read_orc_footer(store: ObjectStore, key: str, size: int) -> Footer:
     """Columns and row count of one ORC file."""
     import pyarrow.orc as orc
 
-    try:
-        orc_file = orc.ORCFile(pa.PythonFile(_RangeFile(store, key, size), mode="r"))
-        schema, rows = orc_file.schema, orc_file.nrows
-    except (pa.ArrowException, OSError) as exc:
-        raise CrawlError(
-            f"{store.uri(key)}: not a readable ORC file ({exc})",
-            hint="remove or replace the file, or exclude it from the crawl",
-            path=store.uri(key),
-        ) from exc
-    return tuple(Column(f.name.lower(), hive_type(f.type)) for f in schema), rows
+    def read(source: pa.PythonFile) -> tuple[pa.Schema, int]:
+        orc_file = orc.ORCFile(source)
+        return orc_file.schema, orc_file.nrows
+
+    return _read_footer(store, key, size, "ORC", read)

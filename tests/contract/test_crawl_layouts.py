@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from engine import storage
-from tests.contract.test_walking_skeleton import _settings
-from tests.helpers import clean_env, run_cli, run_cli_json
+from tests.contract.conftest import settings_for
+from tests.helpers import run_cli, run_cli_json
 
 ACCESS = (
     '10.0.0.{n} - - [10/Oct/2026:13:55:{s:02d} +0000] "GET /p/{n} HTTP/1.1" 200 {b} '
@@ -48,21 +44,8 @@ EXPECTED = {
 }
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("local", marks=pytest.mark.spark),
-        pytest.param("stack", marks=pytest.mark.stack),
-    ]
-)
-def profile_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    if request.param == "local":
-        yield clean_env(HEADWATER_PROFILE="local", HEADWATER_HOME=str(tmp_path / "home"))
-    else:
-        yield request.getfixturevalue("stack").env
-
-
 def test_one_crawl_gives_the_tables_an_engineer_expects(profile_env: dict[str, str]) -> None:
-    settings = _settings(profile_env)
+    settings = settings_for(profile_env)
     storage.ensure_buckets(settings, ["landing"])
     store = storage.open_store(settings, "landing")
     for key, data in FILES.items():

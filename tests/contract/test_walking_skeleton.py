@@ -7,49 +7,22 @@ Derby metastore requires). The data is checked against the source CSV files.
 
 from __future__ import annotations
 
-import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 
 from engine import storage
-from engine.config import load_settings
 from engine.demo import DATA
 from engine.stack.artifacts import spark_home
-from tests.helpers import clean_env, delta_live_files, demo_sales_rows, run_cli, run_cli_json
+from tests.contract.conftest import settings_for
+from tests.helpers import delta_live_files, demo_sales_rows, run_cli, run_cli_json
 
 JOBS = Path(__file__).resolve().parents[2] / "jobs"
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("local", marks=pytest.mark.spark),
-        pytest.param("stack", marks=pytest.mark.stack),
-    ]
-)
-def profile_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    if request.param == "local":
-        yield clean_env(HEADWATER_PROFILE="local", HEADWATER_HOME=str(tmp_path / "home"))
-    else:
-        yield request.getfixturevalue("stack").env
-
-
-def _settings(env: dict[str, str]):
-    saved = dict(os.environ)
-    try:
-        os.environ.clear()
-        os.environ.update(env)
-        return load_settings()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def test_files_become_catalogued_delta_tables(profile_env: dict[str, str]) -> None:
-    settings = _settings(profile_env)
+    settings = settings_for(profile_env)
     storage.ensure_buckets(settings, ["landing", "raw"])
     storage.upload_tree(storage.open_store(settings, "landing"), DATA, "")
 
