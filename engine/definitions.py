@@ -19,8 +19,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from engine.classify.csv import csv_classifier
+from engine.classify.grok import GrokError, grok_classifier
+from engine.classify.registry import Classifier
 from engine.config import project_file, project_section
 from engine.crawl.crawler import DEFAULT_SAMPLE_SIZE, CrawlTarget
 from engine.crawl.exclude import glob_to_regex
@@ -52,14 +62,61 @@ class SchemaChangePolicy(_Strict):
     )
 
 
+class GrokClassifierDefinition(_Strict):
+    classification: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    pattern: str
+    custom_patterns: dict[str, str] = Field(default_factory=dict)
+
+
+class CsvClassifierDefinition(_Strict):
+    delimiter: str | None = Field(default=None, min_length=1, max_length=1)
+    quote: str = Field(default='"', min_length=1, max_length=1)
+    header: Literal["detect", "present", "absent"] = "detect"
+    allow_single_column: bool | None = None
+
+
+class ClassifierDefinition(_Strict):
+    """One custom classifier: exactly one of ``grok`` or ``csv``."""
+
+    grok: GrokClassifierDefinition | None = None
+    csv: CsvClassifierDefinition | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ClassifierDefinition:
+        if (self.grok is None) == (self.csv is None):
+            raise ValueError("give exactly one of 'grok' or 'csv'")
+        return self
+
+    def build(self, name: str) -> Classifier:
+        if self.grok is not None:
+            try:
+                return grok_classifier(
+                    self.grok.classification, self.grok.pattern, self.grok.custom_patterns
+                )
+            except GrokError as exc:
+                raise ConfigError(
+                    f"{project_file()}: classifiers.{name}.grok.pattern: {exc}",
+                    key=f"classifiers.{name}.grok.pattern",
+                ) from exc
+        assert self.csv is not None
+        return csv_classifier(
+            name,
+            delimiter=self.csv.delimiter,
+            quote=self.csv.quote,
+            header=self.csv.header,
+            allow_single_column=self.csv.allow_single_column,
+        )
+
+
 class CrawlerDefinition(_Strict):
     database: str
     targets: list[S3TargetDefinition] = Field(min_length=1)
     table_prefix: str = Field(default="", max_length=64, pattern=r"^[a-z0-9_]*$")
     sample_size: int = Field(default=DEFAULT_SAMPLE_SIZE, ge=1, le=249)
     schema_change_policy: SchemaChangePolicy = Field(default_factory=SchemaChangePolicy)
+    classifiers: list[str] = Field(default_factory=list)  # custom, tried first, in order
 
-    def crawl_targets(self) -> list[CrawlTarget]:
+    def crawl_targets(self, classifiers: tuple[Classifier, ...] = ()) -> list[CrawlTarget]:
         return [
             CrawlTarget.parse(
                 target.path,
@@ -69,6 +126,7 @@ class CrawlerDefinition(_Strict):
                 table_prefix=self.table_prefix,
                 update_behavior=self.schema_change_policy.update_behavior,
                 delete_behavior=self.schema_change_policy.delete_behavior,
+                classifiers=classifiers,
             )
             for target in self.targets
         ]
@@ -95,6 +153,32 @@ def load_crawlers() -> dict[str, CrawlerDefinition]:
             for pattern in target.exclusions:
                 glob_to_regex(pattern)  # fails early on a malformed glob
     return crawlers
+
+
+def load_classifiers() -> dict[str, Classifier]:
+    classifiers: dict[str, Classifier] = {}
+    for name, body in project_section("classifiers").items():
+        try:
+            definition = ClassifierDefinition.model_validate(body or {})
+        except ValidationError as exc:
+            raise _describe(exc, "classifiers", name) from exc
+        classifiers[name] = definition.build(name)
+    return classifiers
+
+
+def crawl_targets(name: str) -> list[CrawlTarget]:
+    """The targets of a defined crawler, with its custom classifiers resolved."""
+    definition = crawler(name)
+    known = load_classifiers()
+    for index, wanted in enumerate(definition.classifiers):
+        if wanted not in known:
+            raise ConfigError(
+                f"{project_file()}: crawlers.{name}.classifiers[{index}] = {wanted!r} is not "
+                f"defined (defined: {', '.join(sorted(known)) or 'none'})",
+                hint="define it under 'classifiers:'",
+                key=f"crawlers.{name}.classifiers",
+            )
+    return definition.crawl_targets(tuple(known[c] for c in definition.classifiers))
 
 
 def crawler(name: str) -> CrawlerDefinition:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from catalog.hive import HiveCatalog
 from engine.config import load_settings
 from engine.crawl.crawler import CrawlTarget, crawl
-from engine.definitions import crawler
+from engine.definitions import crawl_targets
 from engine.errors import ConfigError, HeadwaterError
 from engine.ingest.args import resolve_options
 from engine.spark.session import SparkSqlRunner, build_session
@@ -24,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = resolve_options(sys.argv[1:] if argv is None else argv, ())
         name = options.get("crawler")
         if name:
-            targets = crawler(name).crawl_targets()
+            targets = crawl_targets(name)
         elif "target" in options:
             targets = [
                 CrawlTarget.parse(

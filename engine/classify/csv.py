@@ -13,6 +13,7 @@ import csv
 import io
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from catalog.model import Column
@@ -57,8 +58,8 @@ def _complete_lines(text: str, truncated: bool) -> str:
     return text
 
 
-def _parse(text: str, delimiter: str) -> list[list[str]]:
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"', strict=False)
+def _parse(text: str, delimiter: str, quote: str = '"') -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar=quote, strict=False)
     rows = []
     try:
         for row in reader:
@@ -71,12 +72,14 @@ def _parse(text: str, delimiter: str) -> list[list[str]]:
     return rows
 
 
-def sniff(text: str, key: str) -> tuple[Dialect, list[list[str]]] | None:
+def sniff(
+    text: str, key: str, delimiters: tuple[str, ...] = DELIMITERS, quote: str = '"'
+) -> tuple[Dialect, list[list[str]]] | None:
     """Pick the delimiter whose rows have the most consistent width (> 1)."""
     best: tuple[tuple[float, int, int], Dialect, list[list[str]]] | None = None
     prefer_tab = key.lower().endswith((".tsv", ".tab"))
-    for delimiter in DELIMITERS:
-        rows = _parse(text, delimiter)
+    for delimiter in delimiters:
+        rows = _parse(text, delimiter, quote)
         if not rows:
             continue
         widths = Counter(len(row) for row in rows)
@@ -84,7 +87,7 @@ def sniff(text: str, key: str) -> tuple[Dialect, list[list[str]]] | None:
         consistency = count / len(rows)
         dialect = Dialect(
             delimiter=delimiter,
-            quoted='"' in text,
+            quoted=quote in text,
             width=width,
             consistency=consistency,
             multiline=any("\n" in cell for row in rows for cell in row),
@@ -143,31 +146,69 @@ def column_names(header: list[str] | None, width: int) -> list[str]:
     return names
 
 
-def classify_csv(sample: Sample) -> Classification:
+HEADER_MODES = ("detect", "present", "absent")
+
+
+def csv_classifier(
+    name: str = NAME,
+    *,
+    delimiter: str | None = None,
+    quote: str = '"',
+    header: str = "detect",
+    allow_single_column: bool | None = None,
+) -> Callable[[Sample], Classification]:
+    """A CSV classifier; the built-in one sniffs everything, a custom one fixes
+    the delimiter, quote, header (present / absent / detect) or single-column rule
+    (None: only for .csv/.tsv/.txt-like names)."""
+    delimiters = (delimiter,) if delimiter else DELIMITERS
+
+    def classify(sample: Sample) -> Classification:
+        return _classify_csv(sample, name, delimiters, quote, header, allow_single_column)
+
+    classify.__name__ = f"classify_{name}"
+    return classify
+
+
+def _classify_csv(
+    sample: Sample,
+    name: str,
+    delimiters: tuple[str, ...],
+    quote: str,
+    header: str,
+    allow_single_column: bool | None,
+) -> Classification:
     decoded = decode(sample.head)
     if decoded is None:
-        return no_match(NAME, "binary data (NUL bytes) in the sample")
+        return no_match(name, "binary data (NUL bytes) in the sample")
     text, encoding = decoded
     text = _complete_lines(text, sample.is_truncated)
-    sniffed = sniff(text, sample.key)
+    sniffed = sniff(text, sample.key, delimiters, quote)
     if sniffed is None:
-        return no_match(NAME, "no rows in the sample")
+        return no_match(name, "no rows in the sample")
     dialect, rows = sniffed
-    if dialect.width < 2 and not sample.key.lower().endswith(TEXT_EXTENSIONS):
-        return no_match(NAME, "a single column and no .csv/.tsv/.txt name")
+    single_ok = (
+        sample.key.lower().endswith(TEXT_EXTENSIONS)
+        if allow_single_column is None
+        else allow_single_column
+    )
+    if dialect.width < 2 and not single_ok:
+        return no_match(name, "a single column (not allowed for this file)")
     if dialect.consistency < MIN_CONSISTENCY:
         return no_match(
-            NAME,
+            name,
             f"rows disagree on the column count (best: {dialect.consistency:.0%} of rows "
             f"have {dialect.width} columns with delimiter {dialect.delimiter!r})",
         )
     rows = [row for row in rows if len(row) == dialect.width]
-    has_header, why = detect_header(rows[0], rows[1:])
+    if header == "detect":
+        has_header, why = detect_header(rows[0], rows[1:])
+    else:
+        has_header, why = header == "present", f"{header} (set by the classifier)"
     data = rows[1:] if has_header else rows
     names = column_names(rows[0] if has_header else None, dialect.width)
     columns = tuple(
-        Column(name, finalize(infer_column_type(row[i] for row in data)))
-        for i, name in enumerate(names)
+        Column(column, finalize(infer_column_type(row[i] for row in data)))
+        for i, column in enumerate(names)
     )
     record_bytes = max(1, len(text.encode("utf-8")) // max(1, len(rows)))
     properties = {
@@ -185,8 +226,8 @@ def classify_csv(sample: Sample) -> Classification:
     options = {
         "header": str(has_header).lower(),
         "sep": dialect.delimiter,
-        "quote": '"',
-        "escape": '"',
+        "quote": quote,
+        "escape": quote,
         "encoding": encoding,
         "multiLine": str(dialect.multiline).lower(),
         "mode": "PERMISSIVE",
@@ -195,4 +236,7 @@ def classify_csv(sample: Sample) -> Classification:
         f"{dialect.width} columns split by {dialect.delimiter!r} in "
         f"{dialect.consistency:.0%} of {len(rows)} sampled rows; header: {why}"
     )
-    return Classification(NAME, "csv", 1.0, reason, columns, properties, options)
+    return Classification(name, "csv", 1.0, reason, columns, properties, options)
+
+
+classify_csv = csv_classifier()

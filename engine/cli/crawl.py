@@ -44,9 +44,9 @@ def crawl(
     if "://" in target or "/" in target:
         targets = [CrawlTarget.parse(target, database, sample_size)]
     else:
-        from engine.definitions import crawler
+        from engine.definitions import crawl_targets
 
-        name, targets = target, crawler(target).crawl_targets()
+        name, targets = target, crawl_targets(target)
     catalog = open_catalog()
     state = open_run_store(STATE.settings)
     rows = []

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from catalog.errors import TableNotFoundError
 from catalog.hive import HiveCatalog
 from catalog.model import Table
+from engine.classify.registry import BUILT_IN, Classifier
 from engine.config import Settings
 from engine.crawl.exclude import glob_to_regex
 from engine.crawl.inference import build_table, decide_tables, sample_layout
@@ -50,6 +51,7 @@ class CrawlTarget:
     table_prefix: str = ""
     update_behavior: str = UPDATE_IN_DATABASE
     delete_behavior: str = DEPRECATE_IN_DATABASE
+    classifiers: tuple[Classifier, ...] = ()  # custom ones, tried before the built-ins
 
     @classmethod
     def parse(
@@ -62,6 +64,7 @@ class CrawlTarget:
         table_prefix: str = "",
         update_behavior: str = UPDATE_IN_DATABASE,
         delete_behavior: str = DEPRECATE_IN_DATABASE,
+        classifiers: tuple[Classifier, ...] = (),
     ) -> CrawlTarget:
         """``s3://bucket/prefix``, ``s3a://…`` or ``bucket/prefix``."""
         text = path.split("://", 1)[1] if "://" in path else path
@@ -69,14 +72,15 @@ class CrawlTarget:
         if not bucket:
             raise CrawlError(f"crawl target {path!r} names no bucket", hint="e.g. s3://landing/")
         return cls(
-            bucket,
-            prefix,
-            database,
-            sample_size,
-            exclusions,
-            table_prefix,
-            update_behavior,
-            delete_behavior,
+            bucket=bucket,
+            prefix=prefix,
+            database=database,
+            sample_size=sample_size,
+            exclusions=exclusions,
+            table_prefix=table_prefix,
+            update_behavior=update_behavior,
+            delete_behavior=delete_behavior,
+            classifiers=classifiers,
         )
 
 
@@ -118,8 +122,9 @@ def plan_crawl(settings: Settings, catalog: HiveCatalog, target: CrawlTarget) ->
     existing = {} if plan.create_database else _existing_tables(catalog, target.database)
     sampled = read = 0
     for layout in layouts:
-        sampling = sample_layout(store, layout, target.sample_size)
-        decided = decide_tables(store, layout, sampling)
+        classifiers = (*target.classifiers, *BUILT_IN)
+        sampling = sample_layout(store, layout, target.sample_size, classifiers)
+        decided = decide_tables(store, layout, sampling, classifiers)
         plan.skipped.extend(sampling.skipped)
         sampled += sampling.files_sampled
         read += sampling.bytes_read

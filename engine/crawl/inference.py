@@ -14,7 +14,14 @@ from catalog.ddl import REGEX
 from catalog.model import Column, Partition, Table
 from engine.classify.grok import LOG_CLASSIFICATIONS
 from engine.classify.model import SAMPLE_BYTES, UNKNOWN, Classification, Sample
-from engine.classify.registry import COMPRESSED_HEAD_BYTES, classify, compression_of, make_sample
+from engine.classify.registry import (
+    BUILT_IN,
+    COMPRESSED_HEAD_BYTES,
+    Classifier,
+    classify,
+    compression_of,
+    make_sample,
+)
 from engine.crawl.footer import read_orc_footer, read_parquet_footer
 from engine.crawl.grouping import Signature, cluster
 from engine.crawl.layout import Skipped, TableLayout, split_by_child, split_by_file
@@ -75,12 +82,14 @@ def sample_file(store: ObjectStore, obj: ObjectInfo) -> tuple[Sample, int]:
     return make_sample(obj.key, obj.size, head), len(head)
 
 
-def _verdict_of(store: ObjectStore, obj: ObjectInfo, sampling: Sampling) -> None:
+def _verdict_of(
+    store: ObjectStore, obj: ObjectInfo, sampling: Sampling, classifiers: tuple[Classifier, ...]
+) -> None:
     try:
         sample, read = sample_file(store, obj)
         sampling.files_sampled += 1
         sampling.bytes_read += read
-        verdict = classify(sample)
+        verdict = classify(sample, classifiers)
         suffixes = CODEC_SUFFIXES.get(sample.compression)
         if verdict.classification == UNKNOWN:
             sampling.skipped.append(Skipped(obj.key, f"unclassified: {verdict.reason}"))
@@ -104,17 +113,25 @@ def _verdict_of(store: ObjectStore, obj: ObjectInfo, sampling: Sampling) -> None
         sampling.skipped.append(Skipped(obj.key, str(exc)))
 
 
-def sample_layout(store: ObjectStore, layout: TableLayout, per_folder: int) -> Sampling:
+def sample_layout(
+    store: ObjectStore,
+    layout: TableLayout,
+    per_folder: int,
+    classifiers: tuple[Classifier, ...] = BUILT_IN,
+) -> Sampling:
     """Classify up to ``per_folder`` files of every leaf folder of ``layout``."""
     sampling = Sampling([], [])
     for partition in layout.partitions:
         for obj in partition.files[:per_folder]:
-            _verdict_of(store, obj, sampling)
+            _verdict_of(store, obj, sampling, classifiers)
     return sampling
 
 
 def decide_tables(
-    store: ObjectStore, layout: TableLayout, sampling: Sampling
+    store: ObjectStore,
+    layout: TableLayout,
+    sampling: Sampling,
+    classifiers: tuple[Classifier, ...] = BUILT_IN,
 ) -> list[tuple[TableLayout, list[FileVerdict]]]:
     """One table, or the layout split where its files do not belong together."""
     clusters = cluster([v.signature for v in sampling.verdicts])
@@ -125,7 +142,7 @@ def decide_tables(
         for child in split_by_child(layout):
             prefix = child.prefix
             mine = [v for v in sampling.verdicts if v.obj.key.startswith(prefix)]
-            decided += decide_tables(store, child, Sampling(mine, []))
+            decided += decide_tables(store, child, Sampling(mine, []), classifiers)
         return decided
     if not layout.partition_keys and len(layout.files) <= MAX_FILE_TABLES:
         decided = []
@@ -133,7 +150,7 @@ def decide_tables(
             one = [v for v in sampling.verdicts if v.obj.key == single.prefix]
             if not one:  # not sampled yet: classify it now
                 extra = Sampling([], sampling.skipped)
-                _verdict_of(store, single.partitions[0].files[0], extra)
+                _verdict_of(store, single.partitions[0].files[0], extra, classifiers)
                 sampling.files_sampled += extra.files_sampled
                 sampling.bytes_read += extra.bytes_read
                 one = extra.verdicts
@@ -220,7 +237,8 @@ def build_table(
         name=layout.name,
         columns=tuple(c for c in columns if c.name not in partition_names),
         location=store.uri(layout.prefix.rstrip("/")),
-        format=table_format(kind),
+        # custom grok classifications are log tables too (they carry a regex)
+        format=REGEX if "input.regex" in options else table_format(kind),
         partition_keys=tuple(Column(k, STRING) for k in layout.partition_keys),
         parameters=properties,
         options=options,

@@ -49,3 +49,25 @@ def test_log_update_behavior_leaves_the_definition(
     (change,) = crawl(local_settings, catalog, target).plan.changes
     assert change.action == "update-logged"
     assert [c.type for c in catalog.get_table("policy_update", "t").columns] == ["bigint", "bigint"]
+
+
+def test_a_custom_grok_classifier_makes_a_readable_log_table(
+    local_settings: Settings, catalog: HiveCatalog, spark: object
+) -> None:
+    from engine.classify.grok import grok_classifier
+
+    store = open_store(local_settings, "custom_logs")
+    store.put(
+        "app/app.log",
+        b"2026-01-01T10:00:00Z INFO ORD-17 started\n2026-01-01T10:00:01Z WARN ORD-18 slow\n",
+    )
+    classifier = grok_classifier(
+        "app_log",
+        "%{TIMESTAMP_ISO8601:ts} %{LOGLEVEL:level} %{ORDER:order} %{GREEDYDATA:msg}",
+        {"ORDER": r"ORD-\d+"},
+    )
+    target = CrawlTarget("custom_logs", "", "custom_logs", classifiers=(classifier,))
+    (change,) = crawl(local_settings, catalog, target).plan.changes
+    assert (change.table.format, change.table.parameters["classification"]) == ("regex", "app_log")
+    rows = spark.sql("SELECT level, `order` FROM custom_logs.app ORDER BY `order`").collect()  # type: ignore[attr-defined]
+    assert [tuple(r) for r in rows] == [("INFO", "ORD-17"), ("WARN", "ORD-18")]

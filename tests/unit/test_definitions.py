@@ -48,3 +48,64 @@ def test_an_unknown_crawler_lists_the_known_ones(_project: Path) -> None:
     _project.write_text("crawlers:\n  one:\n    database: d\n    targets: [{path: 's3://a/'}]\n")
     with pytest.raises(ConfigError, match="known: one"):
         crawler("two")
+
+
+CUSTOM = """
+classifiers:
+  app_log:
+    grok:
+      classification: app_log
+      pattern: "%{TIMESTAMP_ISO8601:ts} %{LOGLEVEL:level} %{ORDER:order} %{GREEDYDATA:msg}"
+      custom_patterns:
+        ORDER: "ORD-\\\\d+"
+  no_header:
+    csv:
+      header: absent
+  pipes:
+    csv:
+      delimiter: "|"
+crawlers:
+  apps:
+    database: apps
+    classifiers: [app_log, no_header, pipes]
+    targets: [{path: "s3://landing/apps/"}]
+"""
+
+
+def test_custom_classifiers_are_tried_first(_project: Path) -> None:
+    from engine.classify.registry import BUILT_IN, classify, make_sample
+    from engine.definitions import crawl_targets
+
+    _project.write_text(CUSTOM)
+    (target,) = crawl_targets("apps")
+    chain = (*target.classifiers, *BUILT_IN)
+    log = b"2026-01-01T10:00:00Z INFO ORD-17 started\n2026-01-01T10:00:01Z WARN ORD-18 slow\n"
+    verdict = classify(make_sample("a.log", len(log), log), chain)
+    assert verdict.classification == "app_log"
+    assert [c.name for c in verdict.columns] == ["ts", "level", "order", "msg"]
+    names = b"alpha,beta\ngamma,delta\n"
+    verdict = classify(make_sample("n.csv", len(names), names), chain)
+    assert (verdict.classifier, [c.name for c in verdict.columns]) == (
+        "no_header",
+        ["col0", "col1"],
+    )
+    assert classify(make_sample("n.csv", len(names), names)).options["header"] == "true"  # built-in
+
+
+def test_bad_classifier_definitions_are_named(_project: Path) -> None:
+    from engine.definitions import crawl_targets, load_classifiers
+
+    _project.write_text(
+        "classifiers:\n  both:\n    csv: {}\n    grok: {classification: x, pattern: y}\n"
+    )
+    with pytest.raises(ConfigError, match=r"classifiers\.both"):
+        load_classifiers()
+    _project.write_text("classifiers:\n  g:\n    grok: {classification: x, pattern: '%{NOPE:a}'}\n")
+    with pytest.raises(ConfigError, match=r"classifiers\.g\.grok\.pattern.*unknown grok pattern"):
+        load_classifiers()
+    _project.write_text(
+        "crawlers:\n  c:\n    database: d\n    classifiers: [missing]\n"
+        "    targets: [{path: 's3://a/'}]\n"
+    )
+    with pytest.raises(ConfigError, match=r"crawlers\.c\.classifiers\[0\] = 'missing'"):
+        crawl_targets("c")
