@@ -40,6 +40,25 @@ def run_cli(
     )
 
 
+JOBS = Path(__file__).resolve().parents[1] / "jobs"
+
+
+def run_spark_submit(
+    script: str, args: list[str], env: dict[str, str], timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """``spark-submit jobs/<script> ARGS`` with the venv's pyspark, as a user runs it."""
+    from engine.stack.artifacts import spark_home
+
+    return subprocess.run(
+        [str(spark_home() / "bin" / "spark-submit"), str(JOBS / script), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def run_cli_json(args: list[str], env: dict[str, str]) -> Any:
     result = run_cli([*args, "--json"], env)
     assert result.returncode == 0, result.stderr[-3000:]

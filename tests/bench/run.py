@@ -92,6 +92,14 @@ def bench_sampling(rows: int = 2_000_000) -> tuple[int, int, float]:
         return size, store.bytes_read, seconds
 
 
+def bench_jars() -> tuple[int, float]:
+    from engine.config import load_settings
+    from engine.stack.artifacts import cached_jars
+
+    jars = cached_jars(load_settings())
+    return len(jars), sum(j.stat().st_size for j in jars) / 2**20
+
+
 def main() -> None:
     lines = [
         "# Benchmarks",
@@ -122,6 +130,17 @@ def main() -> None:
         "| bytes stored | bytes read by the crawl | ratio to the anchor | seconds |",
         "| ---: | ---: | ---: | ---: |",
         f"| {size:,} | {read:,} | {read / size:.5f} | {seconds:.3f} |",
+        "",
+    ]
+    count, megabytes = bench_jars()
+    lines += [
+        "## The JVM jar cache (`make setup`)",
+        "",
+        "Delta, hadoop-aws 3.5.0 with the individual AWS SDK v2 modules, spark-avro, JDBC drivers.",
+        "",
+        "| jars | size |",
+        "| ---: | ---: |",
+        f"| {count} | {megabytes:.1f} MiB |",
         "",
     ]
     OUT.write_text("\n".join(lines))

@@ -7,18 +7,18 @@ Derby metastore requires). The data is checked against the source CSV files.
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 import pyarrow.parquet as pq
 
 from engine import storage
 from engine.demo import DATA
-from engine.stack.artifacts import spark_home
 from tests.contract.conftest import settings_for
-from tests.helpers import delta_live_files, demo_sales_rows, run_cli, run_cli_json
-
-JOBS = Path(__file__).resolve().parents[2] / "jobs"
+from tests.helpers import (
+    delta_live_files,
+    demo_sales_rows,
+    run_cli,
+    run_cli_json,
+    run_spark_submit,
+)
 
 
 def test_files_become_catalogued_delta_tables(profile_env: dict[str, str]) -> None:
@@ -35,22 +35,10 @@ def test_files_become_catalogued_delta_tables(profile_env: dict[str, str]) -> No
     assert by_table["landing.customers"]["format"] == "parquet"
 
     # 2. ingest with spark-submit (the real entry point) and through `headwater job run`
-    submit = subprocess.run(
-        [
-            str(spark_home() / "bin" / "spark-submit"),
-            str(JOBS / "ingest.py"),
-            "--JOB_NAME",
-            "skeleton",
-            "--source",
-            "landing.sales",
-            "--target",
-            "raw.sales",
-        ],
-        env=profile_env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    submit = run_spark_submit(
+        "ingest.py",
+        ["--JOB_NAME", "skeleton", "--source", "landing.sales", "--target", "raw.sales"],
+        profile_env,
     )
     assert submit.returncode == 0, submit.stderr[-3000:]
     assert "120 rows" in submit.stdout

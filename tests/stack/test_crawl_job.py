@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from engine import storage
-from engine.stack.artifacts import spark_home
-from tests.helpers import run_cli_json
+from tests.helpers import run_cli_json, run_spark_submit
 from tests.stack_fixture import StackRun
-
-JOBS = Path(__file__).resolve().parents[2] / "jobs"
 
 
 def test_a_defined_crawler_runs_as_a_spark_job(stack: StackRun, tmp_path: Path) -> None:
@@ -29,19 +25,7 @@ def test_a_defined_crawler_runs_as_a_spark_job(stack: StackRun, tmp_path: Path) 
         "        exclusions: ['**.bak', 'scratch/**']\n"
     )
     env = {**stack.env, "HEADWATER_PROJECT_FILE": str(project)}
-    result = subprocess.run(
-        [
-            str(spark_home() / "bin" / "spark-submit"),
-            str(JOBS / "crawl.py"),
-            "--crawler",
-            "defined",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = run_spark_submit("crawl.py", ["--crawler", "defined"], env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "1 created" in result.stdout
 
