@@ -42,10 +42,10 @@ def create_table_sql(table: Table) -> str:
     target = qualified(table.database, table.name)
     properties = f" TBLPROPERTIES ({_pairs(table.parameters)})" if table.parameters else ""
     if table.format == DELTA:
-        return (
-            f"CREATE TABLE IF NOT EXISTS {target} USING DELTA "
-            f"LOCATION {quote_value(table.location)}{properties}"
-        )
+        # Delta owns its schema and properties (its log); CREATE … TBLPROPERTIES would
+        # have to match them exactly, so the metastore entry carries none of ours.
+        where = quote_value(table.location)
+        return f"CREATE TABLE IF NOT EXISTS {target} USING DELTA LOCATION {where}"
     if table.format == REGEX:
         return _create_regex_table_sql(table, target, properties)
     columns = ", ".join(_column(c) for c in (*table.columns, *table.partition_keys))

@@ -12,6 +12,7 @@ from catalog.model import Column, Table
 STAT_KEYS = frozenset(
     {
         "recordCount",
+        "deltaVersion",
         "sizeKey",
         "objectCount",
         "averageRecordSize",

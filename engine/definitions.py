@@ -17,7 +17,7 @@ what is allowed.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -28,9 +28,11 @@ from pydantic import (
     model_validator,
 )
 
-from engine.classify.csv import csv_classifier
+from engine.classify.csv import CsvRules, csv_classifier
 from engine.classify.grok import GrokError, grok_classifier
+from engine.classify.json import json_classifier
 from engine.classify.registry import Classifier
+from engine.classify.xml import xml_classifier
 from engine.config import project_file, project_section
 from engine.crawl.crawler import DEFAULT_SAMPLE_SIZE, CrawlTarget
 from engine.crawl.exclude import glob_to_regex
@@ -68,23 +70,61 @@ class GrokClassifierDefinition(_Strict):
     custom_patterns: dict[str, str] = Field(default_factory=dict)
 
 
+InferableType = Literal["boolean", "bigint", "double", "decimal", "date", "timestamp", "string"]
+COLUMN_TYPE = (
+    r"^(boolean|tinyint|smallint|int|bigint|float|double|string|binary|date|timestamp"
+    r"|timestamp_ntz|decimal\(\d{1,2},\s*\d{1,2}\))$"
+)
+
+
 class CsvClassifierDefinition(_Strict):
     delimiter: str | None = Field(default=None, min_length=1, max_length=1)
     quote: str = Field(default='"', min_length=1, max_length=1)
     header: Literal["detect", "present", "absent"] = "detect"
     allow_single_column: bool | None = None
+    header_names: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        default_factory=list
+    )
+    trim_white_space: bool = True
+    # Glue's custom datatypes: the types inference may pick from (string always).
+    allowed_types: list[InferableType] = Field(default_factory=list)
+    column_types: dict[str, Annotated[str, Field(pattern=COLUMN_TYPE)]] = Field(
+        default_factory=dict
+    )
+
+    @model_validator(mode="after")
+    def _quote_differs(self) -> CsvClassifierDefinition:
+        if self.delimiter is not None and self.delimiter == self.quote:
+            raise ValueError("the quote must differ from the delimiter")
+        return self
+
+
+class XmlClassifierDefinition(_Strict):
+    row_tag: str = Field(pattern=r"^[A-Za-z_][\w.\-]*$")
+
+
+class JsonClassifierDefinition(_Strict):
+    # Spark SQL tables read top-level records only: each line/document, or the
+    # objects of a top-level array. Deeper paths ($.records[*]) would need a view.
+    json_path: Literal["$", "$[*]"]
+
+
+KINDS = ("grok", "csv", "xml", "json")
 
 
 class ClassifierDefinition(_Strict):
-    """One custom classifier: exactly one of ``grok`` or ``csv``."""
+    """One custom classifier: exactly one of ``grok``, ``csv``, ``xml`` or ``json``."""
 
     grok: GrokClassifierDefinition | None = None
     csv: CsvClassifierDefinition | None = None
+    xml: XmlClassifierDefinition | None = None
+    json_: JsonClassifierDefinition | None = Field(default=None, alias="json")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ClassifierDefinition:
-        if (self.grok is None) == (self.csv is None):
-            raise ValueError("give exactly one of 'grok' or 'csv'")
+        given = [self.grok, self.csv, self.xml, self.json_]
+        if sum(kind is not None for kind in given) != 1:
+            raise ValueError("give exactly one of 'grok', 'csv', 'xml' or 'json'")
         return self
 
     def build(self, name: str) -> Classifier:
@@ -98,13 +138,23 @@ class ClassifierDefinition(_Strict):
                     f"{project_file()}: classifiers.{name}.grok.pattern: {exc}",
                     key=f"classifiers.{name}.grok.pattern",
                 ) from exc
+        if self.xml is not None:
+            return xml_classifier(name, row_tag=self.xml.row_tag)
+        if self.json_ is not None:
+            return json_classifier(name, array_records=self.json_.json_path == "$[*]")
         assert self.csv is not None
         return csv_classifier(
             name,
-            delimiter=self.csv.delimiter,
-            quote=self.csv.quote,
-            header=self.csv.header,
-            allow_single_column=self.csv.allow_single_column,
+            CsvRules(
+                delimiter=self.csv.delimiter,
+                quote=self.csv.quote,
+                header=self.csv.header,
+                allow_single_column=self.csv.allow_single_column,
+                header_names=tuple(self.csv.header_names),
+                trim=self.csv.trim_white_space,
+                allowed_types=frozenset(self.csv.allowed_types),
+                column_types=tuple(self.csv.column_types.items()),
+            ),
         )
 
 

@@ -5,7 +5,10 @@ and merges schemas across files with the same lattice. Types are Hive type strin
 nested ones (``struct<a:bigint,b:array<string>>``) widen field by field.
 
 Widening rules: equal types stay; ``null`` (no evidence) yields to anything;
-``bigint`` + ``double`` -> ``double``; ``date`` + ``timestamp`` -> ``timestamp``;
+integers widen to the larger one (``tinyint`` < ``smallint`` < ``int`` < ``bigint``);
+an integer or ``float`` with ``double`` -> ``double``; ``decimal(p,s)`` with an
+integer or decimal -> a decimal holding both (at most 38 digits), with ``float`` or
+``double`` -> ``double``; ``date`` + ``timestamp`` -> ``timestamp``;
 ``struct`` + ``struct`` -> the union of their fields, each widened; ``array<x>`` +
 ``array<y>`` -> ``array<widen(x, y)>``; ``map`` likewise; anything else -> ``string``.
 """
@@ -39,10 +42,7 @@ _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INT64 = 2**63
 
 # Direct widenings; anything else that disagrees becomes STRING.
-_WIDER = {
-    frozenset({BIGINT, DOUBLE}): DOUBLE,
-    frozenset({DATE, TIMESTAMP}): TIMESTAMP,
-}
+_WIDER = {frozenset({DATE, TIMESTAMP}): TIMESTAMP}
 
 
 def infer_value_type(value: str) -> str:
@@ -68,6 +68,44 @@ def _is_real_date(text: str) -> bool:
     return 1 <= month <= 12 and 1 <= day <= 31
 
 
+_INTEGRAL = ("tinyint", "smallint", "int", BIGINT)
+_INTEGRAL_DIGITS = {"tinyint": 3, "smallint": 5, "int": 10, BIGINT: 19}
+_FRACTIONAL = ("float", DOUBLE)
+_DECIMAL_TYPE = re.compile(r"decimal\((\d+),\s*(\d+)\)")
+MAX_DECIMAL_DIGITS = 38
+
+
+def _decimal(type_: str) -> tuple[int, int] | None:
+    """(integer digits, scale) of a decimal type; integers count as scale 0."""
+    if type_ in _INTEGRAL_DIGITS:
+        return _INTEGRAL_DIGITS[type_], 0
+    match = _DECIMAL_TYPE.fullmatch(type_)
+    if match is None:
+        return None
+    precision, scale = int(match.group(1)), int(match.group(2))
+    return precision - scale, scale
+
+
+def decimal_type(integer_digits: int, scale: int) -> str:
+    scale = min(scale, MAX_DECIMAL_DIGITS)
+    return f"decimal({min(MAX_DECIMAL_DIGITS, integer_digits + scale)},{scale})"
+
+
+def _widen_numbers(left: str, right: str) -> str | None:
+    if left in _INTEGRAL and right in _INTEGRAL:
+        return max(left, right, key=_INTEGRAL.index)
+    numeric = (*_INTEGRAL, *_FRACTIONAL)
+    if left in numeric and right in numeric:
+        return DOUBLE
+    left_decimal, right_decimal = _decimal(left), _decimal(right)
+    if left_decimal and right_decimal:
+        digits = max(left_decimal[0], right_decimal[0])
+        return decimal_type(digits, max(left_decimal[1], right_decimal[1]))
+    if (left_decimal and right in _FRACTIONAL) or (right_decimal and left in _FRACTIONAL):
+        return DOUBLE
+    return None
+
+
 def widen(left: str, right: str) -> str:
     """The narrowest type both ``left`` and ``right`` values fit in."""
     if left == right:
@@ -78,7 +116,7 @@ def widen(left: str, right: str) -> str:
         return left
     if "<" in left and "<" in right:
         return render_type(widen_nodes(parse_type(left), parse_type(right)))
-    return _WIDER.get(frozenset({left, right}), STRING)
+    return _widen_numbers(left, right) or _WIDER.get(frozenset({left, right}), STRING)
 
 
 # -- nested types ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from catalog.model import Column
+from engine.classify.csvtypes import type_columns
 from engine.classify.model import Classification, Sample, no_match
 from engine.schema import STRING, finalize, infer_column_type, infer_value_type
 
@@ -149,34 +150,42 @@ def column_names(header: list[str] | None, width: int) -> list[str]:
 HEADER_MODES = ("detect", "present", "absent")
 
 
+@dataclass(frozen=True)
+class CsvRules:
+    """What a custom CSV classifier fixes; the defaults are the built-in's sniffing.
+
+    ``allow_single_column`` None: only for .csv/.tsv/.txt-like names. ``header_names``
+    name the columns (a header row in the file is still skipped). ``allowed_types``
+    restrict inference (Glue's custom datatypes); ``column_types`` set a column's
+    type outright. ``trim``: type values without their surrounding blanks.
+    """
+
+    delimiter: str | None = None
+    quote: str = '"'
+    header: str = "detect"
+    allow_single_column: bool | None = None
+    header_names: tuple[str, ...] = ()
+    trim: bool = True
+    allowed_types: frozenset[str] = frozenset()
+    column_types: tuple[tuple[str, str], ...] = ()
+
+
 def csv_classifier(
-    name: str = NAME,
-    *,
-    delimiter: str | None = None,
-    quote: str = '"',
-    header: str = "detect",
-    allow_single_column: bool | None = None,
+    name: str = NAME, rules: CsvRules | None = None
 ) -> Callable[[Sample], Classification]:
-    """A CSV classifier; the built-in one sniffs everything, a custom one fixes
-    the delimiter, quote, header (present / absent / detect) or single-column rule
-    (None: only for .csv/.tsv/.txt-like names)."""
-    delimiters = (delimiter,) if delimiter else DELIMITERS
+    """A CSV classifier: the built-in one sniffs everything, a custom one follows ``rules``."""
+    fixed = rules or CsvRules()
 
     def classify(sample: Sample) -> Classification:
-        return _classify_csv(sample, name, delimiters, quote, header, allow_single_column)
+        return _classify_csv(sample, name, fixed)
 
     classify.__name__ = f"classify_{name}"
     return classify
 
 
-def _classify_csv(
-    sample: Sample,
-    name: str,
-    delimiters: tuple[str, ...],
-    quote: str,
-    header: str,
-    allow_single_column: bool | None,
-) -> Classification:
+def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
+    delimiters = (rules.delimiter,) if rules.delimiter else DELIMITERS
+    quote, header, allow_single_column = rules.quote, rules.header, rules.allow_single_column
     decoded = decode(sample.head)
     if decoded is None:
         return no_match(name, "binary data (NUL bytes) in the sample")
@@ -205,11 +214,17 @@ def _classify_csv(
     else:
         has_header, why = header == "present", f"{header} (set by the classifier)"
     data = rows[1:] if has_header else rows
-    names = column_names(rows[0] if has_header else None, dialect.width)
-    columns = tuple(
-        Column(column, finalize(infer_column_type(row[i] for row in data)))
-        for i, column in enumerate(names)
+    names = column_names(
+        list(rules.header_names) or (rows[0] if has_header else None), dialect.width
     )
+    typed = type_columns(
+        names,
+        data,
+        trim=rules.trim,
+        allowed=rules.allowed_types,
+        declared=dict(rules.column_types),
+    )
+    columns = tuple(Column(column, type_) for column, type_ in zip(names, typed.types, strict=True))
     record_bytes = max(1, len(text.encode("utf-8")) // max(1, len(rows)))
     properties = {
         "classification": "csv",
@@ -231,6 +246,7 @@ def _classify_csv(
         "encoding": encoding,
         "multiLine": str(dialect.multiline).lower(),
         "mode": "PERMISSIVE",
+        **typed.options,
     }
     reason = (
         f"{dialect.width} columns split by {dialect.delimiter!r} in "

@@ -9,6 +9,7 @@ the sample) is fine: only complete records vote.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from catalog.model import Column
@@ -27,6 +28,7 @@ from engine.schema import (
 )
 
 NAME = "json"
+ARRAY = "array of objects"
 MAX_RECORDS = 1000
 _INT64 = 2**63
 
@@ -74,7 +76,7 @@ def _records(text: str, truncated: bool) -> tuple[list[dict[str, Any]], str, boo
             if not isinstance(value, dict):
                 return None
             records.append(value)
-        return records, "array of objects", True
+        return records, ARRAY, True
     lines = [line for line in stripped.splitlines() if line.strip()]
     if truncated and lines:
         lines = lines[:-1]  # may be cut
@@ -98,17 +100,34 @@ def _records(text: str, truncated: bool) -> tuple[list[dict[str, Any]], str, boo
     return [value], "one multi-line document", True
 
 
-def classify_json(sample: Sample) -> Classification:
+def json_classifier(
+    name: str = NAME, array_records: bool | None = None
+) -> Callable[[Sample], Classification]:
+    """The built-in JSON classifier (any layout), or a custom one with a JSON path:
+    ``$[*]`` (``array_records``: the objects of a top-level array) or ``$`` (each
+    line or the one document is a record)."""
+
+    def classify(sample: Sample) -> Classification:
+        return _classify_json(sample, name, array_records)
+
+    classify.__name__ = f"classify_{name}"
+    return classify
+
+
+def _classify_json(sample: Sample, name: str, array_records: bool | None) -> Classification:
     decoded = decode(sample.head)
     if decoded is None:
-        return no_match(NAME, "binary data (NUL bytes) in the sample")
+        return no_match(name, "binary data (NUL bytes) in the sample")
     text, encoding = decoded
     found = _records(text, sample.is_truncated)
     if found is None:
-        return no_match(NAME, "does not start with JSON objects")
+        return no_match(name, "does not start with JSON objects")
     records, layout, multiline = found
     if not records:
-        return no_match(NAME, "no complete JSON record in the sample")
+        return no_match(name, "no complete JSON record in the sample")
+    if array_records is not None and (layout == ARRAY) != array_records:
+        path = "$[*]" if array_records else "$"
+        return no_match(name, f"JSON path {path} selects no records: the file is {layout}")
     schema: TypeNode = ("struct", ())
     for record in records:
         schema = widen_nodes(schema, value_type(record))
@@ -123,4 +142,7 @@ def classify_json(sample: Sample) -> Classification:
     }
     options = {"multiLine": str(multiline).lower(), "encoding": encoding}
     reason = f"{len(records)} JSON object(s) as {layout}; {len(columns)} top-level fields"
-    return Classification(NAME, "json", 1.0, reason, columns, properties, options)
+    return Classification(name, "json", 1.0, reason, columns, properties, options)
+
+
+classify_json = json_classifier()

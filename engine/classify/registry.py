@@ -17,6 +17,7 @@ from engine.classify.csv import classify_csv
 from engine.classify.grok import LOG_CLASSIFIERS
 from engine.classify.json import classify_json
 from engine.classify.model import SAMPLE_BYTES, UNKNOWN, Classification, Sample
+from engine.classify.xml import classify_xml
 
 Classifier = Callable[[Sample], Classification]
 
@@ -26,6 +27,7 @@ BUILT_IN: tuple[Classifier, ...] = (
     classify_orc,
     classify_parquet,
     classify_json,
+    classify_xml,
     *LOG_CLASSIFIERS,  # combined_apache, apache, linux_kernel, ruby_logger, squid, redislog, syslog
     classify_csv,
 )

@@ -12,14 +12,16 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from catalog.ddl import DELTA
 from catalog.errors import TableNotFoundError
 from catalog.hive import HiveCatalog
 from catalog.model import Table
 from engine.classify.registry import BUILT_IN, Classifier
 from engine.config import Settings
+from engine.crawl.delta import delta_table
 from engine.crawl.exclude import glob_to_regex
 from engine.crawl.inference import build_table, decide_tables, sample_layout
-from engine.crawl.layout import group_tables
+from engine.crawl.layout import Skipped, group_tables
 from engine.crawl.plan import (
     CREATE,
     DELETE_FROM_DATABASE,
@@ -122,6 +124,16 @@ def plan_crawl(settings: Settings, catalog: HiveCatalog, target: CrawlTarget) ->
     existing = {} if plan.create_database else _existing_tables(catalog, target.database)
     sampled = read = 0
     for layout in layouts:
+        if layout.is_delta:
+            try:
+                table, found = delta_table(store, layout, target.database, run_id)
+            except HeadwaterError as exc:
+                plan.skipped.append(Skipped(layout.prefix, str(exc)))
+                continue
+            sampled, read = sampled + found.files_read, read + found.bytes_read
+            before = existing.get(table.name)
+            plan.changes.append(plan_table(table, [], before, set(), target.update_behavior))
+            continue
         classifiers = (*target.classifiers, *BUILT_IN)
         sampling = sample_layout(store, layout, target.sample_size, classifiers)
         decided = decide_tables(store, layout, sampling, classifiers)
@@ -213,7 +225,9 @@ def crawl(
             apply_plan(planned.plan, catalog)
             if state is not None:
                 for change in planned.plan.changes:
-                    if change.action in (CREATE, UPDATE):
+                    # a Delta table's schema changes in its log, not the metastore: its
+                    # history still gets the new version (identical ones are not repeated)
+                    if change.action in (CREATE, UPDATE) or change.table.format == DELTA:
                         state.add_table_version(change.table, planned.run_id)
     except HeadwaterError as exc:
         if state is not None and not dry_run:

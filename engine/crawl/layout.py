@@ -10,8 +10,12 @@ whose files turn out incompatible, see :mod:`engine.crawl.grouping`):
   partitions — ``key=value`` folders give the key its name, other folders become
   ``partition_0``, ``partition_1`` … as in Glue.
 
-Objects whose path has a segment starting with ``_`` or ``.`` (``_SUCCESS``,
-``_delta_log``, ``.tmp``) and empty files are skipped, with the reason recorded.
+A folder holding a ``_delta_log`` is a Delta table, whatever lies beneath it: its
+schema and partitioning come from the log (:mod:`engine.crawl.delta`), never from
+its Parquet files or folder names.
+
+Other objects whose path has a segment starting with ``_`` or ``.`` (``_SUCCESS``,
+``.tmp``) and empty files are skipped, with the reason recorded.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from engine.crawl.grouping import is_partition_like
 from engine.storage import ObjectInfo
 
 _UNSAFE = re.compile(r"[^a-z0-9_]+")
+DELTA_LOG = "_delta_log"
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,12 @@ class TableLayout:
     partitions: tuple[PartitionLayout, ...]
     # Keys the user excluded that lie inside this table's folders (queries see them).
     excluded: tuple[str, ...] = ()
+    # A Delta table's log files (``_delta_log/…``); empty for a folder of files.
+    delta_log: tuple[ObjectInfo, ...] = ()
+
+    @property
+    def is_delta(self) -> bool:
+        return bool(self.delta_log)
 
     @property
     def files(self) -> tuple[ObjectInfo, ...]:
@@ -93,12 +104,18 @@ def group_tables(
     by_table: dict[str, list[tuple[list[str], ObjectInfo]]] = defaultdict(list)
     visible = []
     excluded: list[str] = []
+    delta_roots = _delta_roots(objects, base)
+    delta_files: dict[str, list[ObjectInfo]] = defaultdict(list)
     for obj in objects:
         if not obj.key.startswith(base):
             continue
         relative = obj.key[len(base) :]
         if is_excluded(relative, exclusions):
             excluded.append(obj.key)
+            continue
+        root = next((r for r in delta_roots if obj.key.startswith(r)), None)
+        if root is not None:
+            delta_files[root].append(obj)
             continue
         segments = relative.split("/")
         if any(_is_hidden(s) for s in segments):
@@ -149,7 +166,36 @@ def group_tables(
                 excluded=tuple(k for k in excluded if k.startswith(root)),
             )
         )
+    for root, files in sorted(delta_files.items()):
+        log = tuple(f for f in files if f.key.startswith(f"{root}{DELTA_LOG}/"))
+        data = tuple(f for f in files if not f.key.startswith(f"{root}{DELTA_LOG}/"))
+        folder = root[len(base) :].rstrip("/").rsplit("/", 1)[-1]
+        layouts.append(
+            TableLayout(
+                name=table_name(table_prefix + (folder or root_name)),
+                prefix=root,
+                partition_keys=(),
+                partitions=(PartitionLayout((), root, data),),
+                delta_log=log,
+            )
+        )
     return layouts, skipped
+
+
+def _delta_roots(objects: list[ObjectInfo], base: str) -> list[str]:
+    """Prefixes (ending in ``/``, or empty) of folders that hold a ``_delta_log``."""
+    roots = set()
+    for obj in objects:
+        if obj.key.startswith(base) and f"/{DELTA_LOG}/" in f"/{obj.key}":
+            head = f"/{obj.key}".split(f"/{DELTA_LOG}/", 1)[0].lstrip("/")
+            if len(head) + 1 >= len(base):
+                roots.add(f"{head}/" if head else "")
+    # the outermost root wins (a Delta table never nests another)
+    return sorted(
+        (r for r in roots if not any(o != r and r.startswith(o) for o in roots)),
+        key=len,
+        reverse=True,
+    )
 
 
 def _partition_keys(all_dirs: list[list[str]], depth: int) -> tuple[str, ...]:

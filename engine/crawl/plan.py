@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from catalog.ddl import DELTA
 from catalog.model import Partition, Table
 from catalog.versions import STAT_KEYS
 from engine.crawl.layout import Skipped
@@ -79,6 +80,8 @@ def _schema_differences(new: Table, old: Table) -> list[str]:
         reasons.append(f"format {old.format} -> {new.format}")
     if normalize_location(new.location) != normalize_location(old.location):
         reasons.append(f"location {old.location} -> {new.location}")
+    if new.format == DELTA:
+        return reasons  # Delta keeps its own properties; the metastore holds none of ours
     lasting_new = {k: v for k, v in new.parameters.items() if k not in STAT_KEYS}
     lasting_old = {k: old.parameters.get(k) for k in lasting_new}
     if lasting_new != lasting_old:

@@ -109,3 +109,45 @@ def test_bad_classifier_definitions_are_named(_project: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"crawlers\.c\.classifiers\[0\] = 'missing'"):
         crawl_targets("c")
+
+
+def test_xml_json_and_typed_csv_classifiers_from_yaml(_project: Path) -> None:
+    from engine.classify.registry import make_sample
+    from engine.definitions import load_classifiers
+
+    _project.write_text(
+        "classifiers:\n"
+        "  items: {xml: {row_tag: item}}\n"
+        "  arrays: {json: {json_path: '$[*]'}}\n"
+        "  ledger:\n"
+        "    csv:\n"
+        "      header_names: [account, amount, booked]\n"
+        "      header: present\n"
+        "      allowed_types: [bigint, string]\n"
+        "      column_types: {amount: 'decimal(12,2)'}\n"
+    )
+    found = load_classifiers()
+    xml = b"<o><item a='1'/><item a='2'/></o>"
+    assert found["items"](make_sample("x.xml", len(xml), xml)).options["rowTag"] == "item"
+    array, lines = b'[{"a": 1}, {"a": 2}]', b'{"a": 1}\n{"a": 2}\n'
+    assert found["arrays"](make_sample("a.json", len(array), array)).certainty == 1.0
+    refused = found["arrays"](make_sample("l.json", len(lines), lines))
+    assert refused.certainty == 0.0 and "$[*]" in refused.reason
+    csv = b"acct,amt,day\n7,1.50,2026-01-02\n8,2.25,2026-01-03\n"
+    verdict = found["ledger"](make_sample("l.csv", len(csv), csv))
+    assert [(c.name, c.type) for c in verdict.columns] == [
+        ("account", "bigint"),
+        ("amount", "decimal(12,2)"),  # declared
+        ("booked", "string"),  # date is not an allowed type
+    ]
+
+
+def test_unsupported_json_paths_and_bad_types_are_refused(_project: Path) -> None:
+    from engine.definitions import load_classifiers
+
+    _project.write_text("classifiers:\n  deep: {json: {json_path: '$.records[*]'}}\n")
+    with pytest.raises(ConfigError, match=r"classifiers\.deep\.json\.json_path"):
+        load_classifiers()
+    _project.write_text("classifiers:\n  t: {csv: {column_types: {a: varchar}}}\n")
+    with pytest.raises(ConfigError, match=r"classifiers\.t\.csv\.column_types\.a"):
+        load_classifiers()

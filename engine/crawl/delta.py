@@ -1,0 +1,158 @@
+"""A Delta table's schema from its ``_delta_log``, without Spark.
+
+The newest ``metaData`` action holds the schema (Spark's JSON schema) and the
+partition columns. Commits are read newest first, down to the newest checkpoint;
+only when none of them changed the metadata is the checkpoint itself read (a
+Parquet file, through pyarrow). Nothing is written: the crawler registers the
+table with ``USING DELTA LOCATION`` and Delta keeps owning its log and properties.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from catalog.ddl import DELTA
+from catalog.model import Column, Table
+from engine.crawl.layout import TableLayout
+from engine.errors import CrawlError
+from engine.storage import ObjectInfo, ObjectStore
+
+_COMMIT = re.compile(r"(\d{20})\.json$")
+_CHECKPOINT = re.compile(r"(\d{20})\.checkpoint(\.\d+\.\d+)?\.parquet$")
+_SIMPLE = {
+    "long": "bigint",
+    "integer": "int",
+    "short": "smallint",
+    "byte": "tinyint",
+    "float": "float",
+    "double": "double",
+    "string": "string",
+    "boolean": "boolean",
+    "binary": "binary",
+    "date": "date",
+    "timestamp": "timestamp",
+    "timestamp_ntz": "timestamp_ntz",
+    "variant": "variant",
+    "void": "void",
+}
+
+
+@dataclass(frozen=True)
+class DeltaSchema:
+    columns: tuple[Column, ...]
+    partition_columns: tuple[str, ...]
+    version: int
+    bytes_read: int
+    files_read: int
+
+
+def hive_type(spark_type: Any) -> str:
+    """Spark's JSON type (as Delta stores it) as the catalog type string."""
+    if isinstance(spark_type, str):
+        if spark_type.startswith(("decimal", "char", "varchar")):
+            return spark_type.replace(" ", "")
+        return _SIMPLE.get(spark_type, spark_type)
+    kind = spark_type.get("type")
+    if kind == "struct":
+        fields = ",".join(f"{f['name']}:{hive_type(f['type'])}" for f in spark_type["fields"])
+        return f"struct<{fields}>"
+    if kind == "array":
+        return f"array<{hive_type(spark_type['elementType'])}>"
+    if kind == "map":
+        return f"map<{hive_type(spark_type['keyType'])},{hive_type(spark_type['valueType'])}>"
+    raise CrawlError(f"unknown Delta column type {spark_type!r}")
+
+
+def read_delta_schema(store: ObjectStore, root: str, log: tuple[ObjectInfo, ...]) -> DeltaSchema:
+    """The current schema of the Delta table at ``root`` (``log``: its log objects)."""
+    commits = sorted(
+        ((int(m.group(1)), o) for o in log if (m := _COMMIT.search(o.key))), reverse=True
+    )
+    checkpoints = sorted(
+        ((int(m.group(1)), o) for o in log if (m := _CHECKPOINT.search(o.key))),
+        key=lambda pair: pair[0],
+    )
+    newest_checkpoint = checkpoints[-1][0] if checkpoints else -1
+    latest = max([v for v, _ in commits] + [newest_checkpoint])
+    if latest < 0:
+        raise CrawlError(
+            f"{store.uri(root)}: a _delta_log without commits or checkpoints",
+            hint="is a writer still creating the table? crawl again when it has committed",
+        )
+    read = files = 0
+    for version, obj in commits:
+        if version < newest_checkpoint:
+            break
+        text = store.read(obj.key, 0, obj.size)
+        read, files = read + len(text), files + 1
+        for line in text.decode("utf-8").splitlines():
+            if '"metaData"' in line:
+                action = json.loads(line).get("metaData")
+                if action:
+                    return _schema(action, latest, read, files)
+    if checkpoints:
+        part_version = newest_checkpoint
+        for version, obj in checkpoints:
+            if version != part_version:
+                continue
+            data = store.read(obj.key, 0, obj.size)
+            read, files = read + len(data), files + 1
+            action = _checkpoint_metadata(data)
+            if action:
+                return _schema(action, latest, read, files)
+    raise CrawlError(
+        f"{store.uri(root)}: no metaData action in the _delta_log (version {latest})",
+        hint="the log is incomplete; check the table with Spark: DESCRIBE DETAIL delta.`<path>`",
+    )
+
+
+def _checkpoint_metadata(data: bytes) -> dict[str, Any] | None:
+    import pyarrow.parquet as pq  # only for checkpoints; pyarrow comes with pyspark's pandas
+
+    table = pq.read_table(io.BytesIO(data), columns=["metaData"])
+    for row in table.column("metaData").to_pylist():
+        if row:
+            return dict(row)
+    return None
+
+
+def _schema(action: dict[str, Any], version: int, read: int, files: int) -> DeltaSchema:
+    schema = json.loads(action["schemaString"])
+    columns = tuple(
+        Column(f["name"], hive_type(f["type"]), (f.get("metadata") or {}).get("comment"))
+        for f in schema["fields"]
+    )
+    return DeltaSchema(columns, tuple(action.get("partitionColumns") or ()), version, read, files)
+
+
+def delta_table(
+    store: ObjectStore, layout: TableLayout, database: str, run_id: str
+) -> tuple[Table, DeltaSchema]:
+    """The catalog entry of a Delta table found by the crawl (its log is the schema)."""
+    found = read_delta_schema(store, layout.prefix, layout.delta_log)
+    keys = set(found.partition_columns)
+    by_name = {c.name: c for c in found.columns}
+    files = layout.files
+    table = Table(
+        database=database,
+        name=layout.name,
+        columns=tuple(c for c in found.columns if c.name not in keys),
+        location=store.uri(layout.prefix.rstrip("/")),
+        format=DELTA,
+        partition_keys=tuple(by_name[k] for k in found.partition_columns if k in by_name),
+        # Shown by --plan and kept in the schema history; not written to the metastore
+        # (Delta owns its table properties, see catalog.ddl).
+        parameters={
+            "classification": "delta",
+            "deltaVersion": str(found.version),
+            "sizeKey": str(sum(f.size for f in files)),
+            "objectCount": str(len(files)),
+            "UPDATED_BY_CRAWLER": "headwater",
+            "CRAWL_RUN_ID": run_id,
+        },
+    )
+    return table, found
