@@ -165,6 +165,8 @@ class CrawlerDefinition(_Strict):
     sample_size: int = Field(default=DEFAULT_SAMPLE_SIZE, ge=1, le=249)
     schema_change_policy: SchemaChangePolicy = Field(default_factory=SchemaChangePolicy)
     classifiers: list[str] = Field(default_factory=list)  # custom, tried first, in order
+    # Glue's RecrawlPolicy; new folders only forces updates and deletions to "log".
+    recrawl_policy: Literal["crawl_everything", "crawl_new_folders_only"] = "crawl_everything"
 
     def crawl_targets(self, classifiers: tuple[Classifier, ...] = ()) -> list[CrawlTarget]:
         return [
@@ -177,6 +179,7 @@ class CrawlerDefinition(_Strict):
                 update_behavior=self.schema_change_policy.update_behavior,
                 delete_behavior=self.schema_change_policy.delete_behavior,
                 classifiers=classifiers,
+                recrawl_behavior=self.recrawl_policy,
             )
             for target in self.targets
         ]

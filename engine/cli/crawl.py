@@ -30,6 +30,11 @@ def crawl(
         10, "--sample-size", min=1, help="Files sampled per leaf folder (paths only)."
     ),
     plan: bool = typer.Option(False, "--plan", help="Show what would change; write nothing."),
+    new_folders_only: bool = typer.Option(
+        False,
+        "--new-folders-only",
+        help="Sample only leaf folders earlier crawls of this path did not see (paths only).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Crawl files into catalog tables (with partitions).
@@ -38,11 +43,13 @@ def crawl(
     """
     from engine.crawl.crawler import CrawlTarget
     from engine.crawl.crawler import crawl as run_crawl
+    from engine.crawl.plan import CRAWL_EVERYTHING, CRAWL_NEW_FOLDERS_ONLY
     from engine.state.store import open_run_store
 
     name = None
     if "://" in target or "/" in target:
-        targets = [CrawlTarget.parse(target, database, sample_size)]
+        recrawl = CRAWL_NEW_FOLDERS_ONLY if new_folders_only else CRAWL_EVERYTHING
+        targets = [CrawlTarget.parse(target, database, sample_size, recrawl_behavior=recrawl)]
     else:
         from engine.definitions import crawl_targets
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from catalog.ddl import DELTA
 from catalog.errors import TableNotFoundError
@@ -21,12 +21,15 @@ from engine.config import Settings
 from engine.crawl.delta import delta_table
 from engine.crawl.exclude import glob_to_regex
 from engine.crawl.inference import build_table, decide_tables, sample_layout
-from engine.crawl.layout import Skipped, group_tables
+from engine.crawl.layout import Skipped, TableLayout, group_tables
 from engine.crawl.plan import (
+    CRAWL_EVERYTHING,
+    CRAWL_NEW_FOLDERS_ONLY,
     CREATE,
     DELETE_FROM_DATABASE,
     DEPRECATE_IN_DATABASE,
     DEPRECATED_KEY,
+    LOG,
     UPDATE,
     UPDATE_IN_DATABASE,
     CrawlPlan,
@@ -36,7 +39,7 @@ from engine.crawl.plan import (
 )
 from engine.errors import CrawlError, HeadwaterError
 from engine.state.store import CrawlRun, RunStore, now
-from engine.storage import open_store
+from engine.storage import ObjectStore, open_store
 
 DEFAULT_SAMPLE_SIZE = 10  # files per leaf folder
 
@@ -54,6 +57,11 @@ class CrawlTarget:
     update_behavior: str = UPDATE_IN_DATABASE
     delete_behavior: str = DEPRECATE_IN_DATABASE
     classifiers: tuple[Classifier, ...] = ()  # custom ones, tried before the built-ins
+    recrawl_behavior: str = CRAWL_EVERYTHING
+
+    @property
+    def new_folders_only(self) -> bool:
+        return self.recrawl_behavior == CRAWL_NEW_FOLDERS_ONLY
 
     @classmethod
     def parse(
@@ -67,6 +75,7 @@ class CrawlTarget:
         update_behavior: str = UPDATE_IN_DATABASE,
         delete_behavior: str = DEPRECATE_IN_DATABASE,
         classifiers: tuple[Classifier, ...] = (),
+        recrawl_behavior: str = CRAWL_EVERYTHING,
     ) -> CrawlTarget:
         """``s3://bucket/prefix``, ``s3a://…`` or ``bucket/prefix``."""
         text = path.split("://", 1)[1] if "://" in path else path
@@ -83,6 +92,7 @@ class CrawlTarget:
             update_behavior=update_behavior,
             delete_behavior=delete_behavior,
             classifiers=classifiers,
+            recrawl_behavior=recrawl_behavior,
         )
 
 
@@ -104,10 +114,29 @@ class PlannedCrawl:
     files_listed: int
     files_sampled: int
     bytes_read: int
+    folders: set[str] = field(default_factory=set)  # leaf folders that made tables
 
 
-def plan_crawl(settings: Settings, catalog: HiveCatalog, target: CrawlTarget) -> PlannedCrawl:
-    """Everything a crawl would change, without changing it."""
+def _unseen(store: ObjectStore, layout: TableLayout, seen: set[str]) -> TableLayout | None:
+    """``layout`` without the leaf folders seen before; None when nothing is new."""
+    fresh = tuple(p for p in layout.partitions if store.uri(p.prefix) not in seen)
+    if not fresh or (layout.is_delta and store.uri(layout.prefix) in seen):
+        return None
+    return replace(layout, partitions=fresh)
+
+
+def plan_crawl(
+    settings: Settings,
+    catalog: HiveCatalog,
+    target: CrawlTarget,
+    seen: set[str] | None = None,
+) -> PlannedCrawl:
+    """Everything a crawl would change, without changing it.
+
+    ``seen``: leaf folders (URIs) earlier crawls saw; with the new-folders-only
+    recrawl policy they are neither sampled nor changed, and changes to tables and
+    deletions are only logged (as Glue forces with that policy).
+    """
     run_id = uuid.uuid4().hex[:12]
     store = open_store(settings, target.bucket)
     objects = list(store.list(target.prefix))
@@ -123,7 +152,12 @@ def plan_crawl(settings: Settings, catalog: HiveCatalog, target: CrawlTarget) ->
     plan.skipped.extend(skipped)
     existing = {} if plan.create_database else _existing_tables(catalog, target.database)
     sampled = read = 0
-    for layout in layouts:
+    folders: set[str] = set()
+    update_behavior = LOG if target.new_folders_only else target.update_behavior
+    for candidate in layouts:
+        layout = _unseen(store, candidate, seen or set()) if target.new_folders_only else candidate
+        if layout is None:
+            continue
         if layout.is_delta:
             try:
                 table, found = delta_table(store, layout, target.database, run_id)
@@ -132,7 +166,8 @@ def plan_crawl(settings: Settings, catalog: HiveCatalog, target: CrawlTarget) ->
                 continue
             sampled, read = sampled + found.files_read, read + found.bytes_read
             before = existing.get(table.name)
-            plan.changes.append(plan_table(table, [], before, set(), target.update_behavior))
+            plan.changes.append(plan_table(table, [], before, set(), update_behavior))
+            folders.add(store.uri(layout.prefix))
             continue
         classifiers = (*target.classifiers, *BUILT_IN)
         sampling = sample_layout(store, layout, target.sample_size, classifiers)
@@ -148,16 +183,18 @@ def plan_crawl(settings: Settings, catalog: HiveCatalog, target: CrawlTarget) ->
             )
             plan.skipped.extend(table_skips)
             before = existing.get(table.name)
-            seen = set(catalog.partitions(before)) if before is not None else set()
-            plan.changes.append(plan_table(table, partitions, before, seen, target.update_behavior))
-    produced = {change.table.name for change in plan.changes}
-    plan.deletions = plan_deletions(
-        list(existing.values()),
-        produced,
-        store.uri(target.prefix.strip("/")),
-        target.delete_behavior,
-    )
-    return PlannedCrawl(plan, run_id, len(objects), sampled, read)
+            known = set(catalog.partitions(before)) if before is not None else set()
+            plan.changes.append(plan_table(table, partitions, before, known, update_behavior))
+            folders.update(store.uri(p.prefix) for p in table_layout.partitions)
+    if not target.new_folders_only:  # there, tables of unvisited folders are not "gone"
+        produced = {change.table.name for change in plan.changes}
+        plan.deletions = plan_deletions(
+            list(existing.values()),
+            produced,
+            store.uri(target.prefix.strip("/")),
+            target.delete_behavior,
+        )
+    return PlannedCrawl(plan, run_id, len(objects), sampled, read, folders)
 
 
 def _existing_tables(catalog: HiveCatalog, database: str) -> dict[str, Table]:
@@ -219,11 +256,13 @@ def crawl(
         started_at=started_at,
     )
     try:
-        planned = plan_crawl(settings, catalog, target)
+        seen = state.seen_folders(run.crawler) if state and target.new_folders_only else None
+        planned = plan_crawl(settings, catalog, target, seen)
         run.run_id = planned.run_id
         if not dry_run:
             apply_plan(planned.plan, catalog)
             if state is not None:
+                state.add_seen_folders(run.crawler, planned.folders, planned.run_id)
                 for change in planned.plan.changes:
                     # a Delta table's schema changes in its log, not the metastore: its
                     # history still gets the new version (identical ones are not repeated)

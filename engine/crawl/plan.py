@@ -20,6 +20,10 @@ CREATE, UPDATE, UNCHANGED, LOGGED = "create", "update", "unchanged", "update-log
 UPDATE_IN_DATABASE, LOG = "update_in_database", "log"
 DELETE_FROM_DATABASE, DEPRECATE_IN_DATABASE = "delete_from_database", "deprecate_in_database"
 UPDATE_BEHAVIORS = (UPDATE_IN_DATABASE, LOG)
+# Recrawl policy (Glue's RecrawlPolicy): list and sample everything again, or only
+# leaf folders the crawler has not seen (then updates and deletions are only logged).
+CRAWL_EVERYTHING, CRAWL_NEW_FOLDERS_ONLY = "crawl_everything", "crawl_new_folders_only"
+RECRAWL_BEHAVIORS = (CRAWL_EVERYTHING, CRAWL_NEW_FOLDERS_ONLY)
 DELETE_BEHAVIORS = (DEPRECATE_IN_DATABASE, DELETE_FROM_DATABASE, LOG)
 DEPRECATED_KEY = "DEPRECATED_BY_CRAWLER"
 

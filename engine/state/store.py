@@ -28,6 +28,10 @@ SCHEMA = (
         database_name TEXT NOT NULL, table_name TEXT NOT NULL, version INTEGER NOT NULL,
         created_at TEXT NOT NULL, run_id TEXT NOT NULL, definition TEXT NOT NULL,
         PRIMARY KEY (database_name, table_name, version))""",
+    # Leaf folders a crawler has seen (recrawl policy "new folders only").
+    """CREATE TABLE IF NOT EXISTS crawled_folders (
+        crawler TEXT NOT NULL, folder TEXT NOT NULL, run_id TEXT NOT NULL,
+        PRIMARY KEY (crawler, folder))""",
 )
 CRAWL_RUN_COLUMNS = (
     "run_id",
@@ -144,6 +148,25 @@ class RunStore:
             values["errors"] = json.loads(values["errors"])
             runs.append(CrawlRun(**values))
         return runs
+
+    # -- folders seen (recrawl policy) -------------------------------------------------
+    def seen_folders(self, crawler: str) -> set[str]:
+        with self._cursor() as cursor:
+            cursor.execute(
+                self._sql("SELECT folder FROM crawled_folders WHERE crawler = ?"), (crawler,)
+            )
+            return {str(row[0]) for row in cursor.fetchall()}
+
+    def add_seen_folders(self, crawler: str, folders: set[str], run_id: str) -> None:
+        new = folders - self.seen_folders(crawler)
+        with self._cursor() as cursor:
+            for folder in sorted(new):
+                cursor.execute(
+                    self._sql(
+                        "INSERT INTO crawled_folders (crawler, folder, run_id) VALUES (?, ?, ?)"
+                    ),
+                    (crawler, folder, run_id),
+                )
 
     # -- table versions --------------------------------------------------------------
     def table_versions(self, database: str, table: str) -> list[TableVersion]:

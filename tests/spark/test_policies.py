@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +12,7 @@ from catalog.errors import TableNotFoundError
 from catalog.hive import HiveCatalog
 from engine.config import Settings
 from engine.crawl.crawler import CrawlTarget, crawl
+from engine.state.store import RunStore
 from engine.storage import open_store
 
 
@@ -49,6 +52,36 @@ def test_log_update_behavior_leaves_the_definition(
     (change,) = crawl(local_settings, catalog, target).plan.changes
     assert change.action == "update-logged"
     assert [c.type for c in catalog.get_table("policy_update", "t").columns] == ["bigint", "bigint"]
+
+
+def test_new_folders_only_samples_new_partitions_and_never_rewrites_or_deletes(
+    local_settings: Settings, catalog: HiveCatalog, tmp_path: Path
+) -> None:
+    store = open_store(local_settings, "policy_recrawl")
+    store.put("events/day=1/a.csv", b"id,v\n1,2\n")
+    store.put("events/day=2/a.csv", b"id,v\n3,4\n")
+    store.put("other/x.csv", b"k,w\n1,2\n")
+    state = RunStore(sqlite3.connect(tmp_path / "state.db"), "?")
+    target = CrawlTarget(
+        "policy_recrawl", "", "policy_recrawl", recrawl_behavior="crawl_new_folders_only"
+    )
+    first = crawl(local_settings, catalog, target, state=state)
+    assert sorted(c.action for c in first.plan.changes) == ["create", "create"]
+    assert first.files_sampled == 3
+
+    store.put("events/day=1/b.csv", b"id,v\n5,x\n")  # a seen folder: not looked at
+    store.put("events/day=3/a.csv", b"id,v,extra\n6,7,8\n")  # new folder, new column
+    shutil.rmtree(local_settings.lake_path / "policy_recrawl" / "other")
+    second = crawl(local_settings, catalog, target, state=state)
+    assert second.files_sampled == 1
+    (change,) = second.plan.changes
+    assert change.action == "update-logged"  # the catalog keeps its definition
+    assert [p.values for p in change.new_partitions] == [("3",)]
+    assert second.plan.deletions == []  # unvisited is not gone
+    events = catalog.get_table("policy_recrawl", "events")
+    assert [c.name for c in events.columns] == ["id", "v"]
+    assert catalog.partitions(events) == [("1",), ("2",), ("3",)]
+    assert crawl(local_settings, catalog, target, state=state).plan.changes == []
 
 
 def test_a_custom_grok_classifier_makes_a_readable_log_table(
