@@ -70,7 +70,9 @@ cluster-up: setup ## Start a Spark standalone master and one worker (spark://127
 cluster-down: $(STAMP) ## Stop the standalone master and worker
 	$(HW) stack down spark-master spark-worker
 
-bench: $(STAMP) ## Run the benchmarks and write docs/benchmarks.md
+bench: $(STAMP) ## Run the benchmarks and write docs/benchmarks.md (installs DuckDB, the anchor)
+	$(BIN)/pip install -q -c constraints.txt -e ".[bench]"
+	$(HW) stack setup --no-minio
 	$(BIN)/python -m tests.bench.run
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy

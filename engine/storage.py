@@ -43,6 +43,32 @@ class ObjectStore(Protocol):
     def uri(self, key: str = "") -> str: ...
 
 
+class CountingStore:
+    """Any store, counting the bytes read through it (a crawl's ``bytes_read``)."""
+
+    def __init__(self, inner: ObjectStore) -> None:
+        self.inner = inner
+        self.bucket = inner.bucket
+        self.bytes_read = 0
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        return self.inner.list(prefix)
+
+    def read(self, key: str, start: int = 0, length: int | None = None) -> bytes:
+        data = self.inner.read(key, start, length)
+        self.bytes_read += len(data)
+        return data
+
+    def size(self, key: str) -> int:
+        return self.inner.size(key)
+
+    def put(self, key: str, data: bytes) -> None:
+        self.inner.put(key, data)
+
+    def uri(self, key: str = "") -> str:
+        return self.inner.uri(key)
+
+
 class LocalStore:
     """A bucket that is a folder (the ``local`` profile)."""
 

@@ -24,6 +24,7 @@ from engine.schema import STRING, finalize, infer_column_type, infer_value_type
 NAME = "csv"
 DELIMITERS = (",", "\t", ";", "|")
 MAX_ROWS = 500
+PROBE_LINES = 20  # a delimiter must occur in the first lines to be tried
 MIN_CONSISTENCY = 0.8
 MAX_HEADER_VALUE = 150
 TEXT_EXTENSIONS = (".csv", ".tsv", ".txt", ".tab", ".psv", ".dat")
@@ -37,20 +38,6 @@ class Dialect:
     width: int
     consistency: float
     multiline: bool
-
-
-def decode(head: bytes) -> tuple[str, str] | None:
-    """Text and encoding of a sample, or None for binary data."""
-    if b"\x00" in head[:4096]:
-        return None
-    if head.startswith(b"\xef\xbb\xbf"):
-        return head[3:].decode("utf-8", errors="replace"), "UTF-8"
-    try:
-        return head.decode("utf-8"), "UTF-8"
-    except UnicodeDecodeError as exc:
-        if exc.start >= len(head) - 3:  # a multi-byte character cut by the sample end
-            return head[: exc.start].decode("utf-8"), "UTF-8"
-        return head.decode("latin-1"), "ISO-8859-1"
 
 
 def _complete_lines(text: str, truncated: bool) -> str:
@@ -79,7 +66,9 @@ def sniff(
     """Pick the delimiter whose rows have the most consistent width (> 1)."""
     best: tuple[tuple[float, int, int], Dialect, list[list[str]]] | None = None
     prefer_tab = key.lower().endswith((".tsv", ".tab"))
-    for delimiter in delimiters:
+    opening = "\n".join(text.split("\n", PROBE_LINES)[:PROBE_LINES])
+    present = tuple(d for d in delimiters if d in opening)
+    for delimiter in present or delimiters[:1]:  # a delimiter absent up top cannot win
         rows = _parse(text, delimiter, quote)
         if not rows:
             continue
@@ -117,13 +106,16 @@ def detect_header(first: list[str], data: list[list[str]]) -> tuple[bool, str]:
     named = [v for v in values if v]
     if len({v.lower() for v in named}) != len(named):
         return False, "first-row values repeat"
-    typed = [
-        i
-        for i in range(len(values))
-        if finalize(infer_column_type(row[i] for row in data if i < len(row))) != STRING
-    ]
-    if typed:
-        return True, f"first row is all strings while {len(typed)} data column(s) are typed"
+    typed = next(
+        (
+            i
+            for i in range(len(values))
+            if finalize(infer_column_type(row[i] for row in data if i < len(row))) != STRING
+        ),
+        None,
+    )
+    if typed is not None:
+        return True, f"first row is all strings while data column {typed + 1} is typed"
     if not all(_NAME_LIKE.fullmatch(v) for v in named) or len(named) < len(values) - 1:
         return False, "all columns are strings and the first row does not look like names"
     seen_below = any(
@@ -186,7 +178,7 @@ def csv_classifier(
 def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
     delimiters = (rules.delimiter,) if rules.delimiter else DELIMITERS
     quote, header, allow_single_column = rules.quote, rules.header, rules.allow_single_column
-    decoded = decode(sample.head)
+    decoded = sample.text
     if decoded is None:
         return no_match(name, "binary data (NUL bytes) in the sample")
     text, encoding = decoded

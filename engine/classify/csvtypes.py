@@ -94,6 +94,14 @@ class TypedColumns:
     options: dict[str, str]
 
 
+_PADDED = re.compile(r"^[^\S\n]+\S|\S[^\S\n]+$", re.MULTILINE)
+
+
+def _any_padded(values: Sequence[str]) -> bool:
+    """Whether a value has blanks around its text (blank-only values are nulls)."""
+    return _PADDED.search("\n".join(values)) is not None
+
+
 def _valid_date(match: re.Match[str], layout: Layout) -> bool:
     first, second, third = (int(g) for g in match.groups()[:3])
     if layout.pattern.startswith("yyyy"):
@@ -111,7 +119,9 @@ def temporal_layout(values: Sequence[str]) -> Layout | None:
     if not present:
         return None
     for layout in LAYOUTS:
-        matches = [layout.regex.fullmatch(v) for v in present]
+        if layout.regex.fullmatch(present[0]) is None:
+            continue  # most columns fail here, on their first value
+        matches = (layout.regex.fullmatch(v) for v in present)
         if all(m is not None and _valid_date(m, layout) for m in matches):
             return layout
     return None
@@ -119,6 +129,8 @@ def temporal_layout(values: Sequence[str]) -> Layout | None:
 
 def exact_decimal(values: Sequence[str]) -> str | None:
     """``decimal(p,s)`` when plain decimals exceed what a double holds exactly."""
+    if max(map(len, values), default=0) <= DOUBLE_DIGITS:
+        return None  # too short to hold more digits than a double keeps
     integer_digits = scale = 0
     lossy = False
     for value in values:
@@ -166,7 +178,7 @@ def type_columns(
     padded = False
     for i in range(len(names)):
         values = [row[i] for row in data if i < len(row)]
-        if not trim and any(v != v.strip() and v.strip() for v in values):
+        if not trim and _any_padded(values):
             types.append(STRING)  # untrimmed " 1" is text
             continue
         type_ = finalize(infer_column_type(values))
@@ -176,8 +188,8 @@ def type_columns(
             layouts[i] = layout
             type_ = layout.kind
         type_ = restrict(type_, allowed)
-        if type_ != STRING:
-            padded = padded or any(v != v.strip() for v in values if v.strip())
+        if type_ != STRING and not padded:
+            padded = _any_padded(values)
         types.append(type_)
     options: dict[str, str] = {}
     for kind, option in ((DATE, "dateFormat"), (TIMESTAMP, "timestampFormat")):

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from catalog.model import Column
-from engine.classify.csv import decode
 from engine.classify.model import Classification, Sample, no_match
 
 # The common subset of the logstash/Glue library. Library patterns use only
@@ -171,19 +170,23 @@ def grok_classifier(
     pattern = compile_grok(expression, custom)
 
     def classify_log(sample: Sample) -> Classification:
-        decoded = decode(sample.head)
-        if decoded is None:
+        if sample.text is None:
             return no_match(classification, "binary data (NUL bytes) in the sample")
-        text, _ = decoded
-        lines = [line.rstrip("\r") for line in text.splitlines() if line.strip()]
-        if sample.is_truncated and len(lines) > 1:
-            lines = lines[:-1]
-        lines = lines[:MAX_LINES]
+        lines = sample.lines[:MAX_LINES]
         if not lines:
             return no_match(classification, "no lines in the sample")
-        matched = sum(1 for line in lines if pattern.python.fullmatch(line))
-        if matched / len(lines) < MIN_MATCHING:
-            return no_match(classification, f"grok pattern matched {matched} of {len(lines)} lines")
+        allowed_misses = int(len(lines) * (1 - MIN_MATCHING) + 1e-9)
+        misses = 0
+        for line in lines:  # stop as soon as too many lines missed
+            if not pattern.python.fullmatch(line):
+                misses += 1
+                if misses > allowed_misses:
+                    return no_match(
+                        classification,
+                        f"grok pattern missed {misses} of the first lines "
+                        f"(at most {allowed_misses} of {len(lines)} may miss)",
+                    )
+        matched = len(lines) - misses
         return Classification(
             classifier=classification,
             classification=classification,

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 from catalog.model import Column
-from engine.classify.csv import decode
 from engine.classify.model import Classification, Sample, no_match
 from engine.schema import (
     BIGINT,
@@ -115,7 +114,7 @@ def json_classifier(
 
 
 def _classify_json(sample: Sample, name: str, array_records: bool | None) -> Classification:
-    decoded = decode(sample.head)
+    decoded = sample.text
     if decoded is None:
         return no_match(name, "binary data (NUL bytes) in the sample")
     text, encoding = decoded

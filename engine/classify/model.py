@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from catalog.model import Column
 
 UNKNOWN = "UNKNOWN"
 SAMPLE_BYTES = 64 * 1024  # bytes read from the head of a file to classify it
+
+
+def decode(head: bytes, truncated: bool = True) -> tuple[str, str] | None:
+    """Text and encoding of a sample, or None for binary data. Only a ``truncated``
+    sample may end in a multi-byte character cut in two."""
+    if b"\x00" in head[:4096]:
+        return None
+    if head.startswith(b"\xef\xbb\xbf"):
+        return head[3:].decode("utf-8", errors="replace"), "UTF-8"
+    try:
+        return head.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError as exc:
+        if truncated and exc.start >= len(head) - 3:  # a multi-byte character cut by the sample end
+            return head[: exc.start].decode("utf-8"), "UTF-8"
+        return head.decode("latin-1"), "ISO-8859-1"
 
 
 @dataclass(frozen=True)
@@ -22,6 +38,19 @@ class Sample:
     @property
     def is_truncated(self) -> bool:
         return len(self.head) < self.size or self.compression != "none"
+
+    @cached_property
+    def text(self) -> tuple[str, str] | None:
+        """The head as text and its encoding (decoded once for every classifier)."""
+        return decode(self.head, self.is_truncated)
+
+    @cached_property
+    def lines(self) -> list[str]:
+        """Complete non-blank lines of the text (the last one dropped if it may be cut)."""
+        if self.text is None:
+            return []
+        lines = [line.rstrip("\r") for line in self.text[0].splitlines() if line.strip()]
+        return lines[:-1] if self.is_truncated and len(lines) > 1 else lines
 
 
 @dataclass(frozen=True)

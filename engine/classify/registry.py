@@ -58,9 +58,9 @@ def decompress_head(head: bytes, compression: str, limit: int = SAMPLE_BYTES) ->
     return head
 
 
-def make_sample(key: str, size: int, raw_head: bytes) -> Sample:
+def make_sample(key: str, size: int, raw_head: bytes, limit: int = SAMPLE_BYTES) -> Sample:
     compression = compression_of(key, raw_head)
-    return Sample(key, size, decompress_head(raw_head, compression), compression)
+    return Sample(key, size, decompress_head(raw_head, compression, limit), compression)
 
 
 def classify_all(

@@ -21,7 +21,6 @@ from typing import cast
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 from catalog.model import Column
-from engine.classify.csv import decode
 from engine.classify.model import Classification, Sample, no_match
 from engine.schema import (
     NULL,
@@ -139,7 +138,7 @@ def xml_classifier(
     """The built-in XML classifier, or a custom one with a fixed row tag."""
 
     def classify(sample: Sample) -> Classification:
-        decoded = decode(sample.head)
+        decoded = sample.text
         if decoded is None:
             return no_match(name, "binary data (NUL bytes) in the sample")
         text, encoding = decoded

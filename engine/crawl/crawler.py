@@ -39,7 +39,7 @@ from engine.crawl.plan import (
 )
 from engine.errors import CrawlError, HeadwaterError
 from engine.state.store import CrawlRun, RunStore, now
-from engine.storage import ObjectStore, open_store
+from engine.storage import CountingStore, ObjectStore, open_store
 
 DEFAULT_SAMPLE_SIZE = 10  # files per leaf folder
 
@@ -138,7 +138,7 @@ def plan_crawl(
     deletions are only logged (as Glue forces with that policy).
     """
     run_id = uuid.uuid4().hex[:12]
-    store = open_store(settings, target.bucket)
+    store = CountingStore(open_store(settings, target.bucket))
     objects = list(store.list(target.prefix))
     root_name = target.prefix.rstrip("/").rsplit("/", 1)[-1] or target.bucket
     layouts, skipped = group_tables(
@@ -151,7 +151,7 @@ def plan_crawl(
     plan = CrawlPlan(target.database, not catalog.has_database(target.database))
     plan.skipped.extend(skipped)
     existing = {} if plan.create_database else _existing_tables(catalog, target.database)
-    sampled = read = 0
+    sampled = 0
     folders: set[str] = set()
     update_behavior = LOG if target.new_folders_only else target.update_behavior
     for candidate in layouts:
@@ -164,7 +164,7 @@ def plan_crawl(
             except HeadwaterError as exc:
                 plan.skipped.append(Skipped(layout.prefix, str(exc)))
                 continue
-            sampled, read = sampled + found.files_read, read + found.bytes_read
+            sampled += found.files_read
             before = existing.get(table.name)
             plan.changes.append(plan_table(table, [], before, set(), update_behavior))
             folders.add(store.uri(layout.prefix))
@@ -174,7 +174,6 @@ def plan_crawl(
         decided = decide_tables(store, layout, sampling, classifiers)
         plan.skipped.extend(sampling.skipped)
         sampled += sampling.files_sampled
-        read += sampling.bytes_read
         for table_layout, verdicts in decided:
             if not verdicts:
                 continue
@@ -194,7 +193,7 @@ def plan_crawl(
             store.uri(target.prefix.strip("/")),
             target.delete_behavior,
         )
-    return PlannedCrawl(plan, run_id, len(objects), sampled, read, folders)
+    return PlannedCrawl(plan, run_id, len(objects), sampled, store.bytes_read, folders)
 
 
 def _existing_tables(catalog: HiveCatalog, database: str) -> dict[str, Table]:

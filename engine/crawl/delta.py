@@ -46,7 +46,6 @@ class DeltaSchema:
     columns: tuple[Column, ...]
     partition_columns: tuple[str, ...]
     version: int
-    bytes_read: int
     files_read: int
 
 
@@ -83,27 +82,27 @@ def read_delta_schema(store: ObjectStore, root: str, log: tuple[ObjectInfo, ...]
             f"{store.uri(root)}: a _delta_log without commits or checkpoints",
             hint="is a writer still creating the table? crawl again when it has committed",
         )
-    read = files = 0
+    files = 0
     for version, obj in commits:
         if version < newest_checkpoint:
             break
         text = store.read(obj.key, 0, obj.size)
-        read, files = read + len(text), files + 1
+        files += 1
         for line in text.decode("utf-8").splitlines():
             if '"metaData"' in line:
                 action = json.loads(line).get("metaData")
                 if action:
-                    return _schema(action, latest, read, files)
+                    return _schema(action, latest, files)
     if checkpoints:
         part_version = newest_checkpoint
         for version, obj in checkpoints:
             if version != part_version:
                 continue
             data = store.read(obj.key, 0, obj.size)
-            read, files = read + len(data), files + 1
+            files += 1
             action = _checkpoint_metadata(data)
             if action:
-                return _schema(action, latest, read, files)
+                return _schema(action, latest, files)
     raise CrawlError(
         f"{store.uri(root)}: no metaData action in the _delta_log (version {latest})",
         hint="the log is incomplete; check the table with Spark: DESCRIBE DETAIL delta.`<path>`",
@@ -120,13 +119,13 @@ def _checkpoint_metadata(data: bytes) -> dict[str, Any] | None:
     return None
 
 
-def _schema(action: dict[str, Any], version: int, read: int, files: int) -> DeltaSchema:
+def _schema(action: dict[str, Any], version: int, files: int) -> DeltaSchema:
     schema = json.loads(action["schemaString"])
     columns = tuple(
         Column(f["name"], hive_type(f["type"]), (f.get("metadata") or {}).get("comment"))
         for f in schema["fields"]
     )
-    return DeltaSchema(columns, tuple(action.get("partitionColumns") or ()), version, read, files)
+    return DeltaSchema(columns, tuple(action.get("partitionColumns") or ()), version, files)
 
 
 def delta_table(

@@ -58,7 +58,7 @@ def hive_type(data_type: pa.DataType) -> str:
 class _RangeFile(io.RawIOBase):
     """A seekable read-only file over an object store's ranged reads."""
 
-    def __init__(self, store: ObjectStore, key: str, size: int) -> None:
+    def __init__(self, store: ObjectStore | _BytesStore, key: str, size: int) -> None:
         self.store, self.key, self.length, self.position = store, key, size, 0
 
     def readable(self) -> bool:
@@ -88,29 +88,64 @@ class _RangeFile(io.RawIOBase):
 Footer = tuple[tuple[Column, ...], int]
 
 
+class _BytesStore:
+    """Bytes already fetched, read like a one-object store."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read(self, key: str, start: int = 0, length: int | None = None) -> bytes:
+        return self.data[start:] if length is None else self.data[start : start + length]
+
+
 def _read_footer(
-    store: ObjectStore, key: str, size: int, kind: str, read: Callable[[pa.PythonFile], Any]
+    store: ObjectStore | _BytesStore,
+    key: str,
+    size: int,
+    kind: str,
+    read: Callable[[pa.PythonFile], Any],
+    named: ObjectStore | None = None,
 ) -> Footer:
     """Columns and row count through ``read`` (pyarrow), errors naming the file."""
+    origin = named or store
+    assert not isinstance(origin, _BytesStore)
     try:
         schema, rows = read(pa.PythonFile(_RangeFile(store, key, size), mode="r"))
     except (pa.ArrowException, OSError) as exc:
         raise CrawlError(
-            f"{store.uri(key)}: not a readable {kind} file ({exc})",
+            f"{origin.uri(key)}: not a readable {kind} file ({exc})",
             hint="remove or replace the file, or exclude it from the crawl",
-            path=store.uri(key),
+            path=origin.uri(key),
         ) from exc
     return tuple(Column(f.name.lower(), hive_type(f.type)) for f in schema), int(rows)
 
 
+PARQUET_MAGIC = b"PAR1"
+PARQUET_TAIL = 16 * 1024  # one ranged read holds most footers whole
+
+
 def read_parquet_footer(store: ObjectStore, key: str, size: int) -> Footer:
-    """Columns and row count of one Parquet file."""
+    """Columns and row count of one Parquet file, from its footer alone.
+
+    One ranged read of the file's tail (a second one only for a footer larger than
+    it); pyarrow then parses the footer framed as a file of no row groups' data.
+    """
 
     def read(source: pa.PythonFile) -> tuple[pa.Schema, int]:
         parquet = pq.ParquetFile(source)
         return parquet.schema_arrow, parquet.metadata.num_rows
 
-    return _read_footer(store, key, size, "Parquet", read)
+    tail = store.read(key, max(0, size - PARQUET_TAIL), min(size, PARQUET_TAIL))
+    if size >= 12 and tail.endswith(PARQUET_MAGIC):
+        footer_length = int.from_bytes(tail[-8:-4], "little")
+        if footer_length + 8 <= size - 4:
+            if footer_length + 8 > len(tail):
+                footer = store.read(key, size - 8 - footer_length, footer_length)
+            else:
+                footer = tail[-8 - footer_length : -8]
+            framed = PARQUET_MAGIC + footer + tail[-8:]
+            return _read_footer(_BytesStore(framed), key, len(framed), "Parquet", read, store)
+    return _read_footer(store, key, size, "Parquet", read)  # pyarrow names what is wrong
 
 
 def read_orc_footer(store: ObjectStore, key: str, size: int) -> Footer:

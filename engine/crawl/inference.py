@@ -36,6 +36,8 @@ CODEC_SUFFIXES = {"gzip": (".gz", ".gzip"), "bzip2": (".bz2",)}
 FOOTER_READERS = {"parquet": read_parquet_footer, "orc": read_orc_footer}
 # Formats whose reader needs no options from the sample.
 SELF_DESCRIBING = frozenset({"parquet", "orc", "avro"})
+# The short look at a table's files after its first (see sample_layout).
+CONFIRM_BYTES = 8 * 1024
 # An unpartitioned folder whose files disagree is split file by file; past this
 # many files it is reported instead (nobody wants a thousand one-file tables).
 MAX_FILE_TABLES = 50
@@ -65,7 +67,6 @@ class Sampling:
     verdicts: list[FileVerdict]
     skipped: list[Skipped]
     files_sampled: int = 0
-    bytes_read: int = 0
 
 
 def table_format(classification: str) -> str:
@@ -73,23 +74,36 @@ def table_format(classification: str) -> str:
     return REGEX if classification in LOG_CLASSIFICATIONS else classification
 
 
-def sample_file(store: ObjectStore, obj: ObjectInfo) -> tuple[Sample, int]:
-    """The classifier's view of one file, and the bytes read to get it."""
-    head = store.read(obj.key, 0, min(obj.size, SAMPLE_BYTES))
+def sample_file(store: ObjectStore, obj: ObjectInfo, limit: int = SAMPLE_BYTES) -> Sample:
+    """The classifier's view of one file: its first ``limit`` bytes of content."""
+    head = store.read(obj.key, 0, min(obj.size, limit))
     if compression_of(obj.key, head) != "none" and obj.size > len(head):
-        more = min(obj.size, COMPRESSED_HEAD_BYTES) - len(head)
-        head += store.read(obj.key, len(head), more)
-    return make_sample(obj.key, obj.size, head), len(head)
+        raw_limit = limit * COMPRESSED_HEAD_BYTES // SAMPLE_BYTES
+        head += store.read(obj.key, len(head), min(obj.size, raw_limit) - len(head))
+    return make_sample(obj.key, obj.size, head, limit)
+
+
+def _classified(
+    store: ObjectStore, obj: ObjectInfo, classifiers: tuple[Classifier, ...], limit: int
+) -> tuple[Sample, Classification]:
+    sample = sample_file(store, obj, limit)
+    verdict = classify(sample, classifiers)
+    if verdict.classification == UNKNOWN and limit < SAMPLE_BYTES and sample.is_truncated:
+        sample = sample_file(store, obj)  # a short look was not enough: the full sample
+        verdict = classify(sample, classifiers)
+    return sample, verdict
 
 
 def _verdict_of(
-    store: ObjectStore, obj: ObjectInfo, sampling: Sampling, classifiers: tuple[Classifier, ...]
+    store: ObjectStore,
+    obj: ObjectInfo,
+    sampling: Sampling,
+    classifiers: tuple[Classifier, ...],
+    limit: int = SAMPLE_BYTES,
 ) -> None:
     try:
-        sample, read = sample_file(store, obj)
+        sample, verdict = _classified(store, obj, classifiers, limit)
         sampling.files_sampled += 1
-        sampling.bytes_read += read
-        verdict = classify(sample, classifiers)
         suffixes = CODEC_SUFFIXES.get(sample.compression)
         if verdict.classification == UNKNOWN:
             sampling.skipped.append(Skipped(obj.key, f"unclassified: {verdict.reason}"))
@@ -107,7 +121,6 @@ def _verdict_of(
         footer_reader = FOOTER_READERS.get(verdict.classification)
         if footer_reader is not None:
             columns, rows = footer_reader(store, obj.key, obj.size)
-            sampling.bytes_read += min(obj.size, SAMPLE_BYTES)  # footer reads, bounded
         sampling.verdicts.append(FileVerdict(obj, verdict, columns, sample.compression, rows))
     except HeadwaterError as exc:
         sampling.skipped.append(Skipped(obj.key, str(exc)))
@@ -119,11 +132,18 @@ def sample_layout(
     per_folder: int,
     classifiers: tuple[Classifier, ...] = BUILT_IN,
 ) -> Sampling:
-    """Classify up to ``per_folder`` files of every leaf folder of ``layout``."""
+    """Classify up to ``per_folder`` files of every leaf folder of ``layout``.
+
+    The table's first file gets the full sample; the others a short look
+    (``CONFIRM_BYTES``: the header and about a hundred rows), widened to the full
+    sample only when the short look recognises nothing. So a crawl's cost follows
+    the number of files it samples, not their size.
+    """
     sampling = Sampling([], [])
     for partition in layout.partitions:
         for obj in partition.files[:per_folder]:
-            _verdict_of(store, obj, sampling, classifiers)
+            limit = CONFIRM_BYTES if sampling.verdicts else SAMPLE_BYTES
+            _verdict_of(store, obj, sampling, classifiers, limit)
     return sampling
 
 
@@ -152,7 +172,6 @@ def decide_tables(
                 extra = Sampling([], sampling.skipped)
                 _verdict_of(store, single.partitions[0].files[0], extra, classifiers)
                 sampling.files_sampled += extra.files_sampled
-                sampling.bytes_read += extra.bytes_read
                 one = extra.verdicts
             if one:
                 decided.append((single, one))
@@ -216,6 +235,19 @@ def build_table(
         record_count = size // max(1, int(properties.get("averageRecordSize", "1")))
         if any(v.verdict.options.get("multiLine") == "true" for v in chosen):
             options["multiLine"] = "true"
+        encodings = Counter(v.verdict.options.get("encoding") for v in chosen)
+        if len(encodings) > 1:  # Spark reads a table in one encoding: the majority's
+            encoding = encodings.most_common(1)[0][0] or "UTF-8"
+            options["encoding"] = encoding
+            skipped += [
+                Skipped(
+                    v.obj.key,
+                    f"encoded {v.verdict.options.get('encoding')}, table {layout.name} reads "
+                    f"{encoding}: its non-ASCII characters will read wrong; re-encode it",
+                )
+                for v in chosen
+                if v.verdict.options.get("encoding") != encoding
+            ]
         headers = [v.verdict.properties.get("skip.header.line.count") for v in chosen]
         if kind == "csv" and any(h != "1" for h in headers):
             properties.pop("skip.header.line.count", None)

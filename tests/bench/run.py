@@ -4,6 +4,8 @@
 2. Crawl sampling cost vs file size: infer one table over a large generated CSV and
    count the bytes the crawler reads. Glue's anchor is "reads every file on the
    first crawl"; the ratio reported is bytes read / bytes stored.
+3. The 10,000-file / 1,000-partition crawl at two sizes against Spark's inference
+   and DuckDB's sniffer (tests/bench/scale.py).
 """
 
 from __future__ import annotations
@@ -21,22 +23,12 @@ from engine.classify.model import SAMPLE_BYTES
 from engine.classify.registry import classify, make_sample
 from engine.crawl.inference import build_table, decide_tables, sample_layout
 from engine.crawl.layout import group_tables
-from engine.storage import LocalStore
+from engine.storage import CountingStore, LocalStore
+from tests.bench.scale import bench_scale, report
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus" / "duckdb-csv"
 OUT = ROOT / "docs" / "benchmarks.md"
-
-
-class CountingStore(LocalStore):
-    def __init__(self, root: Path, bucket: str) -> None:
-        super().__init__(root, bucket)
-        self.bytes_read = 0
-
-    def read(self, key: str, start: int = 0, length: int | None = None) -> bytes:
-        data = super().read(key, start, length)
-        self.bytes_read += len(data)
-        return data
 
 
 def machine() -> str:
@@ -81,7 +73,7 @@ def bench_sampling(rows: int = 2_000_000) -> tuple[int, int, float]:
                     f"{i},u{random.randint(1, 9999)},{random.random() * 100:.2f},"
                     f"2026-01-01 10:{i % 60:02d}:00\n"
                 )
-        store = CountingStore(root, "landing")
+        store = CountingStore(LocalStore(root, "landing"))
         layouts, _ = group_tables(list(store.list()), "", "landing")
         started = time.perf_counter()
         sampling = sample_layout(store, layouts[0], per_folder=10)
@@ -132,6 +124,8 @@ def main() -> None:
         f"| {size:,} | {read:,} | {read / size:.5f} | {seconds:.3f} |",
         "",
     ]
+    with tempfile.TemporaryDirectory() as work:
+        lines += report(bench_scale(Path(work)))
     count, megabytes = bench_jars()
     lines += [
         "## The JVM jar cache (`make setup`)",

@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 from engine.crawl.grouping import Signature, cluster, is_partition_like, similarity
 from engine.crawl.inference import build_table, decide_tables, sample_layout
 from engine.crawl.layout import group_tables
+from engine.errors import StorageError
 from engine.storage import LocalStore
 
 
@@ -117,3 +118,42 @@ def test_excluded_files_in_a_table_folder_are_filtered_from_queries(tmp_path: Pa
     assert "pathGlobFilter" not in built["u"][0].options  # same extension: cannot filter
     assert [s.key for s in built["u"][2]] == ["u/old.csv"]
     assert "queries will still read it" in built["u"][2][0].reason
+
+
+class _DenyingStore(LocalStore):
+    """A bucket where one object answers as S3 does to a missing grant."""
+
+    def read(self, key: str, start: int = 0, length: int | None = None) -> bytes:
+        if key.endswith("secret.csv"):
+            raise StorageError(f"access denied to s3://landing/{key}", path=key)
+        return super().read(key, start, length)
+
+
+def test_bad_files_are_reported_by_path_and_the_rest_still_make_the_table(
+    tmp_path: Path,
+) -> None:
+    store = _DenyingStore(tmp_path, "landing")
+    good = b"id,name\n1,ann\n2,bob\n"
+    files = {
+        "t/dt=1/good.csv": good,
+        "t/dt=1/latin1.csv": "id,name\n3,Jos\xe9\n".encode("latin-1"),  # not UTF-8
+        "t/dt=1/empty.csv": b"",
+        "t/dt=2/broken.parquet": b"PAR1 this is not parquet PAR1",
+        "t/dt=2/good.csv": good,
+        "t/dt=2/secret.csv": good,
+        "t/dt=2/noise.bin": bytes(range(256)) * 4,
+    }
+    for key, data in files.items():
+        store.put(key, data)
+    layouts, skipped = group_tables(list(store.list()), "", "landing")
+    sampling = sample_layout(store, layouts[0], per_folder=10)
+    reasons = {s.key: s.reason for s in [*skipped, *sampling.skipped]}
+    assert reasons["t/dt=1/empty.csv"] == "empty file"
+    assert "access denied" in reasons["t/dt=2/secret.csv"]
+    assert "t/dt=2/broken.parquet" in reasons and "t/dt=2/noise.bin" in reasons
+    ((layout, verdicts),) = decide_tables(store, layouts[0], sampling)
+    table, _, warnings = build_table(store, layout, verdicts, "landing", "run")
+    assert [(c.name, c.type) for c in table.columns] == [("id", "bigint"), ("name", "string")]
+    assert table.options["encoding"] == "UTF-8"  # the majority
+    ((key, reason),) = [(w.key, w.reason) for w in warnings]
+    assert key == "t/dt=1/latin1.csv" and "encoded ISO-8859-1" in reason

@@ -70,3 +70,40 @@ def test_merge_schemas_unions_columns_and_widens() -> None:
         ]
     )
     assert merged == (Column("id", BIGINT), Column("price", DOUBLE), Column("note", STRING))
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "",
+                " ",
+                "1",
+                "-7",
+                "+3",
+                "99999999999999999999",
+                "1.5",
+                ".5",
+                "1e3",
+                "NaN",
+                "-inf",
+                "true",
+                "FALSE",
+                "2026-01-31",
+                "2026-13-01",
+                "2026-01-31 10:00",
+                "2026-01-31T10:00:00.5Z",
+                "abc",
+                "1,5",
+                " 42 ",
+                "१२",
+            ]
+        ),
+        max_size=8,
+    )
+)
+def test_column_inference_equals_widening_value_by_value(values: list[str]) -> None:
+    expected = NULL
+    for value in values:
+        expected = widen(expected, infer_value_type(value))
+    assert infer_column_type(values) == expected
