@@ -2,6 +2,9 @@
 
 spark-submit jobs/crawl.py --target s3://landing/ --database landing [--sample_size 10]
 spark-submit jobs/crawl.py --crawler landing          # a crawler from headwater.yaml
+
+Tables with at least ``--distribute_from`` files to sample (default 500) are
+sampled on the executors; smaller ones in the driver.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from collections.abc import Sequence
 
 from catalog.hive import HiveCatalog
 from engine.config import load_settings
-from engine.crawl.crawler import CrawlTarget, crawl
+from engine.crawl.crawler import DISTRIBUTE_FROM, CrawlTarget, crawl
 from engine.definitions import crawl_targets
 from engine.errors import ConfigError, HeadwaterError
 from engine.ingest.args import resolve_options
+from engine.spark.crawl import spark_file_mapper
 from engine.spark.session import SparkSqlRunner, build_session
 from engine.state.store import open_run_store
 
@@ -36,10 +40,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             raise ConfigError("give --crawler NAME or --target s3://bucket/prefix")
         settings = load_settings()
-        catalog = HiveCatalog(SparkSqlRunner(build_session(settings, "headwater-crawl")))
+        spark = build_session(settings, "headwater-crawl")
+        catalog = HiveCatalog(SparkSqlRunner(spark))
         state = open_run_store(settings)
+        mapper = spark_file_mapper(spark, settings)  # large tables: sampled on executors
+        distribute_from = int(options.get("distribute_from", DISTRIBUTE_FROM))
         for target in targets:
-            result = crawl(settings, catalog, target, state=state, crawler_name=name)
+            result = crawl(
+                settings,
+                catalog,
+                target,
+                state=state,
+                crawler_name=name,
+                file_mapper=mapper,
+                distribute_from=distribute_from,
+            )
             plan = result.plan
             print(
                 f"crawl s3://{target.bucket}/{target.prefix}: {plan.count('create')} created, "

@@ -20,7 +20,14 @@ from engine.classify.registry import BUILT_IN, Classifier
 from engine.config import Settings
 from engine.crawl.delta import delta_table
 from engine.crawl.exclude import glob_to_regex
-from engine.crawl.inference import build_table, decide_tables, sample_layout
+from engine.crawl.inference import (
+    FileMapper,
+    build_table,
+    decide_tables,
+    map_in_process,
+    sample_layout,
+    sampling_jobs,
+)
 from engine.crawl.layout import Skipped, TableLayout, group_tables
 from engine.crawl.plan import (
     CRAWL_EVERYTHING,
@@ -42,6 +49,9 @@ from engine.state.store import CrawlRun, RunStore, now
 from engine.storage import CountingStore, ObjectStore, open_store
 
 DEFAULT_SAMPLE_SIZE = 10  # files per leaf folder
+# Tables with this many files to sample are examined on executors when a crawl
+# runs as a Spark job (below it, shipping the work costs more than it saves).
+DISTRIBUTE_FROM = 500
 
 
 @dataclass(frozen=True)
@@ -130,15 +140,20 @@ def plan_crawl(
     catalog: HiveCatalog,
     target: CrawlTarget,
     seen: set[str] | None = None,
+    file_mapper: FileMapper | None = None,
+    distribute_from: int = DISTRIBUTE_FROM,
 ) -> PlannedCrawl:
     """Everything a crawl would change, without changing it.
+
+    ``file_mapper`` (the Spark job passes one) examines the files of a table with
+    at least ``distribute_from`` files to sample; smaller ones stay in-process.
 
     ``seen``: leaf folders (URIs) earlier crawls saw; with the new-folders-only
     recrawl policy they are neither sampled nor changed, and changes to tables and
     deletions are only logged (as Glue forces with that policy).
     """
     run_id = uuid.uuid4().hex[:12]
-    store = CountingStore(open_store(settings, target.bucket))
+    store = open_store(settings, target.bucket)
     objects = list(store.list(target.prefix))
     root_name = target.prefix.rstrip("/").rsplit("/", 1)[-1] or target.bucket
     layouts, skipped = group_tables(
@@ -151,7 +166,7 @@ def plan_crawl(
     plan = CrawlPlan(target.database, not catalog.has_database(target.database))
     plan.skipped.extend(skipped)
     existing = {} if plan.create_database else _existing_tables(catalog, target.database)
-    sampled = 0
+    sampled = read = 0
     folders: set[str] = set()
     update_behavior = LOG if target.new_folders_only else target.update_behavior
     for candidate in layouts:
@@ -159,21 +174,25 @@ def plan_crawl(
         if layout is None:
             continue
         if layout.is_delta:
+            counting = CountingStore(store)
             try:
-                table, found = delta_table(store, layout, target.database, run_id)
+                table, found = delta_table(counting, layout, target.database, run_id)
             except HeadwaterError as exc:
                 plan.skipped.append(Skipped(layout.prefix, str(exc)))
                 continue
-            sampled += found.files_read
+            sampled, read = sampled + found.files_read, read + counting.bytes_read
             before = existing.get(table.name)
             plan.changes.append(plan_table(table, [], before, set(), update_behavior))
             folders.add(store.uri(layout.prefix))
             continue
         classifiers = (*target.classifiers, *BUILT_IN)
-        sampling = sample_layout(store, layout, target.sample_size, classifiers)
+        jobs = len(sampling_jobs(layout, target.sample_size))
+        mapper = file_mapper if file_mapper and jobs >= distribute_from else map_in_process
+        sampling = sample_layout(store, layout, target.sample_size, classifiers, mapper)
         decided = decide_tables(store, layout, sampling, classifiers)
         plan.skipped.extend(sampling.skipped)
         sampled += sampling.files_sampled
+        read += sampling.bytes_read
         for table_layout, verdicts in decided:
             if not verdicts:
                 continue
@@ -193,7 +212,7 @@ def plan_crawl(
             store.uri(target.prefix.strip("/")),
             target.delete_behavior,
         )
-    return PlannedCrawl(plan, run_id, len(objects), sampled, store.bytes_read, folders)
+    return PlannedCrawl(plan, run_id, len(objects), sampled, read, folders)
 
 
 def _existing_tables(catalog: HiveCatalog, database: str) -> dict[str, Table]:
@@ -239,6 +258,8 @@ def crawl(
     dry_run: bool = False,
     state: RunStore | None = None,
     crawler_name: str | None = None,
+    file_mapper: FileMapper | None = None,
+    distribute_from: int = DISTRIBUTE_FROM,
 ) -> CrawlResult:
     """Crawl ``target`` into ``target.database``; with ``dry_run`` only plan.
 
@@ -256,7 +277,7 @@ def crawl(
     )
     try:
         seen = state.seen_folders(run.crawler) if state and target.new_folders_only else None
-        planned = plan_crawl(settings, catalog, target, seen)
+        planned = plan_crawl(settings, catalog, target, seen, file_mapper, distribute_from)
         run.run_id = planned.run_id
         if not dry_run:
             apply_plan(planned.plan, catalog)

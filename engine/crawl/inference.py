@@ -8,6 +8,7 @@ classified is reported by path and never stops the crawl.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from catalog.ddl import REGEX
@@ -27,7 +28,7 @@ from engine.crawl.grouping import Signature, cluster
 from engine.crawl.layout import Skipped, TableLayout, split_by_child, split_by_file
 from engine.errors import HeadwaterError
 from engine.schema import STRING, merge_schemas
-from engine.storage import ObjectInfo, ObjectStore
+from engine.storage import CountingStore, ObjectInfo, ObjectStore
 
 # Spark and Hive choose a codec by file name; content compressed under another
 # name would be read as garbage.
@@ -67,6 +68,37 @@ class Sampling:
     verdicts: list[FileVerdict]
     skipped: list[Skipped]
     files_sampled: int = 0
+    bytes_read: int = 0
+
+    def add(self, outcome: Outcome) -> None:
+        self.files_sampled += 1
+        self.bytes_read += outcome.bytes_read
+        if outcome.verdict is not None:
+            self.verdicts.append(outcome.verdict)
+        if outcome.skipped is not None:
+            self.skipped.append(outcome.skipped)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What examining one file gave: a verdict or the reason it was skipped."""
+
+    verdict: FileVerdict | None
+    skipped: Skipped | None
+    bytes_read: int
+
+
+# One file to examine: the object and how many bytes of it to sample.
+Job = tuple[ObjectInfo, int]
+# Examines many files of one store with examine_file, keeping their order:
+# in-process (``map_in_process``) or on Spark executors (engine.spark.crawl).
+FileMapper = Callable[[ObjectStore, tuple[Classifier, ...], list[Job]], list[Outcome]]
+
+
+def map_in_process(
+    store: ObjectStore, classifiers: tuple[Classifier, ...], jobs: list[Job]
+) -> list[Outcome]:
+    return [examine_file(store, obj, classifiers, limit) for obj, limit in jobs]
 
 
 def table_format(classification: str) -> str:
@@ -94,6 +126,34 @@ def _classified(
     return sample, verdict
 
 
+def examine_file(
+    store: ObjectStore, obj: ObjectInfo, classifiers: tuple[Classifier, ...], limit: int
+) -> Outcome:
+    """Sample, classify and (Parquet/ORC) read the footer of one file. Never raises
+    for a bad file: the outcome then says why it was skipped."""
+    counting = CountingStore(store)
+    try:
+        sample, verdict = _classified(counting, obj, classifiers, limit)
+        suffixes = CODEC_SUFFIXES.get(sample.compression)
+        if verdict.classification == UNKNOWN:
+            reason = f"unclassified: {verdict.reason}"
+            return Outcome(None, Skipped(obj.key, reason), counting.bytes_read)
+        if suffixes and not obj.key.lower().endswith(suffixes):
+            reason = (
+                f"{sample.compression} content without a {suffixes[0]} name: Spark would "
+                f"not decompress it; rename it to end in {suffixes[0]}"
+            )
+            return Outcome(None, Skipped(obj.key, reason), counting.bytes_read)
+        columns, rows = verdict.columns, None
+        footer_reader = FOOTER_READERS.get(verdict.classification)
+        if footer_reader is not None:
+            columns, rows = footer_reader(counting, obj.key, obj.size)
+        found = FileVerdict(obj, verdict, columns, sample.compression, rows)
+        return Outcome(found, None, counting.bytes_read)
+    except HeadwaterError as exc:
+        return Outcome(None, Skipped(obj.key, str(exc)), counting.bytes_read)
+
+
 def _verdict_of(
     store: ObjectStore,
     obj: ObjectInfo,
@@ -101,29 +161,19 @@ def _verdict_of(
     classifiers: tuple[Classifier, ...],
     limit: int = SAMPLE_BYTES,
 ) -> None:
-    try:
-        sample, verdict = _classified(store, obj, classifiers, limit)
-        sampling.files_sampled += 1
-        suffixes = CODEC_SUFFIXES.get(sample.compression)
-        if verdict.classification == UNKNOWN:
-            sampling.skipped.append(Skipped(obj.key, f"unclassified: {verdict.reason}"))
-            return
-        if suffixes and not obj.key.lower().endswith(suffixes):
-            sampling.skipped.append(
-                Skipped(
-                    obj.key,
-                    f"{sample.compression} content without a {suffixes[0]} name: Spark would "
-                    f"not decompress it; rename it to end in {suffixes[0]}",
-                )
-            )
-            return
-        columns, rows = verdict.columns, None
-        footer_reader = FOOTER_READERS.get(verdict.classification)
-        if footer_reader is not None:
-            columns, rows = footer_reader(store, obj.key, obj.size)
-        sampling.verdicts.append(FileVerdict(obj, verdict, columns, sample.compression, rows))
-    except HeadwaterError as exc:
-        sampling.skipped.append(Skipped(obj.key, str(exc)))
+    sampling.add(examine_file(store, obj, classifiers, limit))
+
+
+def sampling_jobs(layout: TableLayout, per_folder: int) -> list[Job]:
+    """Up to ``per_folder`` files of every leaf folder of ``layout``, with their limits.
+
+    The table's first file gets the full sample; the others a short look
+    (``CONFIRM_BYTES``: the header and about a hundred rows), widened to the full
+    sample only when the short look recognises nothing. So a crawl's cost follows
+    the number of files it samples, not their size.
+    """
+    objects = [obj for p in layout.partitions for obj in p.files[:per_folder]]
+    return [(obj, SAMPLE_BYTES if i == 0 else CONFIRM_BYTES) for i, obj in enumerate(objects)]
 
 
 def sample_layout(
@@ -131,19 +181,12 @@ def sample_layout(
     layout: TableLayout,
     per_folder: int,
     classifiers: tuple[Classifier, ...] = BUILT_IN,
+    mapper: FileMapper = map_in_process,
 ) -> Sampling:
-    """Classify up to ``per_folder`` files of every leaf folder of ``layout``.
-
-    The table's first file gets the full sample; the others a short look
-    (``CONFIRM_BYTES``: the header and about a hundred rows), widened to the full
-    sample only when the short look recognises nothing. So a crawl's cost follows
-    the number of files it samples, not their size.
-    """
+    """Examine the files :func:`sampling_jobs` picks, through ``mapper``."""
     sampling = Sampling([], [])
-    for partition in layout.partitions:
-        for obj in partition.files[:per_folder]:
-            limit = CONFIRM_BYTES if sampling.verdicts else SAMPLE_BYTES
-            _verdict_of(store, obj, sampling, classifiers, limit)
+    for outcome in mapper(store, classifiers, sampling_jobs(layout, per_folder)):
+        sampling.add(outcome)
     return sampling
 
 
@@ -172,6 +215,7 @@ def decide_tables(
                 extra = Sampling([], sampling.skipped)
                 _verdict_of(store, single.partitions[0].files[0], extra, classifiers)
                 sampling.files_sampled += extra.files_sampled
+                sampling.bytes_read += extra.bytes_read
                 one = extra.verdicts
             if one:
                 decided.append((single, one))

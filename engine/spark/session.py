@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,10 @@ def build_session(settings: Settings, app_name: str = "headwater") -> SparkSessi
         for bucket in (settings.buckets.landing, settings.buckets.raw):
             (settings.lake_path / bucket).mkdir(parents=True, exist_ok=True)
 
+    if not launched_by_spark_submit:
+        # A session started from Python picks its workers' Python from the environment
+        # (spark.pyspark.python only counts for spark-submit): the one running here.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
     if not launched_by_spark_submit:  # spark-submit's --master wins
         builder = builder.master(settings.spark.master)

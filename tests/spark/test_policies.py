@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,3 +105,35 @@ def test_a_custom_grok_classifier_makes_a_readable_log_table(
     assert (change.table.format, change.table.parameters["classification"]) == ("regex", "app_log")
     rows = spark.sql("SELECT level, `order` FROM custom_logs.app ORDER BY `order`").collect()  # type: ignore[attr-defined]
     assert [tuple(r) for r in rows] == [("INFO", "ORD-17"), ("WARN", "ORD-18")]
+
+
+def test_sampling_on_executors_decides_exactly_what_the_driver_does(
+    local_settings: Settings, catalog: HiveCatalog, spark: Any
+) -> None:
+    from engine.spark.crawl import spark_file_mapper
+
+    store = open_store(local_settings, "spread")
+    for day in range(6):
+        for part in range(3):
+            extra = ",extra" if day == 5 else ""
+            store.put(
+                f"events/day={day}/p{part}.csv",
+                f"id,v{extra}\n{day},{part}.5{',x' if extra else ''}\n".encode(),
+            )
+    store.put("events/day=2/bad.csv", b"\x00\x01binary")
+    target = CrawlTarget("spread", "", "spread")
+    driver = crawl(local_settings, catalog, target, dry_run=True)
+    mapper = spark_file_mapper(spark, local_settings)
+    spread = crawl(
+        local_settings, catalog, target, dry_run=True, file_mapper=mapper, distribute_from=1
+    )
+
+    def summary(result: Any) -> Any:
+        plan = result.plan
+        tables = [(c.table.name, c.table.columns, c.table.options) for c in plan.changes]
+        partitions = [p.values for c in plan.changes for p in c.new_partitions]
+        return tables, partitions, sorted((s.key, s.reason) for s in plan.skipped)
+
+    assert summary(spread) == summary(driver)
+    assert (spread.files_sampled, spread.bytes_read) == (driver.files_sampled, driver.bytes_read)
+    assert [c.name for c in spread.plan.changes[0].table.columns] == ["id", "v", "extra"]

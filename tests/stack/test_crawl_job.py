@@ -25,7 +25,8 @@ def test_a_defined_crawler_runs_as_a_spark_job(stack: StackRun, tmp_path: Path) 
         "        exclusions: ['**.bak', 'scratch/**']\n"
     )
     env = {**stack.env, "HEADWATER_PROJECT_FILE": str(project)}
-    result = run_spark_submit("crawl.py", ["--crawler", "defined"], env)
+    # --distribute_from 1: the files are examined by executors reading MinIO themselves
+    result = run_spark_submit("crawl.py", ["--crawler", "defined", "--distribute_from", "1"], env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "1 created" in result.stdout
 
