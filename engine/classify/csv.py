@@ -72,9 +72,12 @@ def sniff(
         rows = _parse(text, delimiter, quote)
         if not rows:
             continue
-        widths = Counter(len(row) for row in rows)
+        # The data rows decide the width: a header may carry a trailing delimiter
+        # or a name too many (it is fitted to the width afterwards).
+        voters = rows[1:] if len(rows) > 2 else rows
+        widths = Counter(len(row) for row in voters)
         width, count = widths.most_common(1)[0]
-        consistency = count / len(rows)
+        consistency = count / len(voters)
         dialect = Dialect(
             delimiter=delimiter,
             quoted=quote in text,
@@ -180,17 +183,20 @@ def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
     quote, header, allow_single_column = rules.quote, rules.header, rules.allow_single_column
     decoded = sample.text
     if decoded is None:
-        return no_match(name, "binary data (NUL bytes) in the sample")
+        return no_match(name, "binary data (NUL or control bytes) in the sample")
     text, encoding = decoded
+    if "\n" not in text and "\r" in text:
+        text = text.replace("\r", "\n")  # classic Mac line ends (Spark reads \r too)
     text = _complete_lines(text, sample.is_truncated)
     sniffed = sniff(text, sample.key, delimiters, quote)
     if sniffed is None:
         return no_match(name, "no rows in the sample")
     dialect, rows = sniffed
+    file_name = sample.key.lower()
+    if sample.compression != "none":
+        file_name = file_name.rsplit(".", 1)[0]  # data.csv.gz: judged as data.csv
     single_ok = (
-        sample.key.lower().endswith(TEXT_EXTENSIONS)
-        if allow_single_column is None
-        else allow_single_column
+        file_name.endswith(TEXT_EXTENSIONS) if allow_single_column is None else allow_single_column
     )
     if dialect.width < 2 and not single_ok:
         return no_match(name, "a single column (not allowed for this file)")
@@ -200,7 +206,8 @@ def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
             f"rows disagree on the column count (best: {dialect.consistency:.0%} of rows "
             f"have {dialect.width} columns with delimiter {dialect.delimiter!r})",
         )
-    rows = [row for row in rows if len(row) == dialect.width]
+    first = (rows[0] + [""] * dialect.width)[: dialect.width]
+    rows = [first, *(row for row in rows[1:] if len(row) == dialect.width)]
     if header == "detect":
         has_header, why = detect_header(rows[0], rows[1:])
     else:

@@ -171,7 +171,7 @@ def grok_classifier(
 
     def classify_log(sample: Sample) -> Classification:
         if sample.text is None:
-            return no_match(classification, "binary data (NUL bytes) in the sample")
+            return no_match(classification, "binary data (NUL or control bytes) in the sample")
         lines = sample.lines[:MAX_LINES]
         if not lines:
             return no_match(classification, "no lines in the sample")

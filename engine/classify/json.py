@@ -116,7 +116,7 @@ def json_classifier(
 def _classify_json(sample: Sample, name: str, array_records: bool | None) -> Classification:
     decoded = sample.text
     if decoded is None:
-        return no_match(name, "binary data (NUL bytes) in the sample")
+        return no_match(name, "binary data (NUL or control bytes) in the sample")
     text, encoding = decoded
     found = _records(text, sample.is_truncated)
     if found is None:

@@ -11,10 +11,23 @@ UNKNOWN = "UNKNOWN"
 SAMPLE_BYTES = 64 * 1024  # bytes read from the head of a file to classify it
 
 
+_CONTROL = bytes(c for c in range(32) if c not in b"\t\n\r\f") + b"\x7f"
+
+
+def is_binary(probe: bytes) -> bool:
+    """Binary, not text: more than 1 % NUL bytes or 5 % other control bytes (random
+    or compressed bytes have about 11 %; text with a stray NUL has next to none)."""
+    if not probe:
+        return False
+    nuls = probe.count(0)
+    controls = len(probe) - len(probe.translate(None, _CONTROL))
+    return nuls > len(probe) / 100 or controls > len(probe) / 20
+
+
 def decode(head: bytes, truncated: bool = True) -> tuple[str, str] | None:
     """Text and encoding of a sample, or None for binary data. Only a ``truncated``
     sample may end in a multi-byte character cut in two."""
-    if b"\x00" in head[:4096]:
+    if is_binary(head[:4096]):
         return None
     if head.startswith(b"\xef\xbb\xbf"):
         return head[3:].decode("utf-8", errors="replace"), "UTF-8"

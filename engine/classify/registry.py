@@ -32,7 +32,7 @@ BUILT_IN: tuple[Classifier, ...] = (
     classify_csv,
 )
 
-MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2"}
+MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\x28\xb5\x2f\xfd": "zstd"}
 # Compressed samples are read raw; this many compressed bytes are fetched to get
 # SAMPLE_BYTES of content in most cases (text compresses 3-10x).
 COMPRESSED_HEAD_BYTES = 256 * 1024
@@ -53,9 +53,29 @@ def decompress_head(head: bytes, compression: str, limit: int = SAMPLE_BYTES) ->
             return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, limit)
         if compression == "bzip2":
             return bz2.BZ2Decompressor().decompress(head, limit)
+        if compression == "zstd":
+            return _zstd_head(head, limit)
     except (OSError, EOFError, ValueError, zlib.error):
         return b""  # corrupt: the classifiers then see nothing and say UNKNOWN
     return head
+
+
+def _zstd_head(head: bytes, limit: int) -> bytes:
+    """zstd through pyarrow, in chunks: a stream cut by the sample end still gives
+    what was decoded before the cut (pyarrow refuses a truncated read as a whole)."""
+    import pyarrow as pa
+
+    out = bytearray()
+    with pa.input_stream(pa.BufferReader(head), compression="zstd") as stream:
+        try:
+            while len(out) < limit:
+                chunk = stream.read(min(16 * 1024, limit - len(out)))
+                if not chunk:
+                    break
+                out += chunk
+        except pa.ArrowException:
+            pass  # truncated (or corrupt) from here on
+    return bytes(out)
 
 
 def make_sample(key: str, size: int, raw_head: bytes, limit: int = SAMPLE_BYTES) -> Sample:

@@ -140,7 +140,7 @@ def xml_classifier(
     def classify(sample: Sample) -> Classification:
         decoded = sample.text
         if decoded is None:
-            return no_match(name, "binary data (NUL bytes) in the sample")
+            return no_match(name, "binary data (NUL or control bytes) in the sample")
         text, encoding = decoded
         if not text.lstrip().startswith("<"):
             return no_match(name, "does not start with '<'")

@@ -32,7 +32,7 @@ from engine.storage import CountingStore, ObjectInfo, ObjectStore
 
 # Spark and Hive choose a codec by file name; content compressed under another
 # name would be read as garbage.
-CODEC_SUFFIXES = {"gzip": (".gz", ".gzip"), "bzip2": (".bz2",)}
+CODEC_SUFFIXES = {"gzip": (".gz", ".gzip"), "bzip2": (".bz2",), "zstd": (".zst", ".zstd")}
 # Columnar formats: schema and exact row count from the footer.
 FOOTER_READERS = {"parquet": read_parquet_footer, "orc": read_orc_footer}
 # Formats whose reader needs no options from the sample.

@@ -48,3 +48,45 @@ def test_restricted_types_fall_back_to_the_narrowest_allowed() -> None:
     assert restrict("boolean", allowed) == "string"
     assert restrict("bigint", frozenset({"decimal"})) == "decimal(19,0)"
     assert restrict("bigint", frozenset()) == "bigint"
+
+
+def test_zstd_content_is_classified_even_when_the_sample_cuts_the_stream() -> None:
+    import pyarrow as pa
+
+    from engine.classify.registry import decompress_head
+
+    rows = (b"%d,name%d,%d\n" % (i, i * 7919 % 10007, i * 31 % 977) for i in range(200_000))
+    text = b"id,name,score\n" + b"".join(rows)
+    sink = pa.BufferOutputStream()
+    with pa.CompressedOutputStream(sink, "zstd") as out:
+        out.write(text)
+    packed = sink.getvalue().to_pybytes()
+    cut = packed[: 256 * 1024]  # what the crawler reads raw; zstd decodes whole blocks
+    assert len(cut) < len(packed)
+    head = decompress_head(cut, "zstd", 4096)
+    assert len(head) == 4096 and text.startswith(head)
+    verdict = classify(make_sample("big.csv.zst", len(packed), cut))
+    assert (verdict.classification, verdict.properties["compressionType"]) == ("csv", "zstd")
+    assert [(c.name, c.type) for c in verdict.columns] == [
+        ("id", "bigint"),
+        ("name", "string"),
+        ("score", "bigint"),
+    ]
+
+
+def test_messy_csv_shapes_from_the_duckdb_corpus() -> None:
+    # a trailing delimiter on the header only
+    v = classify(make_sample("t.csv", 40, b"id,name,lat,lon,\n1,a,0,0\n2,b,1,1\n3,c,2,2\n"))
+    assert [c.name for c in v.columns] == ["id", "name", "lat", "lon"]
+    # classic Mac line ends
+    mac = b"a|b|c\r1|2|x\r3|4|y\r"
+    assert [c.type for c in classify(make_sample("m.csv", len(mac), mac)).columns] == [
+        "bigint",
+        "bigint",
+        "string",
+    ]
+    # a stray NUL inside text is text; binary is not
+    stray = b"id,note\n" + b"1,ok\n" * 50 + b"2,bad\x00value\n3,fine\n"
+    assert classify(make_sample("n.csv", len(stray), stray)).classification == "csv"
+    noise = bytes(range(256)) * 8
+    assert classify(make_sample("x.csv", len(noise), noise)).classification == "UNKNOWN"
