@@ -187,6 +187,8 @@ def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
     text, encoding = decoded
     if "\n" not in text and "\r" in text:
         text = text.replace("\r", "\n")  # classic Mac line ends (Spark reads \r too)
+    if sample.is_truncated and "\n" not in text:
+        return no_match(name, "no complete line in the sample (a record longer than it)")
     text = _complete_lines(text, sample.is_truncated)
     sniffed = sniff(text, sample.key, delimiters, quote)
     if sniffed is None:

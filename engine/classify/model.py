@@ -9,6 +9,9 @@ from catalog.model import Column
 
 UNKNOWN = "UNKNOWN"
 SAMPLE_BYTES = 64 * 1024  # bytes read from the head of a file to classify it
+# When SAMPLE_BYTES hold not one line break (a JSON record or CSV row longer than
+# that), the head is read again this far — Glue's own per-file limit.
+LONG_RECORD_BYTES = 1024 * 1024
 
 
 _CONTROL = bytes(c for c in range(32) if c not in b"\t\n\r\f") + b"\x7f"

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from catalog.ddl import REGEX
 from catalog.model import Column, Partition, Table
 from engine.classify.grok import LOG_CLASSIFICATIONS
-from engine.classify.model import SAMPLE_BYTES, UNKNOWN, Classification, Sample
+from engine.classify.model import (
+    LONG_RECORD_BYTES,
+    SAMPLE_BYTES,
+    UNKNOWN,
+    Classification,
+    Sample,
+)
 from engine.classify.registry import (
     BUILT_IN,
     COMPRESSED_HEAD_BYTES,
@@ -122,6 +128,10 @@ def _classified(
     verdict = classify(sample, classifiers)
     if verdict.classification == UNKNOWN and limit < SAMPLE_BYTES and sample.is_truncated:
         sample = sample_file(store, obj)  # a short look was not enough: the full sample
+        verdict = classify(sample, classifiers)
+    long_records = sample.text is not None and not any(c in sample.text[0] for c in "\n\r")
+    if verdict.classification == UNKNOWN and sample.is_truncated and long_records:
+        sample = sample_file(store, obj, LONG_RECORD_BYTES)  # one record fills the sample
         verdict = classify(sample, classifiers)
     return sample, verdict
 

@@ -157,3 +157,18 @@ def test_bad_files_are_reported_by_path_and_the_rest_still_make_the_table(
     assert table.options["encoding"] == "UTF-8"  # the majority
     ((key, reason),) = [(w.key, w.reason) for w in warnings]
     assert key == "t/dt=1/latin1.csv" and "encoded ISO-8859-1" in reason
+
+
+def test_a_record_longer_than_the_sample_is_read_further_not_taken_for_csv(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    store = LocalStore(tmp_path, "landing")
+    record = {"id": 1, "text": "x, y; z | w " * 10_000, "tags": ["a", "b"]}  # ~120 KB, one line
+    store.put("docs/a.json", (json.dumps(record) + "\n").encode() * 3)
+    layouts, _ = group_tables(list(store.list()), "", "landing")
+    sampling = sample_layout(store, layouts[0], per_folder=5)
+    ((verdict),) = sampling.verdicts
+    assert verdict.verdict.classification == "json"
+    assert [c.name for c in verdict.columns] == ["id", "text", "tags"]
