@@ -101,3 +101,94 @@ def test_one_crawl_gives_the_tables_an_engineer_expects(profile_env: dict[str, s
         ("SUCCEEDED", 5, 0),
     ]
     assert runs[1]["files_sampled"] >= 8 and runs[1]["bytes_read"] > 0
+
+
+def _delta_table(rows: list[dict[str, object]]) -> dict[str, bytes]:
+    """A minimal Delta table written by hand: one commit, one Parquet file."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows), buffer)
+    data = buffer.getvalue()
+    schema = {
+        "type": "struct",
+        "fields": [
+            {"name": "id", "type": "long", "nullable": True, "metadata": {}},
+            {"name": "label", "type": "string", "nullable": True, "metadata": {}},
+        ],
+    }
+    actions = [
+        {"protocol": {"minReaderVersion": 1, "minWriterVersion": 2}},
+        {
+            "metaData": {
+                "id": "5f2c7c2e-0000-4000-8000-000000000001",
+                "format": {"provider": "parquet", "options": {}},
+                "schemaString": json.dumps(schema),
+                "partitionColumns": [],
+                "configuration": {},
+                "createdTime": 1764288000000,
+            }
+        },
+        {
+            "add": {
+                "path": "part-0.parquet",
+                "partitionValues": {},
+                "size": len(data),
+                "modificationTime": 1764288000000,
+                "dataChange": True,
+            }
+        },
+    ]
+    log = "\n".join(json.dumps(a) for a in actions).encode()
+    return {"_delta_log/00000000000000000000.json": log, "part-0.parquet": data}
+
+
+def test_xml_zstd_and_delta_become_readable_tables(profile_env: dict[str, str]) -> None:
+    import pyarrow as pa
+
+    settings = settings_for(profile_env)
+    storage.ensure_buckets(settings, ["landing"])
+    store = storage.open_store(settings, "landing")
+    sink = pa.BufferOutputStream()
+    with pa.CompressedOutputStream(sink, "zstd") as out:
+        out.write(b"day,clicks\n2026/01/31,5\n2026/02/01,7\n2026/02/02,9\n")
+    files = {
+        "more/feed/orders.xml": (
+            b'<?xml version="1.0"?>\n<orders><order id="1"><total>2.5</total></order>'
+            b'<order id="2"><total>4</total></order></orders>\n'
+        ),
+        "more/clicks/c.csv.zst": sink.getvalue().to_pybytes(),
+        **{
+            f"more/landed/{key}": data
+            for key, data in _delta_table(
+                [{"id": 1, "label": "a"}, {"id": 2, "label": "b"}]
+            ).items()
+        },
+    }
+    for key, data in files.items():
+        store.put(key, data)
+    crawled = {
+        row["table"]: row
+        for row in run_cli_json(["crawl", "s3://landing/more/", "--database", "more"], profile_env)
+    }
+    assert {t: (r["action"], r["format"]) for t, r in crawled.items()} == {
+        "more.feed": ("create", "xml"),
+        "more.clicks": ("create", "csv"),
+        "more.landed": ("create", "delta"),
+    }
+    tables = {
+        r["table"]: r for r in run_cli_json(["catalog", "tables", "more", "--counts"], profile_env)
+    }
+    assert {name: tables[name]["rows"] for name in ("feed", "clicks", "landed")} == {
+        "feed": 2,
+        "clicks": 3,
+        "landed": 2,
+    }
+    clicks = run_cli_json(["catalog", "describe", "more.clicks"], profile_env)[0]
+    assert {c["column"]: c["type"] for c in clicks["columns"]} == {
+        "day": "date",
+        "clicks": "bigint",
+    }
