@@ -2,8 +2,8 @@
 
 The newest ``metaData`` action holds the schema (Spark's JSON schema) and the
 partition columns. Commits are read newest first, down to the newest checkpoint;
-only when none of them changed the metadata is the checkpoint itself read (a
-Parquet file, through pyarrow). Nothing is written: the crawler registers the
+only when none of them changed the metadata is the checkpoint itself read (its
+Parquet through pyarrow, or a V2 checkpoint's JSON). Nothing is written: the crawler registers the
 table with ``USING DELTA LOCATION`` and Delta keeps owning its log and properties.
 """
 
@@ -22,7 +22,8 @@ from engine.errors import CrawlError
 from engine.storage import ObjectInfo, ObjectStore
 
 _COMMIT = re.compile(r"(\d{20})\.json$")
-_CHECKPOINT = re.compile(r"(\d{20})\.checkpoint(\.\d+\.\d+)?\.parquet$")
+# classic, multi-part (.k.n) and V2 (.<uuid>, Parquet or JSON) checkpoints
+_CHECKPOINT = re.compile(r"(\d{20})\.checkpoint(\.\d+\.\d+|\.[0-9a-f-]{36})?\.(parquet|json)$")
 _SIMPLE = {
     "long": "bigint",
     "integer": "int",
@@ -110,6 +111,11 @@ def read_delta_schema(store: ObjectStore, root: str, log: tuple[ObjectInfo, ...]
 
 
 def _checkpoint_metadata(data: bytes) -> dict[str, Any] | None:
+    if not data.startswith(b"PAR1"):  # a V2 checkpoint in JSON: actions, one per line
+        for line in data.decode("utf-8").splitlines():
+            if '"metaData"' in line and (action := json.loads(line).get("metaData")):
+                return dict(action)
+        return None
     import pyarrow.parquet as pq  # only for checkpoints; pyarrow comes with pyspark's pandas
 
     table = pq.read_table(io.BytesIO(data), columns=["metaData"])

@@ -139,6 +139,19 @@ def test_delta_checkpoint_is_read_when_commits_after_it_keep_the_schema(tmp_path
     assert (found.version, [c.name for c in found.columns], found.files_read) == (11, ["a"], 2)
 
 
+def test_a_v2_json_checkpoint_is_read_too(tmp_path: Path) -> None:
+    log = tmp_path / "raw" / "t" / "_delta_log"
+    log.mkdir(parents=True)
+    meta = _metadata([_field("b", "string")], [])
+    name = f"{5:020d}.checkpoint.80a083e8-7026-4e79-81be-64bd76c43a11.json"
+    (log / name).write_text(
+        json.dumps({"checkpointMetadata": {"version": 5}}) + "\n" + json.dumps(meta)
+    )
+    store = LocalStore(tmp_path, "raw")
+    found = read_delta_schema(store, "t/", tuple(_listing(store)))
+    assert (found.version, [c.name for c in found.columns]) == (5, ["b"])
+
+
 def test_a_delta_log_without_commits_is_a_clear_error(tmp_path: Path) -> None:
     log = tmp_path / "raw" / "t" / "_delta_log"
     log.mkdir(parents=True)
