@@ -19,6 +19,7 @@ DELETION_ACTIONS = {
 
 if TYPE_CHECKING:
     from engine.crawl.crawler import CrawlResult
+    from engine.storage import ObjectInfo, ObjectStore
 
 
 def crawl(
@@ -107,29 +108,63 @@ def _summarise(result: CrawlResult, plan: bool) -> None:
 
 
 def classify_files(
-    files: list[Path] = typer.Argument(..., help="Local files to classify.", exists=True),
+    paths: list[str] = typer.Argument(..., help="Local files, or s3://bucket/key objects."),
+    crawler: str | None = typer.Option(
+        None, "--crawler", help="Try this crawler's custom classifiers first, as its crawl does."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Show every classifier's verdict and certainty for each file.
+    """Show every classifier's verdict and certainty for each file, and the schema.
 
-    Example: headwater classify data/sales.csv
+    The file is sampled as a crawl samples it (64 KiB of content; more raw bytes for
+    compressed files); Parquet and ORC columns come from the footer.
+
+    Example: headwater classify data/sales.csv s3://landing/events/part-0.json.gz
     """
-    from engine.classify.model import SAMPLE_BYTES
-    from engine.classify.registry import classify_all, make_sample
+    from engine.classify.registry import BUILT_IN, classify_all
+    from engine.crawl.inference import FOOTER_READERS, sample_file
 
+    chain = BUILT_IN
+    if crawler:
+        from engine.definitions import crawl_targets
+
+        chain = (*crawl_targets(crawler)[0].classifiers, *BUILT_IN)
     rows = []
-    for file in files:
-        with file.open("rb") as handle:
-            head = handle.read(SAMPLE_BYTES)
-        for verdict in classify_all(make_sample(file.name, file.stat().st_size, head)):
+    for path in paths:
+        store, obj = _locate(path)
+        sample = sample_file(store, obj)
+        for verdict in classify_all(sample, chain):
+            columns = verdict.columns
+            reader = FOOTER_READERS.get(verdict.classification)
+            if reader is not None and verdict.certainty >= 1.0:
+                columns = reader(store, obj.key, obj.size)[0]
             rows.append(
                 {
-                    "file": str(file),
+                    "file": path,
                     "classifier": verdict.classifier,
                     "classification": verdict.classification,
                     "certainty": verdict.certainty,
-                    "columns": ", ".join(f"{c.name}:{c.type}" for c in verdict.columns),
+                    "columns": ", ".join(f"{c.name}:{c.type}" for c in columns),
                     "why": verdict.reason,
                 }
             )
     render(rows, as_json=as_json)
+
+
+def _locate(path: str) -> tuple[ObjectStore, ObjectInfo]:
+    """A store and the object of ``path``: a local file or ``s3://bucket/key``."""
+    from engine.errors import SourceNotFoundError
+    from engine.storage import LocalStore, ObjectInfo, open_store
+
+    if "://" in path:
+        bucket, _, key = path.split("://", 1)[1].partition("/")
+        store = open_store(STATE.settings, bucket)
+        return store, ObjectInfo(key, store.size(key), 0.0)
+    file = Path(path).resolve()
+    if not file.is_file():
+        raise SourceNotFoundError(
+            f"{path}: no such file", hint="give a file path, or s3://bucket/key", path=path
+        )
+    return LocalStore(file.parent.parent, file.parent.name), ObjectInfo(
+        file.name, file.stat().st_size, file.stat().st_mtime
+    )

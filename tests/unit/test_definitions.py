@@ -151,3 +151,39 @@ def test_unsupported_json_paths_and_bad_types_are_refused(_project: Path) -> Non
     _project.write_text("classifiers:\n  t: {csv: {column_types: {a: varchar}}}\n")
     with pytest.raises(ConfigError, match=r"classifiers\.t\.csv\.column_types\.a"):
         load_classifiers()
+
+
+def test_classify_cli_shows_every_verdict_footers_and_custom_classifiers(
+    _project: Path, tmp_path: Path
+) -> None:
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.helpers import clean_env, run_cli, run_cli_json
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.csv.gz").write_bytes(gzip.compress(b"id,when\n1,2026/01/31\n2,2026/02/01\n"))
+    pq.write_table(pa.table({"k": [1, 2], "v": ["a", "b"]}), data / "p.parquet")
+    (data / "x.log").write_bytes(b"ORD-1 ok\nORD-2 late\n")
+    _project.write_text(
+        "classifiers:\n  orders: {grok: {classification: orders, pattern: '%{ORD:o} %{WORD:s}',"
+        " custom_patterns: {ORD: 'ORD-\\d+'}}}\n"
+        "crawlers:\n  c: {database: d, classifiers: [orders], targets: [{path: 's3://a/'}]}\n"
+    )
+    env = clean_env(HEADWATER_PROJECT_FILE=str(_project), HEADWATER_HOME=str(tmp_path / "home"))
+    rows = run_cli_json(["classify", str(data / "a.csv.gz"), str(data / "p.parquet")], env)
+    won = {(r["file"].rsplit("/", 1)[-1], r["classification"]): r for r in rows if r["certainty"]}
+    assert won[("a.csv.gz", "csv")]["columns"] == "id:bigint, when:date"
+    assert won[("p.parquet", "parquet")]["columns"] == "k:bigint, v:string"
+    from engine.classify.registry import BUILT_IN
+
+    assert len(rows) == 2 * len(BUILT_IN)  # every built-in classifier, for each file
+
+    custom = run_cli_json(["classify", str(data / "x.log"), "--crawler", "c"], env)
+    assert (custom[0]["classifier"], custom[0]["certainty"]) == ("orders", 1.0)
+
+    missing = run_cli(["classify", str(data / "nope.csv")], env)
+    assert missing.returncode != 0 and "nope.csv: no such file" in missing.stderr
