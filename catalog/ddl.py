@@ -8,6 +8,11 @@ DELTA = "delta"
 # Log tables: text files parsed by Hive's RegexSerDe (one capture group per column).
 REGEX = "regex"
 REGEX_SERDE = "org.apache.hadoop.hive.serde2.RegexSerDe"
+# A source table of a database connection: a view over the connection's Spark JDBC
+# catalog (``options["source"]`` = the quoted ``catalog.schema.table``). No data, no
+# location and no secret in the metastore.
+VIEW = "view"
+VIEW_PREFIX = "SELECT * FROM "
 
 
 def quote_name(name: str) -> str:
@@ -48,6 +53,10 @@ def create_table_sql(table: Table) -> str:
         return f"CREATE TABLE IF NOT EXISTS {target} USING DELTA LOCATION {where}"
     if table.format == REGEX:
         return _create_regex_table_sql(table, target, properties)
+    if table.format == VIEW:
+        return (
+            f"CREATE OR REPLACE VIEW {target}{properties} AS {VIEW_PREFIX}{table.options['source']}"
+        )
     columns = ", ".join(_column(c) for c in (*table.columns, *table.partition_keys))
     options = f" OPTIONS ({_pairs(table.options)})" if table.options else ""
     partitioned = (
@@ -76,12 +85,20 @@ def _create_regex_table_sql(table: Table, target: str, properties: str) -> str:
     )
 
 
-def set_properties_sql(database: str, name: str, properties: dict[str, str]) -> str:
-    return f"ALTER TABLE {qualified(database, name)} SET TBLPROPERTIES ({_pairs(properties)})"
+def set_properties_sql(
+    database: str, name: str, properties: dict[str, str], view: bool = False
+) -> str:
+    kind = "VIEW" if view else "TABLE"
+    return f"ALTER {kind} {qualified(database, name)} SET TBLPROPERTIES ({_pairs(properties)})"
 
 
-def drop_table_sql(database: str, name: str) -> str:
-    return f"DROP TABLE IF EXISTS {qualified(database, name)}"
+def drop_table_sql(database: str, name: str, view: bool = False) -> str:
+    return f"DROP {'VIEW' if view else 'TABLE'} IF EXISTS {qualified(database, name)}"
+
+
+def source_name(*parts: str) -> str:
+    """``catalog.schema.table``, each part quoted."""
+    return ".".join(quote_name(p) for p in parts)
 
 
 def add_partitions_sql(table: Table, partitions: list[Partition]) -> str:

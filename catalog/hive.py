@@ -72,6 +72,36 @@ class HiveCatalog:
         }
         return _parse_describe(database, name, rows, properties)
 
+    def tables(self, database: str) -> dict[str, Table]:
+        """Every table of ``database`` by name (one dropped meanwhile is left out)."""
+        tables = {}
+        for name in self.table_names(database):
+            try:
+                tables[name] = self.get_table(database, name)
+            except TableNotFoundError:
+                continue
+        return tables
+
+    # -- source catalogs (a database connection's Spark JDBC catalog) ----------------
+    def source_namespaces(self, catalog: str) -> list[str]:
+        rows = self.runner.sql(f"SHOW NAMESPACES IN {ddl.quote_name(catalog)}")
+        return sorted(str(row[0]) for row in rows)
+
+    def source_tables(self, catalog: str, namespace: str) -> list[str]:
+        rows = self.runner.sql(f"SHOW TABLES IN {ddl.source_name(catalog, namespace)}")
+        return sorted(str(row[1]) for row in rows)  # (namespace, tableName, …)
+
+    def source_columns(self, catalog: str, namespace: str, table: str) -> tuple[Column, ...]:
+        """The columns as Spark's JDBC dialect types them (what a view over it shows)."""
+        rows = self.runner.sql(f"DESCRIBE TABLE {ddl.source_name(catalog, namespace, table)}")
+        columns = []
+        for row in rows:
+            name = str(row[0] or "").strip()
+            if not name or name.startswith("#"):
+                break
+            columns.append(Column(name, str(row[1]).strip()))
+        return tuple(columns)
+
     def partitions(self, table: Table) -> list[tuple[str, ...]]:
         if not table.partition_keys:
             return []
@@ -98,11 +128,13 @@ class HiveCatalog:
     def create_table(self, table: Table) -> None:
         self.runner.sql(ddl.create_table_sql(table))
 
-    def set_properties(self, database: str, name: str, properties: dict[str, str]) -> None:
-        self.runner.sql(ddl.set_properties_sql(database, name, properties))
+    def set_properties(
+        self, database: str, name: str, properties: dict[str, str], view: bool = False
+    ) -> None:
+        self.runner.sql(ddl.set_properties_sql(database, name, properties, view))
 
-    def drop_table(self, database: str, name: str) -> None:
-        self.runner.sql(ddl.drop_table_sql(database, name))
+    def drop_table(self, database: str, name: str, view: bool = False) -> None:
+        self.runner.sql(ddl.drop_table_sql(database, name, view))
 
     def add_partitions(self, table: Table, partitions: list[Partition], batch: int = 100) -> None:
         for start in range(0, len(partitions), batch):
@@ -155,8 +187,13 @@ def _parse_describe(database: str, name: str, rows: list[Row], properties: dict[
     data = tuple(c for c in columns if c.name not in partition_names)
     visible = {k: v for k, v in properties.items() if not k.startswith("spark.sql.")}
     table_format = details.get("Provider", "hive").lower()
+    options = _bracketed_pairs(details.get("Storage Properties", ""))
     if details.get("Serde Library") == ddl.REGEX_SERDE:
         table_format = ddl.REGEX
+    if details.get("Type") == "VIEW":
+        table_format = ddl.VIEW
+        text = details.get("View Original Text") or details.get("View Text", "")
+        options = {"source": text.removeprefix(ddl.VIEW_PREFIX)}
     return Table(
         database=database,
         name=name,
@@ -165,5 +202,5 @@ def _parse_describe(database: str, name: str, rows: list[Row], properties: dict[
         format=table_format,
         partition_keys=keys,
         parameters=visible,
-        options=_bracketed_pairs(details.get("Storage Properties", "")),
+        options=options,
     )

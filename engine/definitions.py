@@ -34,8 +34,10 @@ from engine.classify.json import json_classifier
 from engine.classify.registry import Classifier
 from engine.classify.xml import xml_classifier
 from engine.config import project_file, project_section
+from engine.connections import load_connections
 from engine.crawl.crawler import DEFAULT_SAMPLE_SIZE, CrawlTarget
 from engine.crawl.exclude import glob_to_regex
+from engine.crawl.jdbc import JdbcCrawlTarget
 from engine.errors import ConfigError
 
 
@@ -53,6 +55,15 @@ class S3TargetDefinition(_Strict):
         if not value.split("://", 1)[-1].strip("/"):
             raise ValueError("names no bucket (e.g. s3://landing/sales/)")
         return value
+
+
+class JdbcTargetDefinition(_Strict):
+    """Tables of a database connection: ``path`` is db/schema/table (PostgreSQL) or
+    db/table (MySQL), with SQL LIKE wildcards; exclusions are globs over it."""
+
+    connection: str
+    path: str = Field(min_length=1)
+    exclusions: list[str] = Field(default_factory=list)
 
 
 class SchemaChangePolicy(_Strict):
@@ -160,7 +171,7 @@ class ClassifierDefinition(_Strict):
 
 class CrawlerDefinition(_Strict):
     database: str
-    targets: list[S3TargetDefinition] = Field(min_length=1)
+    targets: list[S3TargetDefinition | JdbcTargetDefinition] = Field(min_length=1)
     table_prefix: str = Field(default="", max_length=64, pattern=r"^[a-z0-9_]*$")
     sample_size: int = Field(default=DEFAULT_SAMPLE_SIZE, ge=1, le=249)
     schema_change_policy: SchemaChangePolicy = Field(default_factory=SchemaChangePolicy)
@@ -168,21 +179,39 @@ class CrawlerDefinition(_Strict):
     # Glue's RecrawlPolicy; new folders only forces updates and deletions to "log".
     recrawl_policy: Literal["crawl_everything", "crawl_new_folders_only"] = "crawl_everything"
 
-    def crawl_targets(self, classifiers: tuple[Classifier, ...] = ()) -> list[CrawlTarget]:
-        return [
-            CrawlTarget.parse(
-                target.path,
-                self.database,
-                self.sample_size,
-                exclusions=tuple(target.exclusions),
-                table_prefix=self.table_prefix,
-                update_behavior=self.schema_change_policy.update_behavior,
-                delete_behavior=self.schema_change_policy.delete_behavior,
-                classifiers=classifiers,
-                recrawl_behavior=self.recrawl_policy,
+    def crawl_targets(
+        self, classifiers: tuple[Classifier, ...] = ()
+    ) -> list[CrawlTarget | JdbcCrawlTarget]:
+        policy = self.schema_change_policy
+        targets: list[CrawlTarget | JdbcCrawlTarget] = []
+        for target in self.targets:
+            if isinstance(target, JdbcTargetDefinition):
+                targets.append(
+                    JdbcCrawlTarget(
+                        connection=target.connection,
+                        path=target.path,
+                        database=self.database,
+                        exclusions=tuple(target.exclusions),
+                        table_prefix=self.table_prefix,
+                        update_behavior=policy.update_behavior,
+                        delete_behavior=policy.delete_behavior,
+                    )
+                )
+                continue
+            targets.append(
+                CrawlTarget.parse(
+                    target.path,
+                    self.database,
+                    self.sample_size,
+                    exclusions=tuple(target.exclusions),
+                    table_prefix=self.table_prefix,
+                    update_behavior=policy.update_behavior,
+                    delete_behavior=policy.delete_behavior,
+                    classifiers=classifiers,
+                    recrawl_behavior=self.recrawl_policy,
+                )
             )
-            for target in self.targets
-        ]
+        return targets
 
 
 def _describe(exc: ValidationError, section: str, name: str) -> ConfigError:
@@ -202,7 +231,18 @@ def load_crawlers() -> dict[str, CrawlerDefinition]:
             crawlers[name] = CrawlerDefinition.model_validate(body or {})
         except ValidationError as exc:
             raise _describe(exc, "crawlers", name) from exc
-        for target in crawlers[name].targets:
+        connections = None
+        for index, target in enumerate(crawlers[name].targets):
+            if isinstance(target, JdbcTargetDefinition):
+                connections = connections if connections is not None else load_connections()
+                if target.connection not in connections:
+                    raise ConfigError(
+                        f"{project_file()}: crawlers.{name}.targets[{index}].connection = "
+                        f"{target.connection!r} is not defined (defined: "
+                        f"{', '.join(sorted(connections)) or 'none'})",
+                        hint="define it under 'connections:'",
+                        key=f"crawlers.{name}.targets",
+                    )
             for pattern in target.exclusions:
                 glob_to_regex(pattern)  # fails early on a malformed glob
     return crawlers
@@ -219,7 +259,7 @@ def load_classifiers() -> dict[str, Classifier]:
     return classifiers
 
 
-def crawl_targets(name: str) -> list[CrawlTarget]:
+def crawl_targets(name: str) -> list[CrawlTarget | JdbcCrawlTarget]:
     """The targets of a defined crawler, with its custom classifiers resolved."""
     definition = crawler(name)
     known = load_classifiers()

@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             plan = result.plan
             print(
-                f"crawl s3://{target.bucket}/{target.prefix}: {plan.count('create')} created, "
+                f"crawl {target.where}: {plan.count('create')} created, "
                 f"{plan.count('update')} updated, {plan.count('unchanged')} unchanged, "
                 f"{plan.partitions_added} partitions added, {len(plan.skipped)} skipped"
             )

@@ -23,6 +23,16 @@ class StackRun:
     settings: Settings
     env: dict[str, str]
     state_dir: Path
+    project: Path  # headwater.yaml with the source connection, known to the Thrift Server
+
+    @property
+    def source_url(self) -> str:
+        return f"jdbc:postgresql://127.0.0.1:{self.settings.stack.postgres_port}/{SOURCE_DB}"
+
+
+# A source database on the stack's own PostgreSQL, reached through connection "shop".
+SOURCE_DB = "shop"
+SOURCE_PASSWORD_ENV = "HW_TEST_SHOP_PASSWORD"
 
 
 def _flatten(values: dict[str, Any], prefix: str = "HEADWATER_") -> dict[str, str]:
@@ -34,6 +44,17 @@ def _flatten(values: dict[str, Any], prefix: str = "HEADWATER_") -> dict[str, st
         else:
             env[name] = str(value)
     return env
+
+
+def connections_yaml(settings: Settings) -> str:
+    port = settings.stack.postgres_port
+    return (
+        "connections:\n"
+        f"  {SOURCE_DB}:\n"
+        f"    url: jdbc:postgresql://127.0.0.1:{port}/{SOURCE_DB}\n"
+        f"    user: {settings.stack.postgres_user}\n"
+        f"    password_env: {SOURCE_PASSWORD_ENV}\n"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -63,9 +84,17 @@ def stack() -> Iterator[StackRun]:
         },
     }
     settings = load_settings(**values)
-    run = StackRun(settings, clean_env(**_flatten(values)), state)
+    project = state / "headwater.yaml"
+    project.write_text(connections_yaml(settings))
+    env = clean_env(**_flatten(values), HEADWATER_PROJECT_FILE=str(project))
+    env[SOURCE_PASSWORD_ENV] = settings.stack.postgres_password.get_secret_value()
+    run = StackRun(settings, env, state, project)
     try:
-        launcher.up(settings)
+        # The Thrift Server learns the connections (a JDBC catalog each) when it starts.
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("HEADWATER_PROJECT_FILE", str(project))
+            patch.setenv(SOURCE_PASSWORD_ENV, env[SOURCE_PASSWORD_ENV])
+            launcher.up(settings)
         yield run
     finally:
         pids = [s.pid for s in launcher.status(settings) if s.pid]

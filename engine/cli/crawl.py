@@ -19,6 +19,7 @@ DELETION_ACTIONS = {
 
 if TYPE_CHECKING:
     from engine.crawl.crawler import CrawlResult
+    from engine.crawl.jdbc import JdbcCrawlTarget
     from engine.storage import ObjectInfo, ObjectStore
 
 
@@ -48,6 +49,7 @@ def crawl(
     from engine.state.store import open_run_store
 
     name = None
+    targets: list[CrawlTarget | JdbcCrawlTarget]
     if "://" in target or "/" in target:
         recrawl = CRAWL_NEW_FOLDERS_ONLY if new_folders_only else CRAWL_EVERYTHING
         targets = [CrawlTarget.parse(target, database, sample_size, recrawl_behavior=recrawl)]
@@ -126,9 +128,11 @@ def classify_files(
 
     chain = BUILT_IN
     if crawler:
+        from engine.crawl.crawler import CrawlTarget
         from engine.definitions import crawl_targets
 
-        chain = (*crawl_targets(crawler)[0].classifiers, *BUILT_IN)
+        files = [t for t in crawl_targets(crawler) if isinstance(t, CrawlTarget)]
+        chain = (*(files[0].classifiers if files else ()), *BUILT_IN)
     rows = []
     for path in paths:
         store, obj = _locate(path)

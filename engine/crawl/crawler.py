@@ -12,10 +12,8 @@ import time
 import uuid
 from dataclasses import dataclass, field, replace
 
-from catalog.ddl import DELTA
-from catalog.errors import TableNotFoundError
+from catalog.ddl import DELTA, VIEW
 from catalog.hive import HiveCatalog
-from catalog.model import Table
 from engine.classify.registry import BUILT_IN, Classifier
 from engine.config import Settings
 from engine.crawl.delta import delta_table
@@ -28,6 +26,7 @@ from engine.crawl.inference import (
     sample_layout,
     sampling_jobs,
 )
+from engine.crawl.jdbc import JdbcCrawlTarget, plan_jdbc_crawl
 from engine.crawl.layout import Skipped, TableLayout, group_tables
 from engine.crawl.plan import (
     CRAWL_EVERYTHING,
@@ -68,6 +67,10 @@ class CrawlTarget:
     delete_behavior: str = DEPRECATE_IN_DATABASE
     classifiers: tuple[Classifier, ...] = ()  # custom ones, tried before the built-ins
     recrawl_behavior: str = CRAWL_EVERYTHING
+
+    @property
+    def where(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
 
     @property
     def new_folders_only(self) -> bool:
@@ -165,7 +168,7 @@ def plan_crawl(
     )
     plan = CrawlPlan(target.database, not catalog.has_database(target.database))
     plan.skipped.extend(skipped)
-    existing = {} if plan.create_database else _existing_tables(catalog, target.database)
+    existing = {} if plan.create_database else catalog.tables(target.database)
     sampled = read = 0
     folders: set[str] = set()
     update_behavior = LOG if target.new_folders_only else target.update_behavior
@@ -215,16 +218,6 @@ def plan_crawl(
     return PlannedCrawl(plan, run_id, len(objects), sampled, read, folders)
 
 
-def _existing_tables(catalog: HiveCatalog, database: str) -> dict[str, Table]:
-    tables = {}
-    for name in catalog.table_names(database):
-        try:
-            tables[name] = catalog.get_table(database, name)
-        except TableNotFoundError:
-            continue  # dropped meanwhile
-    return tables
-
-
 def apply_plan(plan: CrawlPlan, catalog: HiveCatalog) -> None:
     """Write a plan to the catalog: databases, tables, partitions, then deletions."""
     if plan.create_database:
@@ -234,15 +227,18 @@ def apply_plan(plan: CrawlPlan, catalog: HiveCatalog) -> None:
     for deletion in plan.deletions:
         table = deletion.table
         if deletion.behavior == DELETE_FROM_DATABASE:
-            catalog.drop_table(table.database, table.name)  # external: files stay
+            # external tables and views: no file and no source row is touched
+            catalog.drop_table(table.database, table.name, view=table.format == VIEW)
         elif deletion.behavior == DEPRECATE_IN_DATABASE:
             stamp = str(int(time.time() * 1000))
-            catalog.set_properties(table.database, table.name, {DEPRECATED_KEY: stamp})
+            catalog.set_properties(
+                table.database, table.name, {DEPRECATED_KEY: stamp}, view=table.format == VIEW
+            )
 
 
 def _apply_change(change: TableChange, catalog: HiveCatalog) -> None:
     table = change.table
-    if change.action == UPDATE:
+    if change.action == UPDATE and table.format != VIEW:  # views are replaced in place
         catalog.drop_table(table.database, table.name)  # external: files stay
     if change.action in (CREATE, UPDATE):
         catalog.create_table(table)
@@ -253,7 +249,7 @@ def _apply_change(change: TableChange, catalog: HiveCatalog) -> None:
 def crawl(
     settings: Settings,
     catalog: HiveCatalog,
-    target: CrawlTarget,
+    target: CrawlTarget | JdbcCrawlTarget,
     *,
     dry_run: bool = False,
     state: RunStore | None = None,
@@ -261,13 +257,14 @@ def crawl(
     file_mapper: FileMapper | None = None,
     distribute_from: int = DISTRIBUTE_FROM,
 ) -> CrawlResult:
-    """Crawl ``target`` into ``target.database``; with ``dry_run`` only plan.
+    """Crawl ``target`` (files, or a database connection) into ``target.database``;
+    with ``dry_run`` only plan.
 
     With a run store, an applied crawl is recorded (state, metrics, skipped paths)
     and every created or changed table gets a new version in the schema history.
     """
     started, started_at = time.monotonic(), now()
-    where = f"s3://{target.bucket}/{target.prefix}"
+    where = target.where
     run = CrawlRun(
         run_id="pending",
         crawler=crawler_name or where,
@@ -276,8 +273,12 @@ def crawl(
         started_at=started_at,
     )
     try:
-        seen = state.seen_folders(run.crawler) if state and target.new_folders_only else None
-        planned = plan_crawl(settings, catalog, target, seen, file_mapper, distribute_from)
+        if isinstance(target, JdbcCrawlTarget):
+            plan, run_id, described = plan_jdbc_crawl(catalog, target)
+            planned = PlannedCrawl(plan, run_id, described, described, 0)
+        else:
+            seen = state.seen_folders(run.crawler) if state and target.new_folders_only else None
+            planned = plan_crawl(settings, catalog, target, seen, file_mapper, distribute_from)
         run.run_id = planned.run_id
         if not dry_run:
             apply_plan(planned.plan, catalog)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.config import Settings
+from engine.connections import catalog_conf, catalog_secrets, load_connections
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
@@ -67,11 +68,17 @@ def spark_conf(settings: Settings, *, app_name: str = "headwater") -> dict[str, 
                 "spark.delta.logStore.s3a.impl": "io.delta.storage.S3SingleDriverLogStore",
             }
         )
+    conf.update(catalog_conf(load_connections()))  # a JDBC catalog per connection
     return conf
 
 
 def spark_secrets(settings: Settings) -> dict[str, str]:
-    """Secret Spark settings, unwrapped. Never log or print the result."""
-    if settings.profile == "local":
-        return {}
-    return {S3A_SECRET_KEY: settings.s3.secret_key.get_secret_value()}
+    """Secret Spark settings, unwrapped. Never log or print the result.
+
+    ``spark.hadoop.*`` ones belong in the Hadoop configuration; the others (the
+    JDBC catalogs' passwords) are Spark SQL settings.
+    """
+    secrets = catalog_secrets(load_connections())
+    if settings.profile != "local":
+        secrets[S3A_SECRET_KEY] = settings.s3.secret_key.get_secret_value()
+    return secrets

@@ -66,7 +66,10 @@ def build_session(settings: Settings, app_name: str = "headwater") -> SparkSessi
 
     hadoop = spark.sparkContext._jsc.hadoopConfiguration()
     for key, value in spark_secrets(settings).items():
-        hadoop.set(key.removeprefix(HADOOP_PREFIX), value)
+        if key.startswith(HADOOP_PREFIX):
+            hadoop.set(key.removeprefix(HADOOP_PREFIX), value)
+        else:
+            spark.conf.set(key, value)
     _check_delta_loaded(spark)
     return spark
 

@@ -1,0 +1,153 @@
+"""Database connections from ``headwater.yaml`` (Glue's Connections), in one place.
+
+```yaml
+connections:
+  shop:
+    url: jdbc:postgresql://127.0.0.1:5432/shop
+    user: shop_reader
+    password_env: SHOP_PASSWORD        # or password_file: /run/secrets/shop
+```
+
+A password is never written in the file: it is read from the named environment
+variable or file when a connection is used, and only handed to the JVM as a Spark
+setting Spark redacts (``…password``). Every Spark session (and the Thrift Server)
+gets one JDBC catalog per connection, so ``SELECT * FROM shop.public.orders`` reads
+the source directly; crawled source tables are views over those names.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from engine.config import project_file, project_section
+from engine.errors import ConfigError
+
+JDBC_CATALOG = "org.apache.spark.sql.execution.datasources.v2.jdbc.JDBCTableCatalog"
+# MySQL URLs (Connector/J, in the jar cache; it speaks to MariaDB too) are accepted
+# for Spark's catalog; crawling them is not built yet (engine.crawl.jdbc says so).
+_URL = re.compile(r"jdbc:(postgresql|mysql)://([^/:?]+)(?::(\d+))?/([^?/]+)(\?.*)?")
+DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
+# Spark SQL catalog names: the connection name is used as one.
+NAME = r"^[a-z][a-z0-9_]*$"
+
+
+class ConnectionDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    user: str = Field(min_length=1)
+    password_env: str | None = None
+    password_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ConnectionDefinition:
+        if _URL.fullmatch(self.url) is None:
+            raise ValueError(
+                "url must look like jdbc:postgresql://HOST[:PORT]/DATABASE "
+                "(or jdbc:mysql://HOST[:PORT]/DATABASE)"
+            )
+        if (self.password_env is None) == (self.password_file is None):
+            raise ValueError("give exactly one of password_env or password_file")
+        return self
+
+
+@dataclass(frozen=True)
+class Connection:
+    name: str
+    url: str
+    kind: str  # postgresql | mysql
+    host: str
+    port: int
+    database: str
+    user: str
+    password_env: str | None = None
+    password_file: Path | None = None
+
+    def password(self) -> str:
+        """The secret, read now. Never log it."""
+        if self.password_env is not None:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ConfigError(
+                    f"connection {self.name}: environment variable {self.password_env} "
+                    "(its password_env) is not set",
+                    hint=f"export {self.password_env}=… before running",
+                    key=f"connections.{self.name}.password_env",
+                )
+            return value
+        assert self.password_file is not None
+        try:
+            return self.password_file.read_text().strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"connection {self.name}: cannot read password_file {self.password_file} "
+                f"({exc.strerror})",
+                key=f"connections.{self.name}.password_file",
+            ) from exc
+
+
+def load_connections() -> dict[str, Connection]:
+    connections = {}
+    for name, body in project_section("connections").items():
+        if not re.fullmatch(NAME, str(name)):
+            raise ConfigError(
+                f"{project_file()}: connections.{name}: a connection name is a Spark catalog "
+                "name: lower case letters, digits and _",
+                key=f"connections.{name}",
+            )
+        try:
+            definition = ConnectionDefinition.model_validate(body or {})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in ("connections", name, *first["loc"]))
+            raise ConfigError(
+                f"{project_file()}: {where}: {first['msg']}",
+                hint="see docs/crawler.md, JDBC targets",
+                key=where,
+            ) from exc
+        connections[name] = _connection(name, definition)
+    return connections
+
+
+def _connection(name: str, definition: ConnectionDefinition) -> Connection:
+    match = _URL.fullmatch(definition.url)
+    assert match is not None
+    kind, host, port, database = match.group(1), match.group(2), match.group(3), match.group(4)
+    return Connection(
+        name=name,
+        url=definition.url,
+        kind=kind,
+        host=host,
+        port=int(port) if port else DEFAULT_PORTS[kind],
+        database=database,
+        user=definition.user,
+        password_env=definition.password_env,
+        password_file=definition.password_file,
+    )
+
+
+def catalog_conf(connections: dict[str, Connection]) -> dict[str, str]:
+    """One Spark JDBC catalog per connection (non-secret settings)."""
+    conf = {}
+    for name, connection in connections.items():
+        conf[f"spark.sql.catalog.{name}"] = JDBC_CATALOG
+        conf[f"spark.sql.catalog.{name}.url"] = connection.url
+        conf[f"spark.sql.catalog.{name}.user"] = connection.user
+    return conf
+
+
+def catalog_secrets(connections: dict[str, Connection]) -> dict[str, str]:
+    """The catalogs' passwords (unset variables are skipped: the catalog then fails
+    on first use, naming the connection). Never log the result."""
+    secrets = {}
+    for name, connection in connections.items():
+        try:
+            secrets[f"spark.sql.catalog.{name}.password"] = connection.password()
+        except ConfigError:
+            continue
+    return secrets
