@@ -45,6 +45,7 @@ def crawl(
     """
     from engine.crawl.crawler import CrawlTarget
     from engine.crawl.crawler import crawl as run_crawl
+    from engine.crawl.jdbc import JdbcCrawlTarget
     from engine.crawl.plan import CRAWL_EVERYTHING, CRAWL_NEW_FOLDERS_ONLY
     from engine.state.store import open_run_store
 
@@ -89,17 +90,19 @@ def crawl(
             for d in result.plan.deletions
         ]
         if not as_json:
-            _summarise(result, plan)
+            _summarise(
+                result, plan, "tables" if isinstance(crawl_target, JdbcCrawlTarget) else "files"
+            )
     verb = "would change" if plan else "changed"
     render(rows, as_json=as_json, title=f"crawl {target} ({verb})")
 
 
-def _summarise(result: CrawlResult, plan: bool) -> None:
+def _summarise(result: CrawlResult, plan: bool, things: str) -> None:
     summary = result.plan
     say(
         f"{summary.count('create')} created, {summary.count('update')} updated, "
         f"{summary.count('unchanged')} unchanged, {summary.partitions_added} partitions added; "
-        f"{result.files_listed} files listed, {result.files_sampled} sampled, "
+        f"{result.files_listed} {things} listed, {result.files_sampled} sampled, "
         f"{result.bytes_read:,} bytes read, {len(summary.skipped)} skipped, "
         f"{result.seconds:.1f}s" + (" (plan only: nothing written)" if plan else "")
     )

@@ -93,7 +93,7 @@ def test_a_jdbc_crawl_registers_live_views_and_follows_the_source(
     source.close()
 
 
-def test_a_connection_without_its_password_is_named(stack: StackRun, tmp_path: Path) -> None:
+def test_an_undefined_connection_is_named(stack: StackRun, tmp_path: Path) -> None:
     project = tmp_path / "headwater.yaml"
     project.write_text(
         "connections:\n  other:\n    url: jdbc:postgresql://127.0.0.1:1/none\n"
