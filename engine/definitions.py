@@ -178,6 +178,9 @@ class CrawlerDefinition(_Strict):
     classifiers: list[str] = Field(default_factory=list)  # custom, tried first, in order
     # Glue's RecrawlPolicy; new folders only forces updates and deletions to "log".
     recrawl_policy: Literal["crawl_everything", "crawl_new_folders_only"] = "crawl_everything"
+    # Glue's "create a single schema for each S3 path": the include path is one table
+    # whenever its files share a format and compression, whatever the columns.
+    single_schema: bool = False
 
     def crawl_targets(
         self, classifiers: tuple[Classifier, ...] = ()
@@ -209,6 +212,7 @@ class CrawlerDefinition(_Strict):
                     delete_behavior=policy.delete_behavior,
                     classifiers=classifiers,
                     recrawl_behavior=self.recrawl_policy,
+                    single_schema=self.single_schema,
                 )
             )
         return targets

@@ -37,6 +37,11 @@ def crawl(
         "--new-folders-only",
         help="Sample only leaf folders earlier crawls of this path did not see (paths only).",
     ),
+    single_schema: bool = typer.Option(
+        False,
+        "--single-schema",
+        help="One table for the path when its files share a format (paths only).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Crawl files into catalog tables (with partitions).
@@ -53,7 +58,15 @@ def crawl(
     targets: list[CrawlTarget | JdbcCrawlTarget]
     if "://" in target or "/" in target:
         recrawl = CRAWL_NEW_FOLDERS_ONLY if new_folders_only else CRAWL_EVERYTHING
-        targets = [CrawlTarget.parse(target, database, sample_size, recrawl_behavior=recrawl)]
+        targets = [
+            CrawlTarget.parse(
+                target,
+                database,
+                sample_size,
+                recrawl_behavior=recrawl,
+                single_schema=single_schema,
+            )
+        ]
     else:
         from engine.definitions import crawl_targets
 

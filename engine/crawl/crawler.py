@@ -67,6 +67,8 @@ class CrawlTarget:
     delete_behavior: str = DEPRECATE_IN_DATABASE
     classifiers: tuple[Classifier, ...] = ()  # custom ones, tried before the built-ins
     recrawl_behavior: str = CRAWL_EVERYTHING
+    # Glue's "create a single schema for each S3 path" (CombineCompatibleSchemas)
+    single_schema: bool = False
 
     @property
     def where(self) -> str:
@@ -89,6 +91,7 @@ class CrawlTarget:
         delete_behavior: str = DEPRECATE_IN_DATABASE,
         classifiers: tuple[Classifier, ...] = (),
         recrawl_behavior: str = CRAWL_EVERYTHING,
+        single_schema: bool = False,
     ) -> CrawlTarget:
         """``s3://bucket/prefix``, ``s3a://…`` or ``bucket/prefix``."""
         text = path.split("://", 1)[1] if "://" in path else path
@@ -106,6 +109,7 @@ class CrawlTarget:
             delete_behavior=delete_behavior,
             classifiers=classifiers,
             recrawl_behavior=recrawl_behavior,
+            single_schema=single_schema,
         )
 
 
@@ -165,6 +169,7 @@ def plan_crawl(
         root_name,
         exclusions=[glob_to_regex(p) for p in target.exclusions],
         table_prefix=target.table_prefix,
+        single_table=target.single_schema,
     )
     plan = CrawlPlan(target.database, not catalog.has_database(target.database))
     plan.skipped.extend(skipped)
@@ -192,7 +197,7 @@ def plan_crawl(
         jobs = len(sampling_jobs(layout, target.sample_size))
         mapper = file_mapper if file_mapper and jobs >= distribute_from else map_in_process
         sampling = sample_layout(store, layout, target.sample_size, classifiers, mapper)
-        decided = decide_tables(store, layout, sampling, classifiers)
+        decided = decide_tables(store, layout, sampling, classifiers, target.single_schema)
         plan.skipped.extend(sampling.skipped)
         sampled += sampling.files_sampled
         read += sampling.bytes_read

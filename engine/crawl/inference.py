@@ -205,10 +205,15 @@ def decide_tables(
     layout: TableLayout,
     sampling: Sampling,
     classifiers: tuple[Classifier, ...] = BUILT_IN,
+    combine: bool = False,
 ) -> list[tuple[TableLayout, list[FileVerdict]]]:
-    """One table, or the layout split where its files do not belong together."""
+    """One table, or the layout split where its files do not belong together.
+
+    With ``combine`` (one schema per include path) the layout stays one table: the
+    majority format wins and files of another are reported (build_table).
+    """
     clusters = cluster([v.signature for v in sampling.verdicts])
-    if len(clusters) <= 1:
+    if len(clusters) <= 1 or combine:
         return [(layout, sampling.verdicts)]
     if layout.partition_keys and layout.partition_keys[0].startswith("partition_"):
         decided = []

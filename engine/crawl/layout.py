@@ -92,11 +92,14 @@ def group_tables(
     *,
     exclusions: Sequence[re.Pattern[str]] = (),
     table_prefix: str = "",
+    single_table: bool = False,
 ) -> tuple[list[TableLayout], list[Skipped]]:
     """Group the objects under ``prefix`` into tables and partitions.
 
     Keys matching an exclusion (relative to ``prefix``) are left out silently, as
-    the user asked; ``table_prefix`` is put before every table name.
+    the user asked; ``table_prefix`` is put before every table name. With
+    ``single_table`` (one schema per include path) the include path is proposed as
+    one table whatever its folders are named.
     """
     base = prefix.strip("/")
     base = f"{base}/" if base else ""
@@ -126,7 +129,7 @@ def group_tables(
             continue
         visible.append((segments, obj))
     folders = {segments[0] for segments, _ in visible if len(segments) > 1}
-    root_is_table = bool(folders) and all(is_partition_like(f) for f in folders)
+    root_is_table = bool(folders) and (single_table or all(is_partition_like(f) for f in folders))
     for segments, obj in visible:
         if len(segments) == 1:
             by_table[""].append(([], obj))

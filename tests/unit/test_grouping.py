@@ -172,3 +172,32 @@ def test_a_record_longer_than_the_sample_is_read_further_not_taken_for_csv(
     ((verdict),) = sampling.verdicts
     assert verdict.verdict.classification == "json"
     assert [c.name for c in verdict.columns] == ["id", "text", "tags"]
+
+
+def test_one_schema_per_include_path_combines_folders_of_one_format(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path, "landing")
+    store.put("orders/a.csv", b"order_id,amount\n1,2.5\n")
+    store.put("people/p.csv", b"name,city\nann,paris\n")
+    store.put("people/q.json", b'{"name": "bob"}\n')
+
+    def tables(single: bool) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+        layouts, _ = group_tables(list(store.list()), "", "landing", single_table=single)
+        found = []
+        for layout in layouts:
+            sampling = sample_layout(store, layout, per_folder=5)
+            for decided, verdicts in decide_tables(store, layout, sampling, combine=single):
+                table, _, _ = build_table(store, decided, verdicts, "landing", "t")
+                keys = tuple(k.name for k in table.partition_keys)
+                found.append((table.name, keys, tuple(c.name for c in table.columns)))
+        return sorted(found)
+
+    assert [name for name, _, _ in tables(single=False)] == [
+        "orders",
+        "people_p_csv",
+        "people_q_json",
+    ]
+    # one table at the include path: CSV folders combined (JSON is another format and
+    # is left out of it, reported), columns unioned, folders become partition_0
+    assert tables(single=True) == [
+        ("landing", ("partition_0",), ("order_id", "amount", "name", "city")),
+    ]
