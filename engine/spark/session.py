@@ -65,10 +65,14 @@ def build_session(settings: Settings, app_name: str = "headwater") -> SparkSessi
         )
 
     hadoop = spark.sparkContext._jsc.hadoopConfiguration()
-    for key, value in spark_secrets(settings).items():
+    secrets = spark_secrets(settings)
+    # Hadoop ones first: the first SQL setting initialises the session's shared state,
+    # which takes a copy of the Hadoop configuration as it is at that moment.
+    for key, value in secrets.items():
         if key.startswith(HADOOP_PREFIX):
             hadoop.set(key.removeprefix(HADOOP_PREFIX), value)
-        else:
+    for key, value in secrets.items():
+        if not key.startswith(HADOOP_PREFIX):
             spark.conf.set(key, value)
     _check_delta_loaded(spark)
     return spark
