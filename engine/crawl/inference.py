@@ -164,16 +164,6 @@ def examine_file(
         return Outcome(None, Skipped(obj.key, str(exc)), counting.bytes_read)
 
 
-def _verdict_of(
-    store: ObjectStore,
-    obj: ObjectInfo,
-    sampling: Sampling,
-    classifiers: tuple[Classifier, ...],
-    limit: int = SAMPLE_BYTES,
-) -> None:
-    sampling.add(examine_file(store, obj, classifiers, limit))
-
-
 def sampling_jobs(layout: TableLayout, per_folder: int) -> list[Job]:
     """Up to ``per_folder`` files of every leaf folder of ``layout``, with their limits.
 
@@ -227,11 +217,11 @@ def decide_tables(
         for single in split_by_file(layout):
             one = [v for v in sampling.verdicts if v.obj.key == single.prefix]
             if not one:  # not sampled yet: classify it now
-                extra = Sampling([], sampling.skipped)
-                _verdict_of(store, single.partitions[0].files[0], extra, classifiers)
-                sampling.files_sampled += extra.files_sampled
-                sampling.bytes_read += extra.bytes_read
-                one = extra.verdicts
+                outcome = examine_file(
+                    store, single.partitions[0].files[0], classifiers, SAMPLE_BYTES
+                )
+                sampling.add(outcome)
+                one = [outcome.verdict] if outcome.verdict else []
             if one:
                 decided.append((single, one))
         return decided
