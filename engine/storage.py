@@ -191,6 +191,21 @@ def open_store(settings: Settings, bucket: str) -> ObjectStore:
     return S3Store(s3_client(settings), bucket)
 
 
+def locate(settings: Settings, uri: str) -> tuple[ObjectStore, str]:
+    """The store and key prefix behind a Hadoop URI (``s3a://bucket/prefix``, or a
+    ``file://`` path: under the local lake, its bucket; elsewhere, its own folder)."""
+    if uri.startswith("file:"):
+        path = Path("/" + uri.removeprefix("file:").lstrip("/"))
+        try:
+            bucket, _, prefix = path.relative_to(settings.lake_path).as_posix().partition("/")
+            return LocalStore(settings.lake_path, bucket), prefix
+        except ValueError:
+            return LocalStore(path.parent, path.name), ""
+    text = uri.split("://", 1)[1] if "://" in uri else uri
+    bucket, _, prefix = text.strip("/").partition("/")
+    return open_store(settings, bucket), prefix
+
+
 def ensure_buckets(settings: Settings, buckets: list[str]) -> None:
     if settings.profile == "local":
         for bucket in buckets:

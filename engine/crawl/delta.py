@@ -5,6 +5,9 @@ partition columns. Commits are read newest first, down to the newest checkpoint;
 only when none of them changed the metadata is the checkpoint itself read (its
 Parquet through pyarrow, or a V2 checkpoint's JSON). Nothing is written: the crawler registers the
 table with ``USING DELTA LOCATION`` and Delta keeps owning its log and properties.
+
+The same walk finds the newest ``txn`` action of an application (a job bookmark's
+``txnAppId``): the transaction version the table has recorded for it.
 """
 
 from __future__ import annotations
@@ -108,6 +111,49 @@ def read_delta_schema(store: ObjectStore, root: str, log: tuple[ObjectInfo, ...]
         f"{store.uri(root)}: no metaData action in the _delta_log (version {latest})",
         hint="the log is incomplete; check the table with Spark: DESCRIBE DETAIL delta.`<path>`",
     )
+
+
+def read_txn_version(store: ObjectStore, root: str, app_id: str) -> int | None:
+    """The newest ``txnVersion`` the Delta table at ``root`` recorded for ``app_id``
+    (None: no such transaction, or no table yet). Checkpoints keep the newest ``txn``
+    per application, so this survives log clean-up."""
+    log = tuple(store.list(f"{root.rstrip('/')}/_delta_log/".lstrip("/")))
+    commits = sorted(
+        ((int(m.group(1)), o) for o in log if (m := _COMMIT.search(o.key))), reverse=True
+    )
+    checkpoints = [(int(m.group(1)), o) for o in log if (m := _CHECKPOINT.search(o.key))]
+    newest_checkpoint = max((v for v, _ in checkpoints), default=-1)
+    needle = json.dumps(app_id)
+    for version, obj in commits:
+        if version <= newest_checkpoint:
+            break
+        for line in store.read(obj.key, 0, obj.size).decode("utf-8").splitlines():
+            if '"txn"' in line and needle in line:
+                action = json.loads(line).get("txn")
+                if action and action.get("appId") == app_id:
+                    return int(action["version"])
+    for version, obj in checkpoints:
+        if version == newest_checkpoint:
+            found = _checkpoint_txn(store.read(obj.key, 0, obj.size), app_id)
+            if found is not None:
+                return found
+    return None
+
+
+def _checkpoint_txn(data: bytes, app_id: str) -> int | None:
+    if not data.startswith(b"PAR1"):
+        for line in data.decode("utf-8").splitlines():
+            action = json.loads(line).get("txn") if '"txn"' in line else None
+            if action and action.get("appId") == app_id:
+                return int(action["version"])
+        return None
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(io.BytesIO(data), columns=["txn"])
+    for row in table.column("txn").to_pylist():
+        if row and row.get("appId") == app_id:
+            return int(row["version"])
+    return None
 
 
 def _checkpoint_metadata(data: bytes) -> dict[str, Any] | None:

@@ -1,16 +1,39 @@
-"""Reading sources and writing Delta tables: the Spark edge of ingestion."""
+"""Reading sources and writing Delta tables: the Spark edge of ingestion.
+
+Decisions (which files, which key window, how the schema evolves) are made in
+:mod:`engine.ingest`; this module executes them.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from delta.tables import DeltaTable
-from pyspark.errors import AnalysisException
-from pyspark.sql import DataFrame, SparkSession
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import AnalysisException, PySparkException
+from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import functions as sf
+from pyspark.sql import types as st
 
+from catalog.errors import TableNotFoundError
+from catalog.hive import HiveCatalog
+from catalog.model import Table
+from engine.connections import Connection
 from engine.errors import JobError, SourceNotFoundError
+from engine.spark.session import SparkSqlRunner
+
+CORRUPT = "_corrupt_record"
+TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
+TXN_VERSION = "spark.databricks.delta.write.txnVersion"
+USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+AUTO_MERGE = "spark.databricks.delta.schema.autoMerge.enabled"
+CSV_PRUNING = "spark.sql.csv.parser.columnPruning.enabled"
+GLOB_CHARS = "\\*?[]{}"
 
 
 @dataclass(frozen=True)
@@ -18,51 +41,310 @@ class DeltaCommit:
     version: int
     rows_written: int
     files_written: int
+    operation: str
 
 
-def read_table(spark: SparkSession, qualified_name: str) -> tuple[DataFrame, list[str]]:
-    """A catalogued table and its partition columns."""
-    database = qualified_name.partition(".")[0]
+# -- sources --------------------------------------------------------------------------
+def catalog_table(spark: SparkSession, qualified_name: str) -> Table:
+    database, _, name = qualified_name.partition(".")
     try:
-        df = spark.table(qualified_name)
-        columns = spark.catalog.listColumns(qualified_name)
-        partition_columns = [c.name for c in columns if c.isPartition]
-    except AnalysisException as exc:
+        return HiveCatalog(SparkSqlRunner(spark)).get_table(database, name)
+    except TableNotFoundError as exc:
         raise SourceNotFoundError(
             f"source table {qualified_name} is not in the catalog",
-            hint=f"crawl its files first (headwater crawl … --database {database})",
+            hint=f"crawl its files first (headwater crawl … --database {database}), or list "
+            f"what exists: headwater catalog tables {database}",
             table=qualified_name,
         ) from exc
-    return df, partition_columns
+
+
+def table_files(spark: SparkSession, qualified_name: str, predicate: str | None) -> list[str]:
+    """The files Spark would read for the table, partition-pruned by ``predicate``."""
+    df = spark.table(qualified_name)
+    if predicate:
+        df = _where(df, predicate, qualified_name)
+    return sorted(unquote(uri) for uri in df.inputFiles())
+
+
+def _where(df: DataFrame, predicate: str, source: str) -> DataFrame:
+    try:
+        filtered = df.where(predicate)
+        filtered.schema  # noqa: B018 - resolves the predicate now, to name it in the error
+    except (AnalysisException, PySparkException) as exc:
+        raise JobError(
+            f"--push_down_predicate {predicate!r} does not apply to {source}: "
+            f"{str(exc).strip().splitlines()[0]}",
+            key="push_down_predicate",
+        ) from exc
+    return filtered
+
+
+def spark_schema(table: Table) -> st.StructType:
+    """The table's columns (data, then partition keys) as a Spark schema."""
+    ddl = ", ".join(f"`{c.name}` {c.type}" for c in (*table.columns, *table.partition_keys))
+    schema = st.StructType.fromDDL(ddl)
+    assert isinstance(schema, st.StructType)
+    return schema
+
+
+def read_files(
+    spark: SparkSession,
+    fmt: str,
+    files: list[str],
+    *,
+    base_path: str,
+    options: dict[str, str],
+    schema: st.StructType | None,
+    quarantine: bool,
+) -> DataFrame:
+    """Exactly ``files`` (partition columns from their paths under ``base_path``),
+    malformed CSV/JSON records kept in ``_corrupt_record`` when ``quarantine``."""
+    reader = spark.read.format(fmt).options(**options).option("basePath", base_path)
+    if quarantine:
+        reader = reader.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
+        if schema is None:
+            schema = _inferred(spark, fmt, files, base_path, options)
+        if CORRUPT not in schema.fieldNames():
+            schema = st.StructType([*schema.fields, st.StructField(CORRUPT, st.StringType())])
+    if schema is not None:
+        reader = reader.schema(schema)
+    escaped = [_escape_glob(f) for f in files]
+    try:
+        return reader.load(escaped)
+    except (AnalysisException, PySparkException) as exc:
+        raise JobError(
+            f"cannot read {len(files)} {fmt} file(s) under {base_path}: "
+            f"{str(exc).strip().splitlines()[0]}",
+            hint="check the source's --format and --source_options",
+            path=base_path,
+        ) from exc
+
+
+def _inferred(
+    spark: SparkSession, fmt: str, files: list[str], base_path: str, options: dict[str, str]
+) -> st.StructType:
+    reader = spark.read.format(fmt).options(**options).option("basePath", base_path)
+    return reader.load([_escape_glob(f) for f in files]).schema
+
+
+def _escape_glob(uri: str) -> str:
+    return "".join(f"\\{c}" if c in GLOB_CHARS else c for c in uri)
+
+
+def jdbc_properties(connection: Connection) -> dict[str, str]:
+    """Reader options of a connection; the password is read now and never logged."""
+    driver = (
+        "org.postgresql.Driver" if connection.kind == "postgresql" else "com.mysql.cj.jdbc.Driver"
+    )
+    return {
+        "url": connection.url,
+        "user": connection.user,
+        "password": connection.password(),
+        "driver": driver,
+    }
+
+
+def jdbc_query(spark: SparkSession, connection: Connection, sql: str) -> list[tuple[Any, ...]]:
+    """Run a small query on the source (bounds, high-water marks, key columns)."""
+    try:
+        rows = (
+            spark.read.format("jdbc")
+            .options(**jdbc_properties(connection))
+            .option("query", sql)
+            .load()
+        )
+        return [tuple(row) for row in rows.collect()]
+    except (AnalysisException, PySparkException, Py4JJavaError) as exc:
+        raise JobError(
+            f"connection {connection.name}: the query failed: {_first_line(exc)}",
+            hint="check the table/column names and that the database is reachable",
+            connection=connection.name,
+        ) from exc
+
+
+def read_jdbc(
+    spark: SparkSession,
+    connection: Connection,
+    relation: str,
+    *,
+    partition_column: str | None,
+    bounds: tuple[Any, Any] | None,
+    num_partitions: int,
+) -> DataFrame:
+    """``relation`` (a table or a parenthesised, aliased query), read in parallel
+    ranges of ``partition_column`` between ``bounds`` when given."""
+    reader = spark.read.format("jdbc").options(**jdbc_properties(connection))
+    reader = reader.option("dbtable", relation).option("fetchsize", "10000")
+    if partition_column and bounds is not None and num_partitions > 1:
+        low, high = bounds
+        reader = (
+            reader.option("partitionColumn", partition_column)
+            .option("lowerBound", str(low))
+            .option("upperBound", str(high))
+            .option("numPartitions", str(num_partitions))
+        )
+    try:
+        return reader.load()
+    except (AnalysisException, PySparkException, Py4JJavaError) as exc:
+        raise SourceNotFoundError(
+            f"connection {connection.name}: cannot read {relation}: {_first_line(exc)}",
+            hint="check the source table or query",
+            table=relation,
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    """The message worth showing: for a JVM error, its root cause's first line (the
+    top one is py4j's "An error occurred while calling o123.save")."""
+    if isinstance(exc, Py4JJavaError):
+        with contextlib.suppress(Exception):
+            cause = exc.java_exception
+            while cause.getCause() is not None:
+                cause = cause.getCause()
+            text = str(cause.getMessage() or cause.toString()).strip()
+            if text:
+                return text.splitlines()[0]
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# -- malformed records ------------------------------------------------------------------
+def split_corrupt(df: DataFrame) -> tuple[DataFrame, Observation]:
+    """Good rows of ``df`` (without ``_corrupt_record``), observing total and bad
+    counts in the same pass that writes them."""
+    observation = Observation("headwater_rows")
+    bad = sf.when(sf.col(CORRUPT).isNotNull(), 1).otherwise(0)
+    observed = df.observe(observation, sf.count(sf.lit(1)).alias("rows"), sf.sum(bad).alias("bad"))
+    return observed.where(sf.col(CORRUPT).isNull()).drop(CORRUPT), observation
+
+
+def corrupt_rows(
+    df: DataFrame, reason: str, source_file: str | None, values: dict[str, Any]
+) -> DataFrame:
+    """The malformed records of ``df``: record, reason, the ``source_file`` column's
+    value, then ``values`` as constant columns.
+
+    Every column is referenced so the reader parses whole records (a pruned read
+    would only check the columns it returns)."""
+    data = [c for c in df.columns if c != CORRUPT]
+    all_parsed = sf.length(sf.concat_ws("\u0001", *[sf.col(f"`{c}`").cast("string") for c in data]))
+    df.sparkSession.conf.set(CSV_PRUNING, "false")
+    origin = sf.col(f"`{source_file}`") if source_file in df.columns else sf.lit(None)
+    return df.where(sf.col(CORRUPT).isNotNull() & (all_parsed >= 0)).select(
+        sf.col(CORRUPT).alias("record"),
+        sf.lit(reason).alias("reason"),
+        origin.cast("string").alias("source_file"),
+        *[sf.lit(value).alias(name) for name, value in values.items()],
+    )
+
+
+# -- the Delta sink -------------------------------------------------------------------
+@contextlib.contextmanager
+def _session_conf(spark: SparkSession, values: dict[str, str]) -> Iterator[None]:
+    previous: dict[str, str | None] = {key: spark.conf.get(key, None) for key in values}
+    for key, value in values.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, old in previous.items():
+            if old is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, old)
 
 
 def write_delta(
     df: DataFrame,
     location: str,
     *,
-    partition_by: list[str],
+    mode: str,
+    partition_by: tuple[str, ...],
+    merge_keys: tuple[str, ...] = (),
+    txn: tuple[str, int] | None = None,
     user_metadata: dict[str, Any],
+    add_columns: bool = False,
+    replace_where: str | None = None,
 ) -> DeltaCommit:
-    """Replace the Delta table at ``location`` with ``df`` in one atomic commit."""
-    writer = (
-        df.write.format("delta")
-        .mode("overwrite")
-        .option("overwriteSchema", "true")
-        .option("userMetadata", json.dumps(user_metadata, sort_keys=True))
-    )
-    if partition_by:
-        writer = writer.partitionBy(*partition_by)
-    try:
-        writer.save(location)
-    except AnalysisException as exc:
-        raise JobError(
-            f"writing the Delta table at {location} failed: {exc}", path=location
-        ) from exc
+    """One Delta commit at ``location``: append, overwrite or merge on keys.
+
+    ``txn`` (app id, version) makes the commit idempotent and is recorded in it:
+    the bookmark's commit. ``add_columns`` lets new columns into the table.
+    """
     spark = df.sparkSession
+    exists = DeltaTable.isDeltaTable(spark, location)
+    conf = {USER_METADATA: json.dumps(user_metadata, sort_keys=True, default=str)}
+    if txn is not None:
+        conf[TXN_APP_ID], conf[TXN_VERSION] = txn[0], str(txn[1])
+    if add_columns:
+        conf[AUTO_MERGE] = "true"
+    try:
+        with _session_conf(spark, conf):
+            if mode == "merge" and exists:
+                _merge(spark, df, location, merge_keys)
+            else:
+                writer = df.write.format("delta").mode(
+                    "overwrite" if mode == "overwrite" else "append"
+                )
+                if add_columns:
+                    writer = writer.option("mergeSchema", "true")
+                if replace_where:
+                    writer = writer.option("replaceWhere", replace_where)
+                if partition_by and not exists:
+                    writer = writer.partitionBy(*partition_by)
+                writer.save(location)
+    except (AnalysisException, PySparkException, Py4JJavaError) as exc:
+        message = _first_line(exc)
+        hint = None
+        if "MULTIPLE_SOURCE_ROW_MATCHING" in message:
+            hint = (
+                f"the batch has several rows with the same merge key ({', '.join(merge_keys)}): "
+                "deduplicate them in the job, or use a finer --merge_keys"
+            )
+        raise JobError(
+            f"writing the Delta table at {location} failed: {message}", hint=hint, path=location
+        ) from exc
     last = DeltaTable.forPath(spark, location).history(1).collect()[0]
     metrics = last["operationMetrics"] or {}
+    if last["operation"] == "MERGE":  # numOutputRows there counts copied rows too
+        written = int(metrics.get("numTargetRowsInserted", 0)) + int(
+            metrics.get("numTargetRowsUpdated", 0)
+        )
+    else:
+        written = int(metrics.get("numOutputRows", 0))
     return DeltaCommit(
         version=int(last["version"]),
-        rows_written=int(metrics.get("numOutputRows", 0)),
-        files_written=int(metrics.get("numFiles", 0)),
+        rows_written=int(written or 0),
+        files_written=int(metrics.get("numFiles", metrics.get("numTargetFilesAdded", 0))),
+        operation=str(last["operation"]),
+    )
+
+
+def _merge(spark: SparkSession, df: DataFrame, location: str, keys: tuple[str, ...]) -> None:
+    condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    (
+        DeltaTable.forPath(spark, location)
+        .alias("t")
+        .merge(df.alias("s"), condition)
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+
+
+def column_types(df: DataFrame) -> list[tuple[str, str]]:
+    return [(f.name, f.dataType.simpleString()) for f in df.schema.fields]
+
+
+def cast_columns(df: DataFrame, casts: tuple[tuple[str, str], ...]) -> DataFrame:
+    if not casts:
+        return df
+    wanted = {name.lower(): type_ for name, type_ in casts}
+    return df.select(
+        *[
+            sf.col(f"`{c}`").cast(wanted[c.lower()]).alias(c)
+            if c.lower() in wanted
+            else sf.col(f"`{c}`")
+            for c in df.columns
+        ]
     )

@@ -12,6 +12,7 @@ from catalog.model import Table
 from catalog.versions import TableVersion, table_from_json, table_to_json
 from engine.config import Settings
 from engine.errors import HeadwaterError
+from engine.state.jobs import JOB_SCHEMA, JobStateMixin
 
 STATE_DATABASE = "headwater"
 SCHEMA = (
@@ -87,25 +88,31 @@ class CrawlRun:
     log: str = ""
 
 
-class RunStore:
+class RunStore(JobStateMixin):
     """Run state over a DB-API connection (sqlite3 or psycopg)."""
 
     def __init__(self, connection: Any, placeholder: str) -> None:
         self.connection = connection
         self.placeholder = placeholder
         with self._cursor() as cursor:
-            for statement in SCHEMA:
+            for statement in (*SCHEMA, *JOB_SCHEMA):
                 cursor.execute(statement)
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", self.placeholder)
 
     class _Cursor:
-        def __init__(self, store: RunStore) -> None:
+        def __init__(self, store: RunStore, exclusive: bool = False) -> None:
             self.store = store
+            self.exclusive = exclusive
 
         def __enter__(self) -> Any:
             self.cursor = self.store.connection.cursor()
+            if self.exclusive:
+                if self.store.placeholder == "?":  # SQLite: take the write lock now
+                    self.cursor.execute("BEGIN IMMEDIATE")
+                else:  # PostgreSQL: one advisory lock for headwater's claims
+                    self.cursor.execute("SELECT pg_advisory_xact_lock(4812031)")
             return self.cursor
 
         def __exit__(self, kind: object, *_: object) -> None:
@@ -117,6 +124,10 @@ class RunStore:
 
     def _cursor(self) -> RunStore._Cursor:
         return RunStore._Cursor(self)
+
+    def _exclusive(self) -> RunStore._Cursor:
+        """A transaction no other headwater process can interleave with (claims)."""
+        return RunStore._Cursor(self, exclusive=True)
 
     # -- crawl runs ------------------------------------------------------------------
     def save_crawl_run(self, run: CrawlRun) -> None:
@@ -209,7 +220,7 @@ def open_run_store(settings: Settings) -> RunStore:
     """SQLite under ``<home>`` (local) or the stack's PostgreSQL (stack)."""
     if settings.profile == "local":
         settings.home_path.mkdir(parents=True, exist_ok=True)
-        return RunStore(sqlite3.connect(settings.home_path / "state.db"), "?")
+        return RunStore(sqlite3.connect(settings.home_path / "state.db", timeout=30), "?")
     import psycopg
 
     stack = settings.stack

@@ -14,9 +14,8 @@ from engine import storage
 from engine.config import Settings
 from engine.crawl.crawler import CrawlTarget, crawl
 from engine.demo import DATA
-from engine.errors import SourceNotFoundError
-from engine.ingest.job import IngestSpec, run_ingest
 from tests.helpers import demo_sales_rows
+from tests.spark.jobs_helpers import run_ingest
 
 SALES_COLUMNS = (
     Column("order_id", "bigint"),
@@ -92,19 +91,25 @@ def test_recrawl_changes_nothing_then_picks_up_a_new_partition(
     assert ("2026-01-04",) in catalog.partitions(catalog.get_table("landing", "sales"))
 
 
-def test_ingest_lands_the_source_in_one_delta_commit_and_reruns_idempotently(
+def test_ingest_lands_the_source_in_one_delta_commit_and_a_rerun_adds_nothing(
     landed: storage.ObjectStore, local_settings: Settings, spark: Any, catalog: HiveCatalog
 ) -> None:
-    spec = IngestSpec("test_job", "landing.customers", "raw.customers")
-    first = run_ingest(local_settings, spark, spec)
-    assert (first.rows_written, first.delta_version) == (20, 0)
-    second = run_ingest(local_settings, spark, spec)
-    assert (second.rows_written, second.delta_version) == (20, 1)
+    first, _ = run_ingest(
+        local_settings, spark, "test_job", source="landing.customers", target="raw.customers"
+    )
+    assert (first.state, first.rows_written, first.delta_version) == ("SUCCEEDED", 20, 0)
+    second, _ = run_ingest(
+        local_settings, spark, "test_job", source="landing.customers", target="raw.customers"
+    )
+    assert (second.state, second.rows_written, second.delta_version) == ("SUCCEEDED", 0, None)
 
-    source = sorted(tuple(r) for r in spark.table("landing.customers").collect())
-    landed_rows = sorted(tuple(r) for r in spark.table("raw.customers").collect())
-    assert landed_rows == source
-    history = DeltaTable.forPath(spark, first.location).history(1).collect()[0]
+    source = spark.table("landing.customers")
+    landed_rows = spark.table("raw.customers").select(*source.columns)
+    assert sorted(tuple(r) for r in landed_rows.collect()) == sorted(
+        tuple(r) for r in source.collect()
+    )
+    location = catalog.get_table("raw", "customers").location
+    history = DeltaTable.forPath(spark, location).history(1).collect()[0]
     assert json.loads(history["userMetadata"])["job"] == "test_job"
 
     registered = catalog.get_table("raw", "customers")
@@ -112,15 +117,20 @@ def test_ingest_lands_the_source_in_one_delta_commit_and_reruns_idempotently(
     assert [c.name for c in registered.columns][:2] == ["customer_id", "name"]  # from the Delta log
 
 
-def test_partitioned_source_gives_a_partitioned_delta_table(
+def test_partitioned_source_gives_a_partitioned_delta_table_and_predicates_prune(
     landed: storage.ObjectStore, local_settings: Settings, spark: Any
 ) -> None:
-    result = run_ingest(local_settings, spark, IngestSpec("p", "landing.sales", "raw.sales"))
-    assert result.partition_by == ("dt",)
-    detail = spark.sql(f"DESCRIBE DETAIL delta.`{result.location}`").first()
+    run_ingest(local_settings, spark, "p", source="landing.sales", target="raw.sales")
+    detail = spark.sql("DESCRIBE DETAIL raw.sales").first()
     assert detail["partitionColumns"] == ["dt"]
-
-
-def test_a_missing_source_table_is_named(local_settings: Settings, spark: Any) -> None:
-    with pytest.raises(SourceNotFoundError, match=r"landing\.nope"):
-        run_ingest(local_settings, spark, IngestSpec("x", "landing.nope", "raw.nope"))
+    pruned, _ = run_ingest(
+        local_settings,
+        spark,
+        "p2",
+        source="landing.sales",
+        target="raw.sales_0102",
+        push_down_predicate="dt = '2026-01-02'",
+    )
+    assert (pruned.rows_written, pruned.files_read) == (35, 1)
+    days = spark.sql("SELECT DISTINCT dt FROM raw.sales_0102").collect()
+    assert [r[0] for r in days] == ["2026-01-02"]

@@ -7,7 +7,7 @@ import pytest
 from engine.config import load_settings
 from engine.errors import ConfigError
 from engine.ingest.args import resolve_options
-from engine.ingest.job import IngestSpec
+from engine.ingest.spec import parse_spec
 
 
 @pytest.fixture(autouse=True)
@@ -72,12 +72,12 @@ def test_glue_style_arguments() -> None:
         ["JOB_NAME", "source", "target"],
     )
     assert options == {"JOB_NAME": "demo", "source": "landing.t", "target": "raw.t", "extra": "x"}
-    spec = IngestSpec.from_options(options)
-    assert (spec.target_database, spec.target_table) == ("raw", "t")
+    spec = parse_spec(options)
+    assert (spec.sink.database, spec.sink.table) == ("raw", "t")
 
 
 def test_missing_and_malformed_arguments_are_named() -> None:
     with pytest.raises(ConfigError, match="--target"):
         resolve_options(["--JOB_NAME", "x", "--source", "a.b"], ["JOB_NAME", "source", "target"])
     with pytest.raises(ConfigError, match="--source"):
-        IngestSpec.from_options({"JOB_NAME": "x", "source": "nodot", "target": "raw.t"})
+        parse_spec({"JOB_NAME": "x", "source": "nodot", "target": "raw.t"})

@@ -1,0 +1,264 @@
+"""The job runtime: what a job module gets, as a Glue script gets GlueContext + Job.
+
+```python
+def main(argv=None) -> int:
+    return JobContext.start(argv, required=("source", "target")).run(body)
+
+def body(ctx: JobContext) -> None:
+    batch = ctx.read(parse_source(ctx.args))        # only what the bookmark has not seen
+    df = ctx.good_rows(batch)                      # malformed records set aside
+    df = df.where("amount > 0")
+    ctx.write(batch, df, SinkSpec("raw", "sales"))  # data + bookmark in one Delta commit
+```
+
+``ctx.args`` are the resolved ``--KEY value`` arguments; ``ctx.spark`` the session
+(built on first use by the one factory); ``ctx.run`` the run record, kept in the
+run-state database from RUNNING to SUCCEEDED or FAILED with its metrics, the
+failing step and the error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+from engine import storage
+from engine.config import Settings, load_settings
+from engine.crawl.delta import read_txn_version
+from engine.errors import HeadwaterError, JobError
+from engine.ingest import bookmarks as bm
+from engine.ingest.args import resolve_options
+from engine.ingest.sources import SourceBatch, read_source
+from engine.ingest.spec import SinkSpec, SourceSpec
+from engine.state.jobs import FAILED, RUNNING, SUCCEEDED, JobRun, this_host
+from engine.state.store import RunStore, now, open_run_store
+
+LOG = logging.getLogger("headwater.job")
+EXIT_OK, EXIT_TERMINAL, EXIT_TRANSIENT, EXIT_CRASH = 0, 1, 3, 4
+RUNNER_ARGS = ("JOB_RUN_ID", "ATTEMPT")
+
+
+class JobContext:
+    """One run of one job. Build it with :meth:`start`."""
+
+    def __init__(
+        self, settings: Settings, args: dict[str, str], run: JobRun, store: RunStore
+    ) -> None:
+        self.settings = settings
+        self.args = args
+        self.run_record = run
+        self.store = store
+        self.started = datetime.now(timezone.utc)
+        self.step_name = "start"
+        self._spark: Any = None
+
+    # -- life cycle ----------------------------------------------------------------------
+    @classmethod
+    def start(
+        cls,
+        argv: Sequence[str] | None = None,
+        *,
+        required: Sequence[str] = (),
+        job_type: str = "spark",
+        settings: Settings | None = None,
+    ) -> JobContext:
+        """Resolve the arguments and record the run as RUNNING.
+
+        Under ``headwater job run`` the runner made the record (``--JOB_RUN_ID``);
+        run directly (``spark-submit jobs/x.py --JOB_NAME …``) the run claims a slot
+        under the job's ``max_concurrent_runs`` itself.
+        """
+        args = resolve_options(sys.argv[1:] if argv is None else argv, ("JOB_NAME", *required))
+        settings = settings or load_settings()
+        store = open_run_store(settings)
+        run_id = args.get("JOB_RUN_ID")
+        record = store.job_run(run_id) if run_id else None
+        if record is None:
+            from engine.ingest.definitions import max_concurrent_runs
+
+            record = JobRun(
+                run_id=run_id or new_run_id(),
+                job=args["JOB_NAME"],
+                started_at=now(),
+                attempt=int(args.get("ATTEMPT", "0")),
+                job_type=job_type,
+            )
+            record.state, record.pid, record.host = RUNNING, os.getpid(), this_host()
+            record.arguments = visible_arguments(args)
+            store.claim_job_run(record, max_concurrent_runs(record.job), now())
+        else:
+            record.state, record.pid, record.host = RUNNING, os.getpid(), this_host()
+            store.save_job_run(record)
+        return cls(settings, args, record, store)
+
+    @property
+    def job_name(self) -> str:
+        return self.args["JOB_NAME"]
+
+    @property
+    def run_id(self) -> str:
+        return self.run_record.run_id
+
+    @property
+    def bookmark_option(self) -> str:
+        return self.args.get("job-bookmark-option", bm.ENABLE)
+
+    @property
+    def spark(self) -> Any:
+        if self._spark is None:
+            from engine.spark.session import build_session
+
+            self._spark = build_session(self.settings, app_name=f"headwater-job-{self.job_name}")
+        return self._spark
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Name what the job is doing; a failure is reported with it."""
+        previous, self.step_name = self.step_name, name
+        yield
+        self.step_name = previous
+
+    def run(self, body: Callable[[JobContext], None]) -> int:
+        """Run ``body``, record the outcome and return the process exit code."""
+        try:
+            body(self)
+        except HeadwaterError as exc:
+            self.finish(exc)
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_TRANSIENT if exc.transient else EXIT_TERMINAL
+        except Exception as exc:  # a crash (Spark, a bug): recorded, then retryable
+            self.finish(exc)
+            traceback.print_exc()
+            return EXIT_CRASH
+        self.finish(None)
+        return EXIT_OK
+
+    def finish(self, error: BaseException | None) -> None:
+        record = self.run_record
+        record.ended_at = now()
+        if error is None:
+            record.state = SUCCEEDED
+        else:
+            record.state = FAILED
+            record.failed_step = self.step_name
+            text = str(error).strip() or type(error).__name__
+            record.error = text.splitlines()[0][:2000]
+        self.store.save_job_run(record)
+
+    # -- bookmarks -----------------------------------------------------------------------
+    def _txn(self, location: str, context: str) -> int | None:
+        store, prefix = storage.locate(self.settings, location)
+        return read_txn_version(store, prefix, bm.app_id(self.job_name, context))
+
+    def bookmark_state(self, context: str = "source") -> bm.BookmarkState:
+        """The bookmark of ``context``, after settling entries a killed run left pending."""
+        entries = self.store.bookmark_entries(self.job_name, context)
+        for entry in entries:
+            if entry.kind == bm.DATA and entry.status == bm.PENDING:
+                txn = self._txn(entry.target, context)
+                for seq, status in bm.reconcile([entry], txn).items():
+                    LOG.warning(
+                        "bookmark %s seq %s from run %s: %s", context, seq, entry.run_id, status
+                    )
+                    self.store.set_bookmark_status(self.job_name, context, seq, status)
+        entries = self.store.bookmark_entries(self.job_name, context)
+        targets = {e.target for e in entries if e.kind == bm.DATA and e.status == bm.COMMITTED}
+        for target in targets:
+            mine = [e for e in entries if e.target == target]
+            bm.check_target(mine, self._txn(target, context), target)
+        return bm.current_state(entries)
+
+    # -- reading -------------------------------------------------------------------------
+    def read(
+        self, source: SourceSpec, *, transformation_ctx: str = "source", quarantine: bool = True
+    ) -> SourceBatch:
+        """The source's new data (all of it with bookmarks disabled)."""
+        with self.step(f"read {source.described}"):
+            bookmarked = self.bookmark_option != bm.DISABLE
+            from engine.ingest.sources import is_file_bookmarkable
+
+            if (
+                bookmarked
+                and source.kind != "jdbc"
+                and not is_file_bookmarkable(self.spark, source)
+            ):
+                raise JobError(
+                    f"{source.described} is a Delta table or a view: file bookmarks do not apply",
+                    hint="run it with --job-bookmark-option job-bookmark-disable",
+                    key="job-bookmark-option",
+                )
+            state = self.bookmark_state(transformation_ctx) if bookmarked else bm.BookmarkState()
+            batch = read_source(
+                self.spark,
+                self.settings,
+                source,
+                state,
+                quarantine=quarantine,
+                bookmarked=bookmarked,
+            )
+            batch.context = transformation_ctx
+            if batch.df is not None and batch.files and self.args.get("lineage", "true") != "false":
+                from engine.spark.transforms import with_source_file
+
+                batch.df = with_source_file(batch.df)
+            self.run_record.source = source.described
+            self.run_record.files_read += len(batch.files)
+            self.run_record.bytes_read += batch.bytes_read
+            return batch
+
+    def good_rows(self, batch: SourceBatch) -> Any:
+        """The batch's well-formed rows; malformed CSV/JSON records are quarantined
+        by :meth:`write` (and counted in the run)."""
+        if batch.df is None or not batch.may_have_corrupt:
+            return batch.df
+        from engine.spark.lake import split_corrupt
+
+        good, batch.observation = split_corrupt(batch.df)
+        return good
+
+    # -- writing -------------------------------------------------------------------------
+    def target_location(self, sink: SinkSpec) -> str:
+        """Where the sink lies: its catalogued location, else ``<raw bucket>/<table>``."""
+        if self.spark.catalog.tableExists(sink.qualified_name):
+            from catalog.hive import HiveCatalog
+            from engine.spark.session import SparkSqlRunner
+
+            found = HiveCatalog(SparkSqlRunner(self.spark)).get_table(sink.database, sink.table)
+            if found.location:
+                return found.location
+        return f"{self.settings.bucket_uri(self.settings.buckets.raw)}/{sink.table}"
+
+    def write(
+        self,
+        batch: SourceBatch,
+        df: Any,
+        sink: SinkSpec,
+        *,
+        max_bad_records: int | None = None,
+        lineage: bool = True,
+    ) -> None:
+        """Land ``df`` in ``sink`` and advance ``batch``'s bookmark in the same commit."""
+        from engine.ingest.writer import land
+
+        with self.step(f"write {sink.qualified_name}"):
+            if batch.is_empty or df is None:
+                LOG.warning("nothing new in %s since the last run", batch.described)
+                print(f"job {self.job_name}: nothing new in {batch.described}")
+                return
+            land(self, batch, df, sink, max_bad_records=max_bad_records, lineage=lineage)
+
+
+def new_run_id() -> str:
+    return f"jr_{uuid.uuid4().hex[:16]}"
+
+
+def visible_arguments(args: dict[str, str]) -> dict[str, str]:
+    """Arguments as recorded with the run (runner bookkeeping left out)."""
+    return {k: v for k, v in args.items() if k not in RUNNER_ARGS}

@@ -1,0 +1,246 @@
+"""Landing a batch: one Delta commit carrying the data and the bookmark, then the
+catalog registration (the "re-crawl" of the landed table).
+
+The order is what makes a killed run safe to rerun:
+
+1. take the table's writer lock (one writer per Delta table);
+2. malformed records, when the run has a threshold, are quarantined and counted
+   first, so a run past the threshold commits nothing;
+3. the bookmark entry is written PENDING with ``seq`` = the next transaction
+   version;
+4. the Delta commit carries ``txnAppId``/``txnVersion = seq`` (and the run in its
+   ``userMetadata``): the data and the bookmark land together or not at all;
+5. the entry is marked COMMITTED (if the process dies before this, the next run
+   sees ``seq`` in the table and marks it then);
+6. malformed records of runs without a threshold are quarantined (replacing any
+   earlier attempt's rows for the same ``seq``);
+7. the table is registered in the catalog and its schema version recorded.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from catalog.hive import HiveCatalog
+from catalog.model import Table
+from engine import storage
+from engine.crawl.delta import read_delta_schema, read_txn_version
+from engine.errors import JobError
+from engine.ingest import bookmarks as bm
+from engine.ingest.evolution import plan_evolution
+from engine.ingest.sources import SourceBatch
+from engine.ingest.spec import SinkSpec
+from engine.state.store import now
+
+if TYPE_CHECKING:
+    from engine.ingest.context import JobContext
+
+QUARANTINE_DATABASE = "quarantine"
+REASONS = {
+    "csv": "malformed CSV record: wrong number of fields, or a value that does not fit its "
+    "column's type",
+    "json": "malformed JSON record: not valid JSON, or a value that does not fit its column's type",
+}
+
+
+class BadRecordsError(JobError):
+    """More malformed records than the job's threshold allows."""
+
+
+def land(
+    ctx: JobContext,
+    batch: SourceBatch,
+    df: Any,
+    sink: SinkSpec,
+    *,
+    max_bad_records: int | None,
+    lineage: bool,
+) -> None:
+    from engine.spark import lake
+    from engine.spark.transforms import add_lineage
+
+    location = ctx.target_location(sink)
+    store, prefix = storage.locate(ctx.settings, location)
+    run = ctx.run_record
+    run.target = sink.qualified_name
+    app = bm.app_id(ctx.job_name, batch.context)
+    ctx.store.lock_table(location, ctx.run_id, now())
+    try:
+        seq: int | None = None
+        if ctx.bookmark_option == bm.ENABLE and (batch.files or batch.high_water):
+            entries = ctx.store.bookmark_entries(ctx.job_name, batch.context)
+            seq = bm.next_seq(entries, read_txn_version(store, prefix, app))
+        quarantined = 0
+        if batch.may_have_corrupt and max_bad_records is not None:
+            with ctx.step("quarantine malformed records"):
+                quarantined = _quarantine(ctx, batch, seq)
+            if quarantined > max_bad_records:
+                raise BadRecordsError(
+                    f"{quarantined} malformed record(s) in {batch.described}, more than "
+                    f"--max_bad_records {max_bad_records}: nothing was written to "
+                    f"{sink.qualified_name}",
+                    hint=f"see them in {QUARANTINE_DATABASE}.{_quarantine_table(ctx)} "
+                    "(reason and source file per record), fix the files or raise the threshold",
+                    table=sink.qualified_name,
+                )
+        if lineage:
+            df = add_lineage(df, ctx.run_id, ctx.started)
+        existing = _existing_columns(store, prefix)
+        add_columns = False
+        if existing is not None:
+            evolution = plan_evolution(sink.qualified_name, existing, lake.column_types(df))
+            df = lake.cast_columns(df, evolution.casts)
+            add_columns = bool(evolution.added)
+        if seq is not None:
+            ctx.store.put_bookmark_entry(
+                ctx.job_name,
+                batch.context,
+                bm.BookmarkEntry(
+                    seq,
+                    bm.DATA,
+                    bm.PENDING,
+                    ctx.run_id,
+                    now(),
+                    files=batch.files,
+                    high_water=batch.high_water,
+                    target=location,
+                ),
+            )
+        metadata = {
+            "job": ctx.job_name,
+            "run_id": ctx.run_id,
+            "source": batch.described,
+            "bookmark": {
+                "context": batch.context,
+                "seq": seq,
+                "files": len(batch.files),
+                "high_water": list(batch.high_water.values) if batch.high_water else None,
+            },
+        }
+        with ctx.step(f"commit to {sink.qualified_name}"):
+            commit = lake.write_delta(
+                df,
+                location,
+                mode=sink.mode,
+                partition_by=sink.partition_keys
+                or tuple(k for k in batch.partition_keys if k in df.columns),
+                merge_keys=sink.merge_keys,
+                txn=(app, seq) if seq is not None else None,
+                user_metadata=metadata,
+                add_columns=add_columns,
+            )
+        if seq is not None:
+            recorded = read_txn_version(store, prefix, app)
+            if recorded != seq:
+                raise JobError(
+                    f"{sink.qualified_name}: Delta recorded transaction {recorded} for {app}, "
+                    f"not this run's {seq}: another writer committed the same bookmark",
+                    hint="run one instance of the job at a time (max_concurrent_runs: 1)",
+                    table=sink.qualified_name,
+                )
+            ctx.store.set_bookmark_status(ctx.job_name, batch.context, seq, bm.COMMITTED)
+        read_rows = commit.rows_written
+        if batch.observation is not None:
+            observed = batch.observation.get
+            read_rows = int(observed.get("rows") or 0)
+            bad = int(observed.get("bad") or 0)
+            if bad and max_bad_records is None:
+                with ctx.step("quarantine malformed records"):
+                    quarantined = _quarantine(ctx, batch, seq)
+        run.rows_read += read_rows
+        run.rows_written += commit.rows_written
+        run.rows_quarantined += quarantined
+        run.delta_version = commit.version
+        ctx.store.save_job_run(run)
+        with ctx.step(f"register {sink.qualified_name}"):
+            _register(ctx, sink, location, store, prefix)
+    finally:
+        ctx.store.unlock_table(location, ctx.run_id)
+    print(
+        f"job {ctx.job_name}: {run.rows_written} row(s) from {batch.described} -> "
+        f"{sink.qualified_name} ({commit.operation}, Delta version {commit.version}, "
+        f"{location}){f'; {quarantined} malformed record(s) quarantined' if quarantined else ''}"
+    )
+
+
+def _existing_columns(store: storage.ObjectStore, prefix: str) -> list[tuple[str, str]] | None:
+    log = tuple(store.list(f"{prefix.rstrip('/')}/_delta_log/".lstrip("/")))
+    if not log:
+        return None
+    found = read_delta_schema(store, prefix, log)
+    return [(c.name, c.type) for c in found.columns]
+
+
+def _quarantine_table(ctx: JobContext) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in ctx.job_name.lower())
+
+
+def _quarantine(ctx: JobContext, batch: SourceBatch, seq: int | None) -> int:
+    """Write the batch's malformed records (record, reason, source file, run, seq) to
+    the job's quarantine table; an earlier attempt's rows for ``seq`` are replaced."""
+    from engine.spark import lake
+    from engine.spark.transforms import SOURCE_FILE
+
+    name = _quarantine_table(ctx)
+    location = f"{ctx.settings.bucket_uri(ctx.settings.buckets.raw)}/_quarantine/{name}"
+    values = {
+        "run_id": ctx.run_id,
+        "context": batch.context,
+        "seq": -1 if seq is None else seq,
+        "quarantined_at": ctx.started,
+    }
+    bad = lake.corrupt_rows(
+        batch.df, REASONS.get(batch.format, REASONS["csv"]), SOURCE_FILE, values
+    )
+    replace = None if seq is None else f"context = '{batch.context}' AND seq = {seq}"
+    commit = lake.write_delta(
+        bad,
+        location,
+        mode="overwrite" if replace else "append",
+        partition_by=(),
+        user_metadata={"job": ctx.job_name, "run_id": ctx.run_id, "quarantine": True},
+        replace_where=replace,
+    )
+    catalog = HiveCatalog(_runner(ctx))
+    catalog.create_database(QUARANTINE_DATABASE)
+    catalog.create_table(
+        Table(
+            database=QUARANTINE_DATABASE, name=name, columns=(), location=location, format="delta"
+        )
+    )
+    return commit.rows_written
+
+
+def _runner(ctx: JobContext) -> Any:
+    from engine.spark.session import SparkSqlRunner
+
+    return SparkSqlRunner(ctx.spark)
+
+
+def _register(
+    ctx: JobContext, sink: SinkSpec, location: str, store: storage.ObjectStore, prefix: str
+) -> None:
+    """Register the Delta table (idempotent) and record its schema version."""
+    catalog = HiveCatalog(_runner(ctx))
+    catalog.create_database(sink.database)
+    catalog.create_table(
+        Table(
+            database=sink.database, name=sink.table, columns=(), location=location, format="delta"
+        )
+    )
+    log = tuple(store.list(f"{prefix.rstrip('/')}/_delta_log/".lstrip("/")))
+    found = read_delta_schema(store, prefix, log)
+    keys = set(found.partition_columns)
+    by_name = {c.name: c for c in found.columns}
+    ctx.store.add_table_version(
+        Table(
+            database=sink.database,
+            name=sink.table,
+            columns=tuple(c for c in found.columns if c.name not in keys),
+            location=location,
+            format="delta",
+            partition_keys=tuple(by_name[k] for k in found.partition_columns if k in by_name),
+            parameters={"classification": "delta", "UPDATED_BY_JOB": ctx.job_name},
+        ),
+        ctx.run_id,
+    )
