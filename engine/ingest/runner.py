@@ -155,7 +155,7 @@ def run_job(
 
 
 def _supervise(
-    store: RunStore, record: JobRun, command: list[str], timeout_seconds: int
+    store: RunStore, record: JobRun, command: list[str], timeout_seconds: float
 ) -> tuple[int, bool, bool]:
     stopped = threading.Event()
     child = _Child(command, Path(record.log_path))
