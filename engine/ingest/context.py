@@ -225,7 +225,8 @@ class JobContext:
 
     # -- writing -------------------------------------------------------------------------
     def target_location(self, sink: SinkSpec) -> str:
-        """Where the sink lies: its catalogued location, else ``<raw bucket>/<table>``."""
+        """Where the sink lies: its catalogued location, else ``<raw bucket>/<table>``
+        (``<raw bucket>/<database>/<table>`` for databases other than ``raw``)."""
         if self.spark.catalog.tableExists(sink.qualified_name):
             from catalog.hive import HiveCatalog
             from engine.spark.session import SparkSqlRunner
@@ -233,7 +234,8 @@ class JobContext:
             found = HiveCatalog(SparkSqlRunner(self.spark)).get_table(sink.database, sink.table)
             if found.location:
                 return found.location
-        return f"{self.settings.bucket_uri(self.settings.buckets.raw)}/{sink.table}"
+        folder = sink.table if sink.database == "raw" else f"{sink.database}/{sink.table}"
+        return f"{self.settings.bucket_uri(self.settings.buckets.raw)}/{folder}"
 
     def write(
         self,

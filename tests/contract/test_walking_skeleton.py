@@ -41,7 +41,7 @@ def test_files_become_catalogued_delta_tables(profile_env: dict[str, str]) -> No
         profile_env,
     )
     assert submit.returncode == 0, submit.stderr[-3000:]
-    assert "120 rows" in submit.stdout
+    assert "120 row(s)" in submit.stdout
     job = run_cli(
         ["job", "run", "customers", "--source", "landing.customers", "--target", "raw.customers"],
         profile_env,
@@ -65,12 +65,13 @@ def test_files_become_catalogued_delta_tables(profile_env: dict[str, str]) -> No
     )
     assert _landed_sales(settings, profile_env) == expected
 
-    # 5. a rerun replaces, never duplicates
+    # 5. a rerun finds nothing new (the bookmark), never duplicates
     again = run_cli(
         ["job", "run", "customers", "--source", "landing.customers", "--target", "raw.customers"],
         profile_env,
     )
     assert again.returncode == 0, again.stderr[-3000:]
+    assert "nothing new in landing.customers" in again.stdout
     recount = {
         r["table"]: r["rows"]
         for r in run_cli_json(["catalog", "tables", "raw", "--counts"], profile_env)

@@ -49,7 +49,7 @@ def test_a_job_runs_on_the_standalone_cluster(stack: StackRun, cluster: str) -> 
         stack.env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "20 rows" in result.stdout
+    assert "20 row(s)" in result.stdout
 
     with hive.connect(host="127.0.0.1", port=stack.settings.stack.thrift_port) as conn:
         cursor = conn.cursor()
