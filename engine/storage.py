@@ -227,7 +227,7 @@ def upload_tree(store: ObjectStore, folder: Path, prefix: str) -> int:
             if isinstance(store, LocalStore):
                 target = store.root / key
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, target)
+                shutil.copy2(path, target)  # keeps the mtime: a re-copy is not a new file
             else:
                 store.put(key, path.read_bytes())
             count += 1

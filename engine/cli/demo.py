@@ -63,6 +63,8 @@ def demo() -> None:
                 f"landing.{table}",
                 "--target",
                 f"raw.{table}",
+                "--arg",
+                "write_mode=overwrite",  # a demo rerun re-lands the re-uploaded samples
             ],
         )
     _step(

@@ -6,6 +6,8 @@
    first crawl"; the ratio reported is bytes read / bytes stored.
 3. The 10,000-file / 1,000-partition crawl at two sizes against Spark's inference
    and DuckDB's sniffer (tests/bench/scale.py).
+4. Ingesting 1 GB of CSV into a partitioned Delta table: the ingest job vs bare
+   Spark vs DuckDB's COPY (tests/bench/ingest.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from engine.classify.registry import classify, make_sample
 from engine.crawl.inference import build_table, decide_tables, sample_layout
 from engine.crawl.layout import group_tables
 from engine.storage import CountingStore, LocalStore
+from tests.bench.ingest import bench_ingest
+from tests.bench.ingest import report as ingest_report
 from tests.bench.scale import bench_scale, report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,6 +166,8 @@ def main() -> None:
     ]
     with tempfile.TemporaryDirectory() as work:
         lines += report(bench_scale(Path(work)))
+    with tempfile.TemporaryDirectory() as work:
+        lines += ingest_report(bench_ingest(Path(work)))
     count, megabytes = bench_jars()
     lines += [
         "## The JVM jar cache (`make setup`)",
