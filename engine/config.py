@@ -188,6 +188,17 @@ def project_section(name: str) -> dict[str, Any]:
     return section
 
 
+def definition_error(
+    exc: ValidationError, section: str, name: str, hint: str, show_value: bool = True
+) -> ConfigError:
+    """One message for an invalid definition: the file, the key path, the value (unless
+    it could be a secret) and what is allowed."""
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in (section, name, *first["loc"]))
+    value = f" = {first.get('input')!r}" if show_value else ""
+    return ConfigError(f"{project_file()}: {key}{value}: {first['msg']}", hint=hint, key=key)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from overrides > environment > headwater.yaml > defaults.
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine.config import project_file, project_section
+from engine.config import definition_error, project_file, project_section
 from engine.errors import ConfigError
 
 JDBC_CATALOG = "org.apache.spark.sql.execution.datasources.v2.jdbc.JDBCTableCatalog"
@@ -103,12 +103,8 @@ def load_connections() -> dict[str, Connection]:
         try:
             definition = ConnectionDefinition.model_validate(body or {})
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in ("connections", name, *first["loc"]))
-            raise ConfigError(
-                f"{project_file()}: {where}: {first['msg']}",
-                hint="see docs/crawler.md, JDBC targets",
-                key=where,
+            raise definition_error(
+                exc, "connections", name, "see docs/crawler.md, JDBC targets", show_value=False
             ) from exc
         connections[name] = _connection(name, definition)
     return connections

@@ -33,7 +33,7 @@ from engine.classify.grok import GrokError, grok_classifier
 from engine.classify.json import json_classifier
 from engine.classify.registry import Classifier
 from engine.classify.xml import xml_classifier
-from engine.config import project_file, project_section
+from engine.config import definition_error, project_file, project_section
 from engine.connections import load_connections
 from engine.crawl.crawler import DEFAULT_SAMPLE_SIZE, CrawlTarget
 from engine.crawl.exclude import glob_to_regex
@@ -219,13 +219,7 @@ class CrawlerDefinition(_Strict):
 
 
 def _describe(exc: ValidationError, section: str, name: str) -> ConfigError:
-    first = exc.errors()[0]
-    key = ".".join(str(part) for part in (section, name, *first["loc"]))
-    return ConfigError(
-        f"{project_file()}: {key} = {first.get('input')!r}: {first['msg']}",
-        hint="see docs/crawler.md for the crawler definition",
-        key=key,
-    )
+    return definition_error(exc, section, name, "see docs/crawler.md for the crawler definition")
 
 
 def load_crawlers() -> dict[str, CrawlerDefinition]:

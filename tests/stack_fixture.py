@@ -25,6 +25,16 @@ class StackRun:
     state_dir: Path
     project: Path  # headwater.yaml with the source connection, known to the Thrift Server
 
+    def postgres_params(self) -> dict[str, Any]:
+        """psycopg connection keywords for the stack's PostgreSQL (add ``dbname``)."""
+        pg = self.settings.stack
+        return {
+            "host": "127.0.0.1",
+            "port": pg.postgres_port,
+            "user": pg.postgres_user,
+            "password": pg.postgres_password.get_secret_value(),
+        }
+
     @property
     def source_url(self) -> str:
         return f"jdbc:postgresql://127.0.0.1:{self.settings.stack.postgres_port}/{SOURCE_DB}"

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine.config import project_file, project_section
+from engine.config import definition_error, project_file, project_section
 from engine.errors import ConfigError
 from engine.ingest.bookmarks import BOOKMARK_OPTIONS
 
@@ -118,13 +118,7 @@ def load_jobs() -> dict[str, JobDefinition]:
         try:
             jobs[str(name)] = JobDefinition.model_validate(body or {})
         except ValidationError as exc:
-            first = exc.errors()[0]
-            key = ".".join(str(p) for p in ("jobs", name, *first["loc"]))
-            raise ConfigError(
-                f"{project_file()}: {key} = {first.get('input')!r}: {first['msg']}",
-                hint="see docs/jobs.md for the job definition",
-                key=key,
-            ) from exc
+            raise definition_error(exc, "jobs", name, "see docs/jobs.md") from exc
     return jobs
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from engine.errors import JobError
 from engine.ingest.bookmarks import ABANDONED, BookmarkEntry
+from engine.stack.process import is_pid_alive
 
 JOB_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS job_runs (
@@ -120,15 +121,7 @@ def is_alive(pid: int | None, host: str | None) -> bool:
     another host: then it is assumed alive)."""
     if host is not None and host != this_host():
         return True
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid is not None and is_pid_alive(pid)
 
 
 class JobStateMixin:

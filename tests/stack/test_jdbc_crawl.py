@@ -11,13 +11,7 @@ from tests.stack_fixture import SOURCE_DB, StackRun, connections_yaml
 
 
 def _source(stack: StackRun) -> psycopg.Connection:
-    stack_settings = stack.settings.stack
-    params = {
-        "host": "127.0.0.1",
-        "port": stack_settings.postgres_port,
-        "user": stack_settings.postgres_user,
-        "password": stack_settings.postgres_password.get_secret_value(),
-    }
+    params = stack.postgres_params()
     with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {SOURCE_DB}")
         admin.execute(f"CREATE DATABASE {SOURCE_DB}")

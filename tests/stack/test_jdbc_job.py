@@ -15,13 +15,7 @@ from tests.stack_fixture import SOURCE_DB, StackRun, connections_yaml
 
 
 def _source(stack: StackRun) -> psycopg.Connection:
-    pg = stack.settings.stack
-    params = {
-        "host": "127.0.0.1",
-        "port": pg.postgres_port,
-        "user": pg.postgres_user,
-        "password": pg.postgres_password.get_secret_value(),
-    }
+    params = stack.postgres_params()
     with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:
         if not admin.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (SOURCE_DB,)
