@@ -141,6 +141,7 @@ def run_job(
             [*arguments, "--JOB_RUN_ID", run_id, "--ATTEMPT", str(attempt)],
             master,
         )
+        print(f"$ {' '.join(command)}", flush=True)
         code, timed_out, stopped = _supervise(
             store, record, command, definition.timeout_minutes * 60
         )

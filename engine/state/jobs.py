@@ -124,6 +124,13 @@ def is_alive(pid: int | None, host: str | None) -> bool:
     return pid is not None and is_pid_alive(pid)
 
 
+def _canonical(location: str) -> str:
+    """One spelling per table: the metastore says ``file:/x``, headwater ``file:///x``."""
+    if location.startswith("file:"):
+        location = "file:/" + location.removeprefix("file:").lstrip("/")
+    return location.rstrip("/")
+
+
 class JobStateMixin:
     """SQL for jobs; the host class provides ``_cursor``, ``_exclusive`` and ``_sql``."""
 
@@ -277,6 +284,7 @@ class JobStateMixin:
 
     # -- one writer per Delta table ----------------------------------------------------
     def lock_table(self, location: str, run_id: str, now: str) -> None:
+        location = _canonical(location)
         with self._exclusive() as cursor:
             cursor.execute(
                 self._sql("SELECT run_id, pid, host FROM table_writers WHERE location = ?"),
@@ -299,6 +307,7 @@ class JobStateMixin:
             )
 
     def unlock_table(self, location: str, run_id: str) -> None:
+        location = _canonical(location)
         with self._cursor() as cursor:
             cursor.execute(
                 self._sql("DELETE FROM table_writers WHERE location = ? AND run_id = ?"),

@@ -1,0 +1,63 @@
+"""Run-state tables for jobs: runs, bookmark entries and the one-writer lock."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.ingest import bookmarks as bm
+from engine.state.jobs import JobRun, TableBusyError, this_host
+from engine.state.store import RunStore
+
+
+def store(tmp_path: Path) -> RunStore:
+    return RunStore(sqlite3.connect(tmp_path / "state.db"), "?")
+
+
+def test_bookmark_entries_round_trip_and_an_abandoned_seq_is_replaced(tmp_path: Path) -> None:
+    runs = store(tmp_path)
+    entry = bm.BookmarkEntry(
+        0, bm.DATA, bm.PENDING, "r1", "t", files=(bm.FileMark("f", 1, 2.0),), target="s3a://raw/t"
+    )
+    runs.put_bookmark_entry("j", "source", entry)
+    assert runs.bookmark_entries("j", "source") == [entry]
+    runs.set_bookmark_status("j", "source", 0, bm.ABANDONED)
+    again = bm.BookmarkEntry(0, bm.DATA, bm.PENDING, "r2", "t", target="s3a://raw/t")
+    runs.put_bookmark_entry("j", "source", again)
+    assert [e.run_id for e in runs.bookmark_entries("j", "source")] == ["r2"]
+    assert runs.bookmark_contexts("j") == ["source"]
+
+
+def test_one_writer_per_table_whatever_the_uri_spelling(tmp_path: Path) -> None:
+    runs = store(tmp_path)
+    runs.lock_table("file:///lake/raw/t", "r1", "now")
+    runs.lock_table("file:/lake/raw/t", "r1", "now")  # the same run may take it again
+    # a live holder in another process keeps it
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with sqlite3.connect(tmp_path / "state.db") as db:
+            db.execute("UPDATE table_writers SET pid = ?, run_id = 'other'", (holder.pid,))
+        with pytest.raises(TableBusyError, match=r"file:/lake/raw/t is being written by run other"):
+            runs.lock_table("file:///lake/raw/t/", "r2", "now")
+    finally:
+        holder.kill()
+        holder.wait()
+    runs.lock_table("file:///lake/raw/t", "r2", "now")  # the holder is gone: released
+    runs.unlock_table("file:/lake/raw/t", "r2")
+    runs.lock_table("s3a://raw/t", "r3", "now")
+
+
+def test_runs_are_listed_newest_first_with_their_arguments(tmp_path: Path) -> None:
+    runs = store(tmp_path)
+    for number in range(3):
+        run = JobRun(f"jr_{number}", "j", f"2026-01-0{number + 1}T00:00:00+00:00")
+        run.arguments, run.pid, run.host = {"n": str(number)}, os.getpid(), this_host()
+        runs.claim_job_run(run, max_concurrent=5, now="now")
+    listed = runs.job_runs("j", limit=2)
+    assert [r.run_id for r in listed] == ["jr_2", "jr_1"]
+    assert listed[0].arguments == {"n": "2"}
