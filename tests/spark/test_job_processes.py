@@ -6,19 +6,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.kill_scenario import PENDING_RUNS_SQL, ROWS_PER_FILE, checksum, csv_part, kill_mid_write
+
 HEADWATER = [sys.executable, "-m", "engine.cli.app", "--profile", "local"]
-ROWS_PER_FILE = 150_000
 
 
 def _project(tmp_path: Path, jobs: dict[str, Any]) -> dict[str, str]:
@@ -31,27 +31,26 @@ def _project(tmp_path: Path, jobs: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _land(tmp_path: Path, name: str, first_id: int) -> range:
-    ids = range(first_id, first_id + ROWS_PER_FILE)
+def _land(tmp_path: Path, name: str, first_id: int) -> list[int]:
+    data, ids = csv_part(first_id)
     folder = tmp_path / "home" / "lake" / "landing" / "grow"
     folder.mkdir(parents=True, exist_ok=True)
-    with (folder / name).open("w") as out:
-        out.write("id,label,amount\n")
-        out.writelines(f"{i},row-{i},{i % 997}.25\n" for i in ids)
+    (folder / name).write_bytes(data)
     return ids
 
 
-def _pending_driver(state: Path) -> int | None:
-    """The job's driver pid once its bookmark entry is PENDING (the write is on)."""
-    if not state.exists():
-        return None
-    try:
-        with sqlite3.connect(state, timeout=1) as db:
-            pending = db.execute("SELECT 1 FROM job_bookmarks WHERE status = 'PENDING'").fetchall()
-            running = db.execute("SELECT pid FROM job_runs WHERE state = 'RUNNING'").fetchall()
-    except sqlite3.OperationalError:  # tables not created yet, or busy
-        return None
-    return int(running[0][0]) if pending and running else None
+def _writing_driver(state: Path) -> Callable[[], int | None]:
+    def probe() -> int | None:
+        if not state.exists():
+            return None
+        try:
+            with sqlite3.connect(state, timeout=1) as db:
+                found = db.execute(PENDING_RUNS_SQL).fetchall()
+        except sqlite3.OperationalError:  # tables not created yet, or busy
+            return None
+        return int(found[0][0]) if found else None
+
+    return probe
 
 
 def test_three_runs_with_the_middle_one_killed_land_each_row_exactly_once(
@@ -70,22 +69,13 @@ def test_three_runs_with_the_middle_one_killed_land_each_row_exactly_once(
             }
         },
     )
-    expected = list(_land(tmp_path, "part-1.csv", 1))
+    expected = _land(tmp_path, "part-1.csv", 1)
     subprocess.run([*HEADWATER, "job", "run", "grow"], env=env, check=True, timeout=300)
 
-    expected += list(_land(tmp_path, "part-2.csv", len(expected) + 1))
-    expected += list(_land(tmp_path, "part-3.csv", len(expected) + 1))
-    middle = subprocess.Popen([*HEADWATER, "job", "run", "grow"], env=env)
+    expected += _land(tmp_path, "part-2.csv", len(expected) + 1)
+    expected += _land(tmp_path, "part-3.csv", len(expected) + 1)
     state = tmp_path / "home" / "state.db"
-    deadline = time.monotonic() + 240
-    driver = None
-    while driver is None and middle.poll() is None:
-        assert time.monotonic() < deadline, "the middle run never started writing"
-        driver = _pending_driver(state)
-        time.sleep(0.05)
-    assert driver is not None, "the middle run ended before it could be killed"
-    os.killpg(os.getpgid(driver), signal.SIGKILL)  # spark-submit, its JVM and the driver
-    assert middle.wait(60) != 0
+    assert kill_mid_write([*HEADWATER, "job", "run", "grow"], env, _writing_driver(state)) != 0
 
     subprocess.run([*HEADWATER, "job", "run", "grow"], env=env, check=True, timeout=300)
 
@@ -94,8 +84,7 @@ def test_three_runs_with_the_middle_one_killed_land_each_row_exactly_once(
     ids = sorted(r[0] for r in landed.select("id").collect())
     assert len(ids) == len(expected)
     assert ids == expected  # each source row once: count and content
-    checksum = landed.selectExpr("sum(id * 31 + amount * 100)").first()[0]
-    assert checksum == sum(i * 31 + (i % 997) * 100 + 25 for i in expected)
+    assert landed.selectExpr("sum(id * 31 + amount * 100)").first()[0] == checksum(expected)
 
     shown = subprocess.run(
         [*HEADWATER, "job", "runs", "grow", "--json"],
