@@ -234,8 +234,7 @@ class JobContext:
             found = HiveCatalog(SparkSqlRunner(self.spark)).get_table(sink.database, sink.table)
             if found.location:
                 return found.location
-        folder = sink.table if sink.database == "raw" else f"{sink.database}/{sink.table}"
-        return f"{self.settings.bucket_uri(self.settings.buckets.raw)}/{folder}"
+        return default_location(self.settings, sink)
 
     def write(
         self,
@@ -255,6 +254,13 @@ class JobContext:
                 print(f"job {self.job_name}: nothing new in {batch.described}")
                 return
             land(self, batch, df, sink, max_bad_records=max_bad_records, lineage=lineage)
+
+
+def default_location(settings: Settings, sink: SinkSpec) -> str:
+    """``<raw bucket>/<table>``; ``<raw bucket>/<database>/<table>`` for databases other
+    than ``raw``."""
+    folder = sink.table if sink.database == "raw" else f"{sink.database}/{sink.table}"
+    return f"{settings.bucket_uri(settings.buckets.raw)}/{folder}"
 
 
 def new_run_id() -> str:

@@ -47,6 +47,80 @@ class BadRecordsError(JobError):
     """More malformed records than the job's threshold allows."""
 
 
+class BookmarkCommit:
+    """Steps 1, 3 and 5 of the protocol around a caller's Delta commit (any writer):
+    ``begin`` locks the table and picks ``seq``; ``pending`` records the entry right
+    before the commit; ``confirm`` checks the table recorded ``seq`` and marks it
+    COMMITTED; ``release`` unlocks. ``seq`` is None when the run advances no bookmark."""
+
+    def __init__(self, ctx: JobContext, batch: Any, location: str, table: str) -> None:
+        self.ctx, self.batch, self.location, self.table = ctx, batch, location, table
+        self.store, self.prefix = storage.locate(ctx.settings, location)
+        self.app = bm.app_id(ctx.job_name, batch.context)
+        self.seq: int | None = None
+
+    def begin(self) -> BookmarkCommit:
+        ctx = self.ctx
+        ctx.store.lock_table(self.location, ctx.run_id, now())
+        if ctx.bookmark_option == bm.ENABLE and (self.batch.files or self.batch.high_water):
+            entries = ctx.store.bookmark_entries(ctx.job_name, self.batch.context)
+            self.seq = bm.next_seq(entries, read_txn_version(self.store, self.prefix, self.app))
+        return self
+
+    @property
+    def txn(self) -> tuple[str, int] | None:
+        return None if self.seq is None else (self.app, self.seq)
+
+    def metadata(self) -> dict[str, Any]:
+        """The commit's ``userMetadata``: the job, run, source and bookmark."""
+        batch = self.batch
+        return {
+            "job": self.ctx.job_name,
+            "run_id": self.ctx.run_id,
+            "source": batch.described,
+            "bookmark": {
+                "context": batch.context,
+                "seq": self.seq,
+                "files": len(batch.files),
+                "high_water": list(batch.high_water.values) if batch.high_water else None,
+            },
+        }
+
+    def pending(self) -> None:
+        if self.seq is None:
+            return
+        batch, ctx = self.batch, self.ctx
+        entry = bm.BookmarkEntry(
+            self.seq,
+            bm.DATA,
+            bm.PENDING,
+            ctx.run_id,
+            now(),
+            files=batch.files,
+            high_water=batch.high_water,
+            target=self.location,
+        )
+        ctx.store.put_bookmark_entry(ctx.job_name, batch.context, entry)
+
+    def confirm(self) -> None:
+        if self.seq is None:
+            return
+        recorded = read_txn_version(self.store, self.prefix, self.app)
+        if recorded != self.seq:
+            raise JobError(
+                f"{self.table}: Delta recorded transaction {recorded} for {self.app}, not this "
+                f"run's {self.seq}: another writer committed the same bookmark",
+                hint="run one instance of the job at a time (max_concurrent_runs: 1)",
+                table=self.table,
+            )
+        self.ctx.store.set_bookmark_status(
+            self.ctx.job_name, self.batch.context, self.seq, bm.COMMITTED
+        )
+
+    def release(self) -> None:
+        self.ctx.store.unlock_table(self.location, self.ctx.run_id)
+
+
 def land(
     ctx: JobContext,
     batch: SourceBatch,
@@ -63,13 +137,9 @@ def land(
     store, prefix = storage.locate(ctx.settings, location)
     run = ctx.run_record
     run.target = sink.qualified_name
-    app = bm.app_id(ctx.job_name, batch.context)
-    ctx.store.lock_table(location, ctx.run_id, now())
+    protocol = BookmarkCommit(ctx, batch, location, sink.qualified_name).begin()
     try:
-        seq: int | None = None
-        if ctx.bookmark_option == bm.ENABLE and (batch.files or batch.high_water):
-            entries = ctx.store.bookmark_entries(ctx.job_name, batch.context)
-            seq = bm.next_seq(entries, read_txn_version(store, prefix, app))
+        seq = protocol.seq
         quarantined = 0
         if batch.may_have_corrupt and max_bad_records is not None:
             with ctx.step("quarantine malformed records"):
@@ -85,38 +155,13 @@ def land(
                 )
         if lineage:
             df = add_lineage(df, ctx.run_id, ctx.started)
-        existing = _existing_columns(store, prefix)
+        existing = existing_columns(store, prefix)
         add_columns = False
         if existing is not None:
             evolution = plan_evolution(sink.qualified_name, existing, lake.column_types(df))
             df = lake.cast_columns(df, evolution.casts)
             add_columns = bool(evolution.added)
-        if seq is not None:
-            ctx.store.put_bookmark_entry(
-                ctx.job_name,
-                batch.context,
-                bm.BookmarkEntry(
-                    seq,
-                    bm.DATA,
-                    bm.PENDING,
-                    ctx.run_id,
-                    now(),
-                    files=batch.files,
-                    high_water=batch.high_water,
-                    target=location,
-                ),
-            )
-        metadata = {
-            "job": ctx.job_name,
-            "run_id": ctx.run_id,
-            "source": batch.described,
-            "bookmark": {
-                "context": batch.context,
-                "seq": seq,
-                "files": len(batch.files),
-                "high_water": list(batch.high_water.values) if batch.high_water else None,
-            },
-        }
+        protocol.pending()
         with ctx.step(f"commit to {sink.qualified_name}"):
             commit = lake.write_delta(
                 df,
@@ -125,20 +170,11 @@ def land(
                 partition_by=sink.partition_keys
                 or tuple(k for k in batch.partition_keys if k in df.columns),
                 merge_keys=sink.merge_keys,
-                txn=(app, seq) if seq is not None else None,
-                user_metadata=metadata,
+                txn=protocol.txn,
+                user_metadata=protocol.metadata(),
                 add_columns=add_columns,
             )
-        if seq is not None:
-            recorded = read_txn_version(store, prefix, app)
-            if recorded != seq:
-                raise JobError(
-                    f"{sink.qualified_name}: Delta recorded transaction {recorded} for {app}, "
-                    f"not this run's {seq}: another writer committed the same bookmark",
-                    hint="run one instance of the job at a time (max_concurrent_runs: 1)",
-                    table=sink.qualified_name,
-                )
-            ctx.store.set_bookmark_status(ctx.job_name, batch.context, seq, bm.COMMITTED)
+        protocol.confirm()
         read_rows = commit.rows_written
         if batch.observation is not None:
             observed = batch.observation.get
@@ -153,9 +189,9 @@ def land(
         run.delta_version = commit.version
         ctx.store.save_job_run(run)
         with ctx.step(f"register {sink.qualified_name}"):
-            _register(ctx, sink, location, store, prefix)
+            register(ctx, sink, location, store, prefix, HiveCatalog(_runner(ctx)))
     finally:
-        ctx.store.unlock_table(location, ctx.run_id)
+        protocol.release()
     print(
         f"job {ctx.job_name}: {run.rows_written} row(s) from {batch.described} -> "
         f"{sink.qualified_name} ({commit.operation}, Delta version {commit.version}, "
@@ -163,7 +199,7 @@ def land(
     )
 
 
-def _existing_columns(store: storage.ObjectStore, prefix: str) -> list[tuple[str, str]] | None:
+def existing_columns(store: storage.ObjectStore, prefix: str) -> list[tuple[str, str]] | None:
     log = tuple(store.list(f"{prefix.rstrip('/')}/_delta_log/".lstrip("/")))
     if not log:
         return None
@@ -217,17 +253,30 @@ def _runner(ctx: JobContext) -> Any:
     return SparkSqlRunner(ctx.spark)
 
 
-def _register(
-    ctx: JobContext, sink: SinkSpec, location: str, store: storage.ObjectStore, prefix: str
+def register(
+    ctx: JobContext,
+    sink: SinkSpec,
+    location: str,
+    store: storage.ObjectStore,
+    prefix: str,
+    catalog: HiveCatalog | None,
 ) -> None:
-    """Register the Delta table (idempotent) and record its schema version."""
-    catalog = HiveCatalog(_runner(ctx))
+    """Register the Delta table (idempotent; skipped without a catalog) and record its
+    schema version."""
+    if catalog is None:
+        return _record_version(ctx, sink, location, store, prefix)
     catalog.create_database(sink.database)
     catalog.create_table(
         Table(
             database=sink.database, name=sink.table, columns=(), location=location, format="delta"
         )
     )
+    return _record_version(ctx, sink, location, store, prefix)
+
+
+def _record_version(
+    ctx: JobContext, sink: SinkSpec, location: str, store: storage.ObjectStore, prefix: str
+) -> None:
     log = tuple(store.list(f"{prefix.rstrip('/')}/_delta_log/".lstrip("/")))
     found = read_delta_schema(store, prefix, log)
     keys = set(found.partition_columns)

@@ -132,3 +132,62 @@ def test_a_jvm_job_is_submitted_with_its_main_class(tmp_path: Path) -> None:
     )
     assert failed.returncode == 1
     assert "exited with code 2" in failed.stderr
+
+
+def test_a_python_job_lands_new_files_with_delta_rs_and_spark_reads_them(
+    tmp_path: Path, spark: Any
+) -> None:
+    from engine.crawl.delta import read_txn_version
+    from engine.storage import LocalStore
+
+    env = _project(
+        tmp_path,
+        {
+            "small": {
+                "type": "python",
+                "script": "jobs/ingest_python.py",
+                "arguments": {
+                    "source": "s3://landing/small/",
+                    "format": "csv",
+                    "target": "raw.small",
+                },
+            }
+        },
+    )
+    folder = tmp_path / "home" / "lake" / "landing" / "small"
+    folder.mkdir(parents=True)
+    (folder / "a.csv").write_text("id,name\n1,a\n2,b\n")
+    (folder / "b.csv").write_text("id,name\n3,c\n")
+    for _ in range(2):  # the second run finds nothing new
+        subprocess.run([*HEADWATER, "job", "run", "small"], env=env, check=True, timeout=120)
+    (folder / "c.csv").write_text("id,name,score\n4,d,0.5\n")  # and a new column
+    subprocess.run([*HEADWATER, "job", "run", "small"], env=env, check=True, timeout=120)
+
+    location = tmp_path / "home" / "lake" / "raw" / "small"
+    landed = spark.read.format("delta").load(str(location))
+    assert sorted((r["id"], r["name"], r["score"]) for r in landed.collect()) == [
+        (1, "a", None),
+        (2, "b", None),
+        (3, "c", None),
+        (4, "d", 0.5),
+    ]
+    assert {r["_source_file"].rsplit("/", 1)[1] for r in landed.collect()} == {
+        "a.csv",
+        "b.csv",
+        "c.csv",
+    }
+    store = LocalStore(tmp_path / "home" / "lake", "raw")
+    assert read_txn_version(store, "small", "headwater/small/source") == 1
+    shown = subprocess.run(
+        [*HEADWATER, "job", "runs", "small", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    runs = json.loads(shown.stdout)[::-1]
+    assert [(r["state"], r["job_type"], r["rows_written"]) for r in runs] == [
+        ("SUCCEEDED", "python", 3),
+        ("SUCCEEDED", "python", 0),
+        ("SUCCEEDED", "python", 1),
+    ]

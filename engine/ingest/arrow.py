@@ -1,0 +1,234 @@
+"""Python shell jobs: new files read with pyarrow, landed with delta-rs — no Spark,
+the same bookmark protocol as Spark jobs (the Delta commit carries the app
+transaction), for data small enough for one process.
+
+```python
+def body(ctx: JobContext) -> None:
+    batch = read_new_files(ctx, parse_source(ctx.args))
+    if batch.table is not None:
+        batch.table = batch.table.filter(pc.field("amount") > 0)
+    write_table(ctx, batch, SinkSpec("raw", "payments"))
+```
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from engine import storage
+from engine.config import Settings
+from engine.errors import ConfigError, JobError
+from engine.ingest import bookmarks as bm
+from engine.ingest.context import JobContext, default_location
+from engine.ingest.evolution import plan_evolution
+from engine.ingest.sources import list_files, path_uri
+from engine.ingest.spec import MERGE, OVERWRITE, PATH, SinkSpec, SourceSpec
+from engine.ingest.writer import BookmarkCommit, existing_columns, register
+from engine.state.store import now
+
+ARROW_FORMATS = ("csv", "json", "parquet")
+
+
+@dataclass
+class ArrowBatch:
+    """What a python job read: the rows (None when nothing is new) and the files."""
+
+    table: pa.Table | None
+    described: str
+    files: tuple[bm.FileMark, ...] = ()
+    high_water: bm.HighWater | None = None
+    context: str = "source"
+    bytes_read: int = 0
+
+
+def _parse(fmt: str, data: bytes, options: dict[str, str]) -> pa.Table:
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(io.BytesIO(data))
+    if fmt == "json":
+        import pyarrow.json as pj
+
+        return pj.read_json(io.BytesIO(data))
+    import pyarrow.csv as pcsv
+
+    delimiter = options.get("sep", options.get("delimiter", ","))
+    return pcsv.read_csv(io.BytesIO(data), parse_options=pcsv.ParseOptions(delimiter=delimiter))
+
+
+def read_new_files(
+    ctx: JobContext, source: SourceSpec, transformation_ctx: str = "source"
+) -> ArrowBatch:
+    """The files under a path source the bookmark has not seen, as one Arrow table
+    with ``_source_file``."""
+    if source.kind != PATH or source.format not in ARROW_FORMATS:
+        raise ConfigError(
+            f"a python job reads a path source in {', '.join(ARROW_FORMATS)} "
+            f"(got {source.described})",
+            hint="e.g. --source s3://landing/payments/ --format csv; use a spark job otherwise",
+            key="source",
+        )
+    with ctx.step(f"read {source.described}"):
+        bookmarked = ctx.bookmark_option != bm.DISABLE
+        state = ctx.bookmark_state(transformation_ctx) if bookmarked else bm.BookmarkState()
+        base = path_uri(ctx.settings, source.name)
+        listed = list(list_files(ctx.settings, base).values())
+        if not listed:
+            raise JobError(f"no files under {source.name} ({base})", path=source.name)
+        selection = bm.select_files(listed, state)
+        chosen = [*selection.new, *selection.changed]
+        tables = []
+        for mark in chosen:
+            store, key = storage.locate(ctx.settings, mark.path)
+            part = _parse(str(source.format), store.read(key), dict(source.options))
+            tables.append(part.append_column("_source_file", pa.array([mark.path] * part.num_rows)))
+        table = pa.concat_tables(tables, promote_options="permissive") if tables else None
+        batch = ArrowBatch(
+            table,
+            source.described,
+            tuple(chosen),
+            context=transformation_ctx,
+            bytes_read=sum(m.size for m in chosen),
+        )
+        ctx.run_record.source = source.described
+        ctx.run_record.files_read += len(chosen)
+        ctx.run_record.bytes_read += batch.bytes_read
+        ctx.run_record.rows_read += 0 if table is None else table.num_rows
+        return batch
+
+
+def hive_type(arrow_type: pa.DataType) -> str:
+    """An Arrow type in the catalog's words (for the schema evolution rules)."""
+    names = {
+        pa.int8(): "tinyint",
+        pa.int16(): "smallint",
+        pa.int32(): "int",
+        pa.int64(): "bigint",
+        pa.float32(): "float",
+        pa.float64(): "double",
+        pa.string(): "string",
+        pa.large_string(): "string",
+        pa.bool_(): "boolean",
+        pa.date32(): "date",
+        pa.binary(): "binary",
+    }
+    if arrow_type in names:
+        return names[arrow_type]
+    if pa.types.is_timestamp(arrow_type):
+        return "timestamp" if arrow_type.tz else "timestamp_ntz"
+    if pa.types.is_decimal(arrow_type):
+        return f"decimal({arrow_type.precision},{arrow_type.scale})"
+    return str(arrow_type)
+
+
+def delta_uri(settings: Settings, location: str) -> tuple[str, dict[str, str]]:
+    """delta-rs's URI and storage options for a Hadoop location. Never log the options."""
+    if location.startswith("file:"):
+        return "/" + location.removeprefix("file:").lstrip("/"), {}
+    s3 = settings.s3
+    options = {
+        "AWS_ENDPOINT_URL": s3.endpoint,
+        "AWS_REGION": s3.region,
+        "AWS_ACCESS_KEY_ID": s3.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3.secret_key.get_secret_value(),
+        "AWS_ALLOW_HTTP": str(s3.endpoint.startswith("http:")).lower(),
+        # one writer per table is headwater's own lock (the run-state database)
+        "AWS_S3_ALLOW_UNSAFE_RENAME": "true",
+        "AWS_VIRTUAL_HOSTED_STYLE_REQUEST": str(not s3.path_style).lower(),
+    }
+    return "s3://" + location.split("://", 1)[1], options
+
+
+def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: bool = True) -> None:
+    """Land ``batch.table`` in ``sink`` with the bookmark in the same commit."""
+    from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+
+    if batch.table is None:
+        print(f"job {ctx.job_name}: nothing new in {batch.described}")
+        return
+    location = default_location(ctx.settings, sink)
+    store, prefix = storage.locate(ctx.settings, location)
+    ctx.run_record.target = sink.qualified_name
+    table = batch.table
+    if lineage:
+        table = table.append_column(
+            "_ingested_at", pa.array([ctx.started] * table.num_rows, pa.timestamp("us", "UTC"))
+        ).append_column("_run_id", pa.array([ctx.run_id] * table.num_rows))
+    protocol = BookmarkCommit(ctx, batch, location, sink.qualified_name).begin()
+    try:
+        existing = existing_columns(store, prefix)
+        added = False
+        if existing is not None:
+            incoming = [(f.name, hive_type(f.type)) for f in table.schema]
+            evolution = plan_evolution(sink.qualified_name, existing, incoming)
+            added = bool(evolution.added)
+        uri, options = delta_uri(ctx.settings, location)
+        txns = [] if protocol.txn is None else [Transaction(*protocol.txn)]
+        props = CommitProperties(
+            custom_metadata={"userMetadata": json.dumps(protocol.metadata(), default=str)},
+            app_transactions=txns,
+        )
+        protocol.pending()
+        with ctx.step(f"commit to {sink.qualified_name}"):
+            written = table.num_rows
+            if sink.mode == MERGE and existing is not None:
+                condition = " AND ".join(f"t.{k} = s.{k}" for k in sink.merge_keys)
+                metrics = (
+                    DeltaTable(uri, storage_options=options)
+                    .merge(
+                        table,
+                        condition,
+                        source_alias="s",
+                        target_alias="t",
+                        commit_properties=props,
+                    )
+                    .when_matched_update_all()
+                    .when_not_matched_insert_all()
+                    .execute()
+                )
+                written = int(metrics.get("num_target_rows_inserted", 0)) + int(
+                    metrics.get("num_target_rows_updated", 0)
+                )
+            else:
+                write_deltalake(
+                    uri,
+                    table,
+                    mode="overwrite" if sink.mode == OVERWRITE else "append",
+                    partition_by=list(sink.partition_keys) or None,
+                    schema_mode="merge" if added else None,
+                    storage_options=options,
+                    commit_properties=props,
+                )
+        protocol.confirm()
+        run = ctx.run_record
+        run.rows_written += written
+        run.delta_version = DeltaTable(uri, storage_options=options).version()
+        ctx.store.save_job_run(run)
+        register(ctx, sink, location, store, prefix, _catalog(ctx.settings))
+    finally:
+        protocol.release()
+    print(
+        f"job {ctx.job_name}: {written} row(s) from {batch.described} -> {sink.qualified_name} "
+        f"(Delta version {run.delta_version}, {location}) at {now()}"
+    )
+
+
+def _catalog(settings: Settings) -> Any:
+    """The catalog without a JVM: the Thrift Server in the stack profile. The local
+    profile's embedded metastore needs one, so there the table is left for a crawl of
+    the raw bucket to register (the job says so)."""
+    if settings.profile != "stack":
+        print(
+            "local profile: register the table with `headwater crawl s3://"
+            f"{settings.buckets.raw}/ --database raw` (the embedded metastore needs a JVM)"
+        )
+        return None
+    from catalog.hive import HiveCatalog
+    from catalog.hiveserver2 import HiveServer2Runner
+
+    return HiveCatalog(HiveServer2Runner(settings.stack.host, settings.stack.thrift_port))
