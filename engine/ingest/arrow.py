@@ -13,8 +13,10 @@ def body(ctx: JobContext) -> None:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,7 +87,14 @@ def read_new_files(
         tables = []
         for mark in chosen:
             store, key = storage.locate(ctx.settings, mark.path)
-            part = _parse(str(source.format), store.read(key), dict(source.options))
+            try:
+                part = _parse(str(source.format), store.read(key), dict(source.options))
+            except pa.ArrowInvalid as exc:
+                raise JobError(
+                    f"{mark.path} is not valid {source.format}: {exc}",
+                    hint="fix or move the file (python jobs do not quarantine records)",
+                    path=mark.path,
+                ) from exc
             tables.append(part.append_column("_source_file", pa.array([mark.path] * part.num_rows)))
         table = pa.concat_tables(tables, promote_options="permissive") if tables else None
         batch = ArrowBatch(
@@ -162,11 +171,9 @@ def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: boo
     protocol = BookmarkCommit(ctx, batch, location, sink.qualified_name).begin()
     try:
         existing = existing_columns(store, prefix)
-        added = False
-        if existing is not None:
+        if existing is not None:  # fails on an incompatible change, before writing
             incoming = [(f.name, hive_type(f.type)) for f in table.schema]
-            evolution = plan_evolution(sink.qualified_name, existing, incoming)
-            added = bool(evolution.added)
+            plan_evolution(sink.qualified_name, existing, incoming)
         uri, options = delta_uri(ctx.settings, location)
         txns = [] if protocol.txn is None else [Transaction(*protocol.txn)]
         props = CommitProperties(
@@ -174,7 +181,7 @@ def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: boo
             app_transactions=txns,
         )
         protocol.pending()
-        with ctx.step(f"commit to {sink.qualified_name}"):
+        with ctx.step(f"commit to {sink.qualified_name}"), _delta_errors(location):
             written = table.num_rows
             if sink.mode == MERGE and existing is not None:
                 condition = " AND ".join(f"t.{k} = s.{k}" for k in sink.merge_keys)
@@ -200,7 +207,8 @@ def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: boo
                     table,
                     mode="overwrite" if sink.mode == OVERWRITE else "append",
                     partition_by=list(sink.partition_keys) or None,
-                    schema_mode="merge" if added else None,
+                    # merge: new columns added, columns the batch lacks left null
+                    schema_mode="merge" if existing is not None else None,
                     storage_options=options,
                     commit_properties=props,
                 )
@@ -216,6 +224,18 @@ def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: boo
         f"job {ctx.job_name}: {written} row(s) from {batch.described} -> {sink.qualified_name} "
         f"(Delta version {run.delta_version}, {location}) at {now()}"
     )
+
+
+@contextlib.contextmanager
+def _delta_errors(location: str) -> Iterator[None]:
+    from deltalake.exceptions import DeltaError
+
+    try:
+        yield
+    except (DeltaError, pa.ArrowException) as exc:
+        raise JobError(
+            f"writing the Delta table at {location} failed: {exc}", path=location
+        ) from exc
 
 
 def _catalog(settings: Settings) -> Any:
