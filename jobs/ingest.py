@@ -10,18 +10,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from engine.errors import HeadwaterError
-from engine.ingest.context import EXIT_TERMINAL, EXIT_TRANSIENT, JobContext
+from engine.ingest.context import JobContext
 from engine.ingest.job import REQUIRED_ARGS, ingest
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        ctx = JobContext.start(argv, required=REQUIRED_ARGS)
-    except HeadwaterError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_TRANSIENT if exc.transient else EXIT_TERMINAL
-    return ctx.run(ingest)
+    return JobContext.main(ingest, argv, required=REQUIRED_ARGS)
 
 
 if __name__ == "__main__":

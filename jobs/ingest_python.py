@@ -10,9 +10,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from engine.errors import HeadwaterError
 from engine.ingest.arrow import read_new_files, write_table
-from engine.ingest.context import EXIT_TERMINAL, EXIT_TRANSIENT, JobContext
+from engine.ingest.context import JobContext
 from engine.ingest.spec import parse_spec
 
 
@@ -24,12 +23,7 @@ def ingest(ctx: JobContext) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        ctx = JobContext.start(argv, required=("source", "target"), job_type="python")
-    except HeadwaterError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_TRANSIENT if exc.transient else EXIT_TERMINAL
-    return ctx.run(ingest)
+    return JobContext.main(ingest, argv, required=("source", "target"), job_type="python")
 
 
 if __name__ == "__main__":

@@ -98,6 +98,24 @@ class JobContext:
             store.save_job_run(record)
         return cls(settings, args, record, store)
 
+    @classmethod
+    def main(
+        cls,
+        body: Callable[[JobContext], None],
+        argv: Sequence[str] | None = None,
+        *,
+        required: Sequence[str] = (),
+        job_type: str = "spark",
+    ) -> int:
+        """A job module's whole ``main``: start (an error there is printed and turned
+        into the exit code too), run ``body``, return the exit code."""
+        try:
+            ctx = cls.start(argv, required=required, job_type=job_type)
+        except HeadwaterError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_TRANSIENT if exc.transient else EXIT_TERMINAL
+        return ctx.run(body)
+
     @property
     def job_name(self) -> str:
         return self.args["JOB_NAME"]

@@ -20,4 +20,4 @@ def body(ctx: JobContext) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(JobContext.start(job_type="python").run(body))
+    sys.exit(JobContext.main(body, job_type="python"))
