@@ -161,7 +161,6 @@ def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: boo
         print(f"job {ctx.job_name}: nothing new in {batch.described}")
         return
     location = default_location(ctx.settings, sink)
-    store, prefix = storage.locate(ctx.settings, location)
     ctx.run_record.target = sink.qualified_name
     table = batch.table
     if lineage:
@@ -169,6 +168,7 @@ def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: boo
             "_ingested_at", pa.array([ctx.started] * table.num_rows, pa.timestamp("us", "UTC"))
         ).append_column("_run_id", pa.array([ctx.run_id] * table.num_rows))
     protocol = BookmarkCommit(ctx, batch, location, sink.qualified_name).begin()
+    store, prefix = protocol.store, protocol.prefix
     try:
         existing = existing_columns(store, prefix)
         if existing is not None:  # fails on an incompatible change, before writing

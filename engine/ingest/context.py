@@ -32,7 +32,7 @@ from typing import Any
 from engine import storage
 from engine.config import Settings, load_settings
 from engine.crawl.delta import read_txn_version
-from engine.errors import HeadwaterError, JobError
+from engine.errors import HeadwaterError
 from engine.ingest import bookmarks as bm
 from engine.ingest.args import resolve_options
 from engine.ingest.sources import SourceBatch, read_source
@@ -200,18 +200,6 @@ class JobContext:
         """The source's new data (all of it with bookmarks disabled)."""
         with self.step(f"read {source.described}"):
             bookmarked = self.bookmark_option != bm.DISABLE
-            from engine.ingest.sources import is_file_bookmarkable
-
-            if (
-                bookmarked
-                and source.kind != "jdbc"
-                and not is_file_bookmarkable(self.spark, source)
-            ):
-                raise JobError(
-                    f"{source.described} is a Delta table or a view: file bookmarks do not apply",
-                    hint="run it with --job-bookmark-option job-bookmark-disable",
-                    key="job-bookmark-option",
-                )
             state = self.bookmark_state(transformation_ctx) if bookmarked else bm.BookmarkState()
             batch = read_source(
                 self.spark,

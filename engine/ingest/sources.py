@@ -90,8 +90,14 @@ def read_source(
         return _read_jdbc(spark, spec, state, bookmarked)
     if spec.kind == CATALOG:
         table = lake.catalog_table(spark, spec.name)
-        if table.format in (DELTA, VIEW, REGEX):
-            return _read_whole_table(spark, spec, table.format, state)
+        if table.format in (DELTA, VIEW, REGEX):  # no files of their own to bookmark
+            if bookmarked:
+                raise JobError(
+                    f"{spec.name} is a {table.format} table: file bookmarks do not apply",
+                    hint="run it with --job-bookmark-option job-bookmark-disable",
+                    key="job-bookmark-option",
+                )
+            return _read_whole_table(spark, spec, table.format)
         listed = lake.table_files(spark, spec.name, spec.push_down_predicate)
         located = list_files(settings, table.location)
         marks = [located.get(uri) or FileMark(uri, -1, 0.0) for uri in listed]
@@ -134,22 +140,15 @@ def read_source(
             quarantine=batch.may_have_corrupt,
         )
         if spec.push_down_predicate and spec.kind != CATALOG:
-            batch.df = lake._where(batch.df, spec.push_down_predicate, spec.described)
+            batch.df = lake.where(batch.df, spec.push_down_predicate, spec.described)
     return batch
 
 
-def _read_whole_table(spark: Any, spec: SourceSpec, fmt: str, state: BookmarkState) -> SourceBatch:
-    del state  # not bookmarkable; the caller refuses bookmarks for these
+def _read_whole_table(spark: Any, spec: SourceSpec, fmt: str) -> SourceBatch:
     df = spark.table(spec.name)
     if spec.push_down_predicate:
-        df = lake._where(df, spec.push_down_predicate, spec.name)
+        df = lake.where(df, spec.push_down_predicate, spec.name)
     return SourceBatch(df=df, described=f"{spec.name} ({fmt}, read whole)")
-
-
-def is_file_bookmarkable(spark: Any, spec: SourceSpec) -> bool:
-    if spec.kind != CATALOG:
-        return True
-    return lake.catalog_table(spark, spec.name).format not in (DELTA, VIEW, REGEX)
 
 
 # -- JDBC ------------------------------------------------------------------------------

@@ -134,10 +134,10 @@ def land(
     from engine.spark.transforms import add_lineage
 
     location = ctx.target_location(sink)
-    store, prefix = storage.locate(ctx.settings, location)
     run = ctx.run_record
     run.target = sink.qualified_name
     protocol = BookmarkCommit(ctx, batch, location, sink.qualified_name).begin()
+    store, prefix = protocol.store, protocol.prefix
     try:
         seq = protocol.seq
         quarantined = 0

@@ -62,11 +62,12 @@ def table_files(spark: SparkSession, qualified_name: str, predicate: str | None)
     """The files Spark would read for the table, partition-pruned by ``predicate``."""
     df = spark.table(qualified_name)
     if predicate:
-        df = _where(df, predicate, qualified_name)
+        df = where(df, predicate, qualified_name)
     return sorted(unquote(uri) for uri in df.inputFiles())
 
 
-def _where(df: DataFrame, predicate: str, source: str) -> DataFrame:
+def where(df: DataFrame, predicate: str, source: str) -> DataFrame:
+    """``df`` filtered by a user's predicate, resolved now so a bad one names the source."""
     try:
         filtered = df.where(predicate)
         filtered.schema  # noqa: B018 - resolves the predicate now, to name it in the error
