@@ -6,6 +6,8 @@ connections:
     url: jdbc:postgresql://127.0.0.1:5432/shop
     user: shop_reader
     password_env: SHOP_PASSWORD        # or password_file: /run/secrets/shop
+    ssl_mode: verify-full              # disable | prefer | require | verify-ca | verify-full
+    ssl_root_cert: /etc/ssl/shop-ca.pem
 ```
 
 A password is never written in the file: it is read from the named environment
@@ -21,6 +23,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -32,6 +35,13 @@ JDBC_CATALOG = "org.apache.spark.sql.execution.datasources.v2.jdbc.JDBCTableCata
 # for Spark's catalog; crawling them is not built yet (engine.crawl.jdbc says so).
 _URL = re.compile(r"jdbc:(postgresql|mysql)://([^/:?]+)(?::(\d+))?/([^?/]+)(\?.*)?")
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
+MYSQL_SSL_MODES = {
+    "disable": "DISABLED",
+    "prefer": "PREFERRED",
+    "require": "REQUIRED",
+    "verify-ca": "VERIFY_CA",
+    "verify-full": "VERIFY_IDENTITY",
+}
 # Spark SQL catalog names: the connection name is used as one.
 NAME = r"^[a-z][a-z0-9_]*$"
 
@@ -43,6 +53,10 @@ class ConnectionDefinition(BaseModel):
     user: str = Field(min_length=1)
     password_env: str | None = None
     password_file: Path | None = None
+    # TLS to the source, as libpq / Connector/J name it: disable, prefer, require,
+    # verify-ca, verify-full; the CA file for the verify modes.
+    ssl_mode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] | None = None
+    ssl_root_cert: Path | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ConnectionDefinition:
@@ -67,6 +81,40 @@ class Connection:
     user: str
     password_env: str | None = None
     password_file: Path | None = None
+    ssl_mode: str | None = None
+    ssl_root_cert: Path | None = None
+
+    def jdbc_url(self) -> str:
+        """The JDBC URL with the TLS options in the driver's own terms."""
+        if self.ssl_mode is None:
+            return self.url
+        if self.kind == "postgresql":
+            options = {"sslmode": self.ssl_mode}
+            if self.ssl_root_cert:
+                options["sslrootcert"] = str(self.ssl_root_cert)
+        else:
+            options = {"sslMode": MYSQL_SSL_MODES[self.ssl_mode]}
+            if self.ssl_root_cert:
+                options["trustCertificateKeyStoreUrl"] = f"file:{self.ssl_root_cert}"
+        extra = "&".join(f"{k}={v}" for k, v in options.items())
+        return f"{self.url}{'&' if '?' in self.url else '?'}{extra}"
+
+    def libpq_options(self) -> dict[str, str]:
+        """Keyword options for psycopg (PostgreSQL sources), the password read now."""
+        options = {
+            "host": self.host,
+            "port": str(self.port),
+            "dbname": self.database,
+            "user": self.user,
+            "password": self.password(),
+            "connect_timeout": "10",
+            "application_name": "headwater",
+        }
+        if self.ssl_mode:
+            options["sslmode"] = self.ssl_mode
+        if self.ssl_root_cert:
+            options["sslrootcert"] = str(self.ssl_root_cert)
+        return options
 
     def password(self) -> str:
         """The secret, read now. Never log it."""
@@ -124,6 +172,8 @@ def _connection(name: str, definition: ConnectionDefinition) -> Connection:
         user=definition.user,
         password_env=definition.password_env,
         password_file=definition.password_file,
+        ssl_mode=definition.ssl_mode,
+        ssl_root_cert=definition.ssl_root_cert,
     )
 
 
@@ -132,7 +182,7 @@ def catalog_conf(connections: dict[str, Connection]) -> dict[str, str]:
     conf = {}
     for name, connection in connections.items():
         conf[f"spark.sql.catalog.{name}"] = JDBC_CATALOG
-        conf[f"spark.sql.catalog.{name}.url"] = connection.url
+        conf[f"spark.sql.catalog.{name}.url"] = connection.jdbc_url()
         conf[f"spark.sql.catalog.{name}.user"] = connection.user
     return conf
 

@@ -17,9 +17,12 @@ __all__ = [
     "CrawlError",
     "HeadwaterError",
     "JobError",
+    "MappingError",
     "MetastoreBusyError",
+    "ReplicationError",
     "SetupError",
     "SourceNotFoundError",
+    "SourceUnavailableError",
     "StackError",
     "StorageError",
 ]
@@ -59,3 +62,17 @@ class SourceNotFoundError(JobError):
 
 class MetastoreBusyError(HeadwaterError):
     """The embedded Derby metastore is already open in another process."""
+
+
+class ReplicationError(HeadwaterError):
+    """A replication task could not load, capture or validate. Terminal."""
+
+
+class MappingError(ReplicationError):
+    """A DMS table mapping is invalid; names the rule id and field. Terminal."""
+
+
+class SourceUnavailableError(ReplicationError):
+    """The source database refused the connection or went away. Transient."""
+
+    transient = True

@@ -138,7 +138,7 @@ def jdbc_properties(connection: Connection) -> dict[str, str]:
         "org.postgresql.Driver" if connection.kind == "postgresql" else "com.mysql.cj.jdbc.Driver"
     )
     return {
-        "url": connection.url,
+        "url": connection.jdbc_url(),
         "user": connection.user,
         "password": connection.password(),
         "driver": driver,

@@ -1,0 +1,163 @@
+"""Replication tasks from ``headwater.yaml`` (DMS's replication task settings).
+
+```yaml
+replication_tasks:
+  shop:
+    connection: shop                      # a PostgreSQL (CDC) or MySQL/MariaDB source
+    migration_type: full-load-and-cdc     # full-load | cdc | full-load-and-cdc
+    table_mappings: mappings/shop.json    # DMS JSON: a file beside headwater.yaml, or inline
+    target_database: shop                 # catalog database (default: the task's name)
+    target_prep_mode: drop-and-create     # do-nothing | drop-and-create | truncate
+    max_full_load_subtasks: 8             # tables loaded at once (DMS MaxFullLoadSubTasks)
+    partitions_per_table: 4               # parallel JDBC reads of one table (key ranges)
+    continuous_interval_seconds: 10       # pause between batches under --continuous
+    validation: true                      # compare source and lake after the full load
+```
+
+DMS's own spellings of the prep mode (``DROP_AND_CREATE``, ``TRUNCATE_BEFORE_LOAD``,
+``DO_NOTHING``) are accepted too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from engine.config import definition_error, project_file, project_section
+from engine.connections import Connection, load_connections
+from engine.errors import ConfigError
+from engine.replicate.mapping import TableMapping, parse_mapping
+
+FULL_LOAD, CDC, FULL_LOAD_AND_CDC = "full-load", "cdc", "full-load-and-cdc"
+DO_NOTHING, DROP_AND_CREATE, TRUNCATE = "do-nothing", "drop-and-create", "truncate"
+_DMS_PREP = {
+    "DO_NOTHING": DO_NOTHING,
+    "DROP_AND_CREATE": DROP_AND_CREATE,
+    "TRUNCATE_BEFORE_LOAD": TRUNCATE,
+}
+DMS_MAX_SUBTASKS = 49
+TASK_NAME = r"^[a-z][a-z0-9_]*$"
+
+
+class ReplicationTaskDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    connection: str
+    migration_type: Literal["full-load", "cdc", "full-load-and-cdc"] = "full-load-and-cdc"
+    table_mappings: str | dict[str, Any]
+    target_database: str | None = Field(default=None, pattern=TASK_NAME)
+    target_prep_mode: Literal["do-nothing", "drop-and-create", "truncate"] = "drop-and-create"
+    max_full_load_subtasks: int = Field(default=8, ge=1, le=DMS_MAX_SUBTASKS)
+    partitions_per_table: int = Field(default=4, ge=1, le=256)
+    continuous_interval_seconds: float = Field(default=10.0, gt=0)
+    validation: bool = True
+    slot_name: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,63}$")
+
+    @field_validator("target_prep_mode", mode="before")
+    @classmethod
+    def _dms_spelling(cls, value: Any) -> Any:
+        return _DMS_PREP.get(value, value) if isinstance(value, str) else value
+
+    @property
+    def has_full_load(self) -> bool:
+        return self.migration_type in (FULL_LOAD, FULL_LOAD_AND_CDC)
+
+    @property
+    def has_cdc(self) -> bool:
+        return self.migration_type in (CDC, FULL_LOAD_AND_CDC)
+
+
+class ReplicationTask:
+    """A validated task: its definition, connection and parsed table mapping."""
+
+    def __init__(
+        self, name: str, definition: ReplicationTaskDefinition, connection: Connection
+    ) -> None:
+        self.name = name
+        self.definition = definition
+        self.connection = connection
+        self.mapping: TableMapping = parse_mapping(
+            _mapping_document(name, definition.table_mappings), f"replication task {name}"
+        )
+
+    @property
+    def database(self) -> str:
+        return self.definition.target_database or self.name
+
+    @property
+    def slot(self) -> str:
+        """The replication slot (and publication) of the task on the source."""
+        return self.definition.slot_name or f"headwater_{self.name}"[:63]
+
+    @property
+    def job_name(self) -> str:
+        """The name its runs are recorded under (``headwater job runs`` shows them)."""
+        return f"replicate-{self.name}"
+
+
+def _mapping_document(name: str, value: str | dict[str, Any]) -> str | dict[str, Any]:
+    if isinstance(value, dict) or value.lstrip().startswith(("{", "[")):
+        return value
+    path = Path(value)
+    if not path.is_absolute():
+        path = project_file().resolve().parent / path
+    try:
+        return json.loads(path.read_text()) if path.suffix == ".json" else path.read_text()
+    except OSError as exc:
+        raise ConfigError(
+            f"replication task {name}: cannot read table_mappings file {path} ({exc.strerror})",
+            key=f"replication_tasks.{name}.table_mappings",
+        ) from exc
+    except json.JSONDecodeError:
+        return path.read_text()  # parse_mapping reports where the JSON breaks
+
+
+def load_tasks() -> dict[str, ReplicationTaskDefinition]:
+    tasks = {}
+    for name, body in project_section("replication_tasks").items():
+        if not re.fullmatch(TASK_NAME, str(name)):
+            raise ConfigError(
+                f"{project_file()}: replication_tasks.{name}: a task name is lower case "
+                "letters, digits and _",
+                key=f"replication_tasks.{name}",
+            )
+        try:
+            tasks[str(name)] = ReplicationTaskDefinition.model_validate(body or {})
+        except ValidationError as exc:
+            raise definition_error(
+                exc, "replication_tasks", name, "see docs/replication.md"
+            ) from exc
+    return tasks
+
+
+def replication_task(name: str) -> ReplicationTask:
+    tasks = load_tasks()
+    if name not in tasks:
+        raise ConfigError(
+            f"no replication task named {name!r} in {project_file()} "
+            f"(defined: {', '.join(sorted(tasks)) or 'none'})",
+            hint="define it under 'replication_tasks:' (see docs/replication.md)",
+            key=f"replication_tasks.{name}",
+        )
+    definition = tasks[name]
+    connections = load_connections()
+    if definition.connection not in connections:
+        raise ConfigError(
+            f"replication task {name}: connection {definition.connection!r} is not defined "
+            f"(defined: {', '.join(sorted(connections)) or 'none'})",
+            key=f"replication_tasks.{name}.connection",
+        )
+    connection = connections[definition.connection]
+    if definition.has_cdc and connection.kind != "postgresql":
+        raise ConfigError(
+            f"replication task {name}: change data capture from {connection.kind} is not built: "
+            "only PostgreSQL sources support migration_type cdc / full-load-and-cdc",
+            hint="use migration_type full-load (scheduled full loads), or an ingest job with "
+            "--bookmark_keys updated_at for key/timestamp increments (docs/replication.md)",
+            key=f"replication_tasks.{name}.migration_type",
+        )
+    return ReplicationTask(name, definition, connection)
