@@ -18,6 +18,7 @@ from engine.cli import crawl as crawl_cmd
 from engine.cli import demo as demo_cmd
 from engine.cli import history as history_cmd
 from engine.cli import job as job_cmd
+from engine.cli import replicate as replicate_cmd
 from engine.cli import stack as stack_cmd
 from engine.cli.context import STATE, open_catalog
 from engine.errors import HeadwaterError
@@ -48,6 +49,7 @@ def _global(
 
 app.add_typer(stack_cmd.app, name="stack")
 app.add_typer(job_cmd.app, name="job")
+app.add_typer(replicate_cmd.app, name="replicate")
 catalog_app = make_catalog_app(lambda: open_catalog())
 catalog_app.command("versions")(history_cmd.versions)
 catalog_app.command("diff")(history_cmd.diff)

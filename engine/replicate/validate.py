@@ -54,7 +54,9 @@ def _spark_quote(name: str) -> str:
 def pg_canonical(column: ComparedColumn) -> str:
     c, kind = _pg_quote(column.source), column.spark_type
     if column.as_text or kind == "string":
-        text = f"format('%s', {c})"
+        # format() prints the type's own output (char(n) keeps its padding, as the
+        # lake has it) but makes NULL an empty string: keep NULL NULL
+        text = f"CASE WHEN {c} IS NOT NULL THEN format('%s', {c}) END"
     elif kind.startswith("decimal("):
         precision, scale = kind[8:-1].split(",")
         text = f"{c}::numeric({precision},{scale})::text"

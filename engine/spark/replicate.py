@@ -196,6 +196,10 @@ def typed_changes(changes: DataFrame, plan: TablePlan) -> DataFrame:
         else:
             value = text.cast(column.spark_type)
         columns.append(value.alias(column.name))
+    where = plan.filter_sql(lambda c: f"`{c}`")
+    if where:  # the selection filters hold for changes too; a delete carries only the key
+        changes = changes.select("*", *columns).where(f"op IN ('D', 'T') OR ({where})")
+        columns = [sf.col(f"`{c.name}`") for c in plan.source.columns]
     return changes.select(
         sf.col("op").alias(OP),
         sf.col("lsn").alias(LSN),

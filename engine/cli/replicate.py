@@ -1,0 +1,171 @@
+"""``headwater replicate``: run replication tasks (DMS), stop them, see their state."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import typer
+
+from catalog.output import render, say
+from engine.cli.context import STATE
+from engine.errors import HeadwaterError, JobError
+
+app = typer.Typer(
+    help="Replicate database tables into the lake: full load, CDC, validation.",
+    no_args_is_help=True,
+)
+TASK = typer.Argument(..., help="A task defined under 'replication_tasks:' in headwater.yaml.")
+CONTINUOUS = typer.Option(False, "--continuous", help="Run CDC batches back to back until stopped.")
+MASTER = typer.Option(None, "--master", help="e.g. spark://127.0.0.1:7077.")
+
+
+def _run(name: str, action: str, continuous: bool = False, master: str | None = None) -> None:
+    from engine.ingest.definitions import JobDefinition
+    from engine.ingest.runner import run_job
+    from engine.replicate.definitions import replication_task
+    from engine.stack import artifacts
+    from engine.state.store import open_run_store
+
+    settings = STATE.settings
+    task = replication_task(name)  # a bad definition or mapping fails here, before Spark
+    definition = JobDefinition(
+        script="jobs/replicate.py",
+        arguments={"task": name, "action": action, "continuous": continuous},
+    )
+    if not artifacts.is_spark_defaults_current(settings):
+        artifacts.write_spark_defaults(settings)
+    record = run_job(
+        settings, open_run_store(settings), task.job_name, definition, {}, master=master
+    )
+    say(
+        f"run {record.run_id}: {record.state} · changes read {record.rows_read} · full-load "
+        f"rows {record.rows_written} · log {record.log_path}"
+    )
+    if record.state != "SUCCEEDED":
+        raise JobError(
+            f"replication task {name} ({action}) ended {record.state}"
+            + (f" in step '{record.failed_step}'" if record.failed_step else "")
+            + (f": {record.error}" if record.error else ""),
+            hint=f"its log: {record.log_path}; headwater replicate status {name}",
+        )
+
+
+@app.command("start")
+def start(name: str = TASK, continuous: bool = CONTINUOUS, master: str = MASTER) -> None:
+    """First run of a task: create the slot, full load (in the slot's snapshot),
+    validate, then one CDC batch (or keep going with --continuous).
+
+    Example: headwater replicate start shop
+    """
+    _run(name, "start", continuous, master)
+
+
+@app.command("resume")
+def resume(name: str = TASK, continuous: bool = CONTINUOUS, master: str = MASTER) -> None:
+    """Continue from the last committed position: one CDC batch (a scheduled run),
+    or batches every continuous_interval_seconds with --continuous.
+
+    Examples:
+      headwater replicate resume shop
+      headwater replicate resume shop --continuous
+    """
+    _run(name, "resume", continuous, master)
+
+
+@app.command("reload")
+def reload(name: str = TASK, master: str = MASTER) -> None:
+    """Start over: drop the slot and the task's state, load every table again.
+
+    Example: headwater replicate reload shop
+    """
+    _run(name, "reload", False, master)
+
+
+@app.command("validate")
+def validate(name: str = TASK, master: str = MASTER) -> None:
+    """Catch up to a fresh snapshot of the source, then compare row counts and
+    checksums per key range for every table (exit 1 on a difference).
+
+    Example: headwater replicate validate shop
+    """
+    _run(name, "validate", False, master)
+
+
+@app.command("stop")
+def stop(name: str = TASK) -> None:
+    """Stop the task's running run (a continuous one ends after its batch).
+
+    Example: headwater replicate stop shop
+    """
+    from engine.ingest.runner import stop_runs
+    from engine.replicate.definitions import replication_task
+    from engine.state.store import open_run_store
+
+    task = replication_task(name)
+    stopped = stop_runs(open_run_store(STATE.settings), task.job_name)
+    say(f"stopped: {', '.join(stopped)}" if stopped else f"task {name}: no run is going")
+
+
+@app.command("status")
+def status(
+    name: str = TASK, as_json: bool = typer.Option(False, "--json", help="Print JSON.")
+) -> None:
+    """Per table: state, full-load rows, inserts/updates/deletes, last position and
+    commit, validation; for the task: batches, slot position and lag.
+
+    Example: headwater replicate status shop --json
+    """
+    from engine.replicate.definitions import replication_task
+    from engine.replicate.pgoutput import format_lsn
+    from engine.replicate.postgres import PostgresSource
+    from engine.state.store import open_run_store
+
+    task = replication_task(name)
+    store = open_run_store(STATE.settings)
+    tables = store.table_stats(name)
+    batches = store.batches(name)
+    runs = store.job_runs(task.job_name, 1)
+    summary: dict[str, Any] = {
+        "task": name,
+        "migration_type": task.definition.migration_type,
+        "last_run": runs[0].state if runs else "never run",
+        "batches": max(0, len(batches) - 1),
+        "last_batch_position": batches[-1].end_position if batches else "",
+        "pending_batch": bool(batches and batches[-1].status != "COMMITTED"),
+    }
+    if task.definition.has_cdc and batches:
+        source = PostgresSource(task.connection)
+        try:
+            position = source.slot_position(task.slot)
+            summary["slot_position"] = "" if position is None else format_lsn(position)
+            summary["lag_bytes"] = source.lag_bytes(task.slot)
+        except HeadwaterError as exc:
+            summary["slot_position"] = f"unknown ({exc.message})"
+        finally:
+            source.close()
+    if as_json:
+        render([{**summary, "tables": [asdict(t) for t in tables]}], as_json=True)
+        return
+    say(" · ".join(f"{k} {v}" for k, v in summary.items()))
+    render(
+        [
+            {
+                "table": t.source,
+                "target": t.target,
+                "state": t.state,
+                "full load": t.full_load_rows,
+                "inserts": t.inserts,
+                "updates": t.updates,
+                "deletes": t.deletes,
+                "truncates": t.truncates,
+                "last position": t.last_position,
+                "last commit": t.last_commit_at,
+                "validation": t.validation_state,
+                "notes": (t.validation_detail if t.validation_state != "Validated" else "")
+                + (f" {t.ddls}" if t.ddls else ""),
+            }
+            for t in tables
+        ],
+        title=f"replication task {name}",
+    )

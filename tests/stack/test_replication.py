@@ -1,0 +1,296 @@
+"""Replication (DMS) on the real stack: PostgreSQL source with logical decoding, Delta
+on MinIO, the metastore and the Thrift Server. Full load with DMS mappings, CDC over
+several batches (inserts, updates, deletes, a key change, a rolled-back transaction,
+TRUNCATE, DDL), a SIGKILL in the middle of a batch, validation at the end."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import yaml
+from pyhive import hive
+
+from engine.stack.postgres import STATE_DATABASE
+from tests.helpers import HEADWATER, run_cli, run_cli_json
+from tests.kill_scenario import kill_mid_write
+from tests.stack_fixture import SOURCE_DB, SOURCE_PASSWORD_ENV, StackRun, connections_yaml
+
+pytestmark = pytest.mark.stack
+
+PENDING_BATCH_SQL = (
+    "SELECT r.pid FROM job_runs r WHERE r.state = 'RUNNING' AND EXISTS "
+    "(SELECT 1 FROM replication_batches b WHERE b.status = 'PENDING' AND b.run_id = r.run_id)"
+)
+MAPPINGS = {
+    "rules": [
+        {
+            "rule-type": "selection",
+            "rule-id": "1",
+            "rule-name": "all of repl",
+            "object-locator": {"schema-name": "repl", "table-name": "%"},
+            "rule-action": "include",
+        },
+        {
+            "rule-type": "selection",
+            "rule-id": "2",
+            "object-locator": {"schema-name": "repl", "table-name": "audit[_]log"},
+            "rule-action": "exclude",
+        },
+        {
+            "rule-type": "selection",
+            "rule-id": "3",
+            "object-locator": {"schema-name": "repl", "table-name": "orders"},
+            "rule-action": "include",
+            "filters": [
+                {
+                    "filter-type": "source",
+                    "column-name": "status",
+                    "filter-conditions": [{"filter-operator": "noteq", "value": "test"}],
+                }
+            ],
+        },
+        {
+            "rule-type": "transformation",
+            "rule-id": "4",
+            "rule-target": "table",
+            "object-locator": {"schema-name": "repl", "table-name": "order_items"},
+            "rule-action": "rename",
+            "value": "lines",
+        },
+        {
+            "rule-type": "transformation",
+            "rule-id": "5",
+            "rule-target": "column",
+            "object-locator": {
+                "schema-name": "repl",
+                "table-name": "customers",
+                "column-name": "email",
+            },
+            "rule-action": "rename",
+            "value": "email_address",
+        },
+        {
+            "rule-type": "transformation",
+            "rule-id": "6",
+            "rule-target": "column",
+            "object-locator": {"schema-name": "repl", "table-name": "orders"},
+            "rule-action": "add-column",
+            "value": "amount_band",
+            "expression": "CASE WHEN $amount > 100 THEN 'high' ELSE 'low' END",
+            "data-type": {"type": "string", "length": 4},
+        },
+    ]
+}
+SCHEMA_SQL = """
+DROP SCHEMA IF EXISTS repl CASCADE;
+CREATE SCHEMA repl;
+CREATE TABLE repl.customers (id int PRIMARY KEY, name text, email text, created_at timestamptz,
+    photo bytea);
+CREATE TABLE repl.orders (id bigint PRIMARY KEY, customer_id int, status text,
+    amount numeric(12,2), ordered_at timestamp, tags text[]);
+CREATE TABLE repl.order_items (order_id bigint, line int, sku text, qty int, price float8,
+    PRIMARY KEY (order_id, line));
+CREATE TABLE repl.audit_log (id serial PRIMARY KEY, note text);
+INSERT INTO repl.customers SELECT g, 'customer ' || g, 'c' || g || '@example.com',
+    timestamptz '2026-01-01 00:00:00+00' + g * interval '37 seconds',
+    CASE WHEN g % 5 = 0 THEN decode(md5(g::text), 'hex') END
+    FROM generate_series(1, 2000) g;
+INSERT INTO repl.orders SELECT g, 1 + g % 2000, CASE WHEN g % 500 = 0 THEN 'test' ELSE 'paid' END,
+    (g % 997) * 1.25, timestamp '2026-02-01' + g * interval '1 minute', ARRAY['a', 'b' || g]
+    FROM generate_series(1, 20000) g;
+INSERT INTO repl.order_items SELECT o, l, 'sku-' || (o * 7 + l) % 1000, 1 + (o + l) % 9,
+    ((o + l) % 300) / 7.0 FROM generate_series(1, 20000) o, generate_series(1, 3) l;
+INSERT INTO repl.audit_log (note) SELECT 'n' || g FROM generate_series(1, 10) g;
+"""
+FIRST_CHANGES = [
+    "INSERT INTO repl.orders SELECT g, 7, 'paid', 250.5, now(), NULL "
+    "FROM generate_series(20001, 20500) g",
+    "INSERT INTO repl.order_items SELECT o, 1, 'new', 2, 9.5 FROM generate_series(20001, 20500) o",
+    "UPDATE repl.orders SET amount = amount + 1 WHERE id % 67 = 0 AND status = 'paid'",
+    "DELETE FROM repl.order_items WHERE order_id % 199 = 0",
+    "UPDATE repl.customers SET id = id + 100000 WHERE id IN (3, 4)",  # a key change
+    "UPDATE repl.customers SET name = NULL, photo = '\\x00ff'::bytea WHERE id = 10",
+]
+BIG_CHANGES = [
+    "UPDATE repl.order_items SET qty = qty + 1 WHERE line < 3",  # 40,000 changes
+    "INSERT INTO repl.customers SELECT g, 'late ' || g, NULL, now(), NULL "
+    "FROM generate_series(5001, 6000) g",
+    "DELETE FROM repl.orders WHERE id BETWEEN 100 AND 149",
+]
+
+
+def _source(stack: StackRun) -> psycopg.Connection:
+    params = stack.postgres_params()
+    with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:
+        if not admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (SOURCE_DB,)
+        ).fetchall():
+            admin.execute(f"CREATE DATABASE {SOURCE_DB}")
+    return psycopg.connect(**params, dbname=SOURCE_DB, autocommit=True)
+
+
+def _query(stack: StackRun, sql: str) -> list[tuple[Any, ...]]:
+    with hive.connect(host="127.0.0.1", port=stack.settings.stack.thrift_port) as conn:
+        cursor = conn.cursor()
+        cursor.execute(sql)
+        return [tuple(r) for r in cursor.fetchall()]
+
+
+def _project(stack: StackRun, tmp_path: Path, tasks: dict[str, Any]) -> dict[str, str]:
+    (tmp_path / "shop.json").write_text(json.dumps(MAPPINGS))
+    project = tmp_path / "headwater.yaml"
+    project.write_text(
+        connections_yaml(stack.settings) + yaml.safe_dump({"replication_tasks": tasks})
+    )
+    return {**stack.env, "HEADWATER_PROJECT_FILE": str(project)}
+
+
+def _pending_batch_driver(stack: StackRun) -> Callable[[], int | None]:
+    def probe() -> int | None:
+        with psycopg.connect(**stack.postgres_params(), dbname=STATE_DATABASE) as db:
+            found = db.execute(PENDING_BATCH_SQL).fetchall()
+        return int(found[0][0]) if found else None
+
+    return probe
+
+
+def _text(result: Any) -> str:
+    """stderr with the terminal's line wrapping undone."""
+    return " ".join(str(result.stderr).split())
+
+
+def _ok(result: Any) -> str:
+    """The command's output, after checking it succeeded (else its job log's end)."""
+    if result.returncode != 0:
+        found = re.search(r"its log: (\S+?);", result.stderr)
+        log = Path(found.group(1)).read_text()[-4000:] if found else ""
+        raise AssertionError(f"{result.stderr[-2000:]}\n--- job log ---\n{log}")
+    return str(result.stdout)
+
+
+def test_full_load_and_cdc_survives_a_kill_and_validates(stack: StackRun, tmp_path: Path) -> None:
+    source = _source(stack)
+    source.execute(SCHEMA_SQL)
+    env = _project(
+        stack,
+        tmp_path,
+        {
+            "shop_repl": {
+                "connection": "shop",
+                "table_mappings": "shop.json",
+                "max_full_load_subtasks": 2,
+                "partitions_per_table": 3,
+            }
+        },
+    )
+
+    out = _ok(run_cli(["replicate", "start", "shop_repl"], env))
+    assert "repl.orders -> shop_repl.orders: 19960 row(s) loaded" in out  # 40 'test' filtered
+    assert "repl.order_items -> shop_repl.lines: 60000 row(s) loaded" in out
+    status = run_cli_json(["replicate", "status", "shop_repl"], env)[0]
+    tables = {t["source"]: t for t in status["tables"]}
+    assert set(tables) == {"repl.customers", "repl.orders", "repl.order_items"}
+    assert {t["validation_state"] for t in tables.values()} == {"Validated"}
+    assert _query(
+        stack,
+        "SELECT email_address, amount_band FROM shop_repl.customers c "
+        "JOIN shop_repl.orders o ON o.customer_id = c.id WHERE o.id = 400",
+    ) == [("c401@example.com", "high")]
+
+    # Batch 1: inserts, updates, deletes, a key change, a rolled-back transaction.
+    counts = [source.execute(statement).rowcount for statement in FIRST_CHANGES]
+    with pytest.raises(psycopg.errors.UniqueViolation), source.transaction():
+        source.execute("INSERT INTO repl.customers VALUES (90000, 'ghost', NULL, now(), NULL)")
+        source.execute("INSERT INTO repl.customers VALUES (90000, 'ghost', NULL, now(), NULL)")
+    out = _ok(run_cli(["replicate", "resume", "shop_repl"], env))
+    assert "applied" in out
+
+    # Batch 2 is killed with SIGKILL while it writes; the resume replays it.
+    counts += [source.execute(statement).rowcount for statement in BIG_CHANGES]
+    command = [*HEADWATER, "replicate", "resume", "shop_repl"]
+    assert kill_mid_write(command, env, _pending_batch_driver(stack)) != 0
+    # Source DDL after the crash: a column added (and filled), one dropped.
+    source.execute("ALTER TABLE repl.customers ADD COLUMN tier text")
+    source.execute("UPDATE repl.customers SET tier = 'gold' WHERE id <= 10")
+    source.execute("ALTER TABLE repl.orders DROP COLUMN tags")
+    source.execute("INSERT INTO repl.orders VALUES (30000, 1, 'paid', 5, now())")
+    source.execute("TRUNCATE repl.audit_log")  # not replicated: excluded
+    _ok(run_cli(["replicate", "resume", "shop_repl"], env))
+
+    out = _ok(run_cli(["replicate", "validate", "shop_repl"], env))
+    assert out.count("Validated") == 3, out
+    status = run_cli_json(["replicate", "status", "shop_repl"], env)[0]
+    tables = {t["source"]: t for t in status["tables"]}
+    items = tables["repl.order_items"]
+    assert (items["inserts"], items["updates"], items["deletes"]) == (
+        counts[1],
+        counts[6],
+        counts[3],
+    )
+    assert tables["repl.customers"]["inserts"] == 1000
+    assert "tier" in tables["repl.customers"]["ddls"]
+    assert "tags" in tables["repl.orders"]["ddls"]
+    assert status["pending_batch"] is False
+    assert status["slot_position"] == status["last_batch_position"]
+
+    # The change table holds each change once, however often the killed batch ran.
+    lake = _query(stack, "SELECT count(*), count(DISTINCT _lsn) FROM shop_repl.lines__ct")[0]
+    assert lake == (counts[1] + counts[6] + counts[3],) * 2
+    ops = dict(_query(stack, "SELECT Op, count(*) FROM shop_repl.customers__ct GROUP BY Op"))
+    assert ops == {"I": 1000, "U": 2 + 1 + 8}  # no ghost from the rolled-back transaction
+    assert _query(stack, "SELECT tier, name FROM shop_repl.customers WHERE id = 10") == [
+        ("gold", None)
+    ]
+    assert _query(stack, "SELECT count(*) FROM shop_repl.customers WHERE id IN (3, 4)") == [(0,)]
+    source.close()
+
+
+def test_bad_mapping_wrong_password_and_missing_replica_identity(
+    stack: StackRun, tmp_path: Path
+) -> None:
+    source = _source(stack)
+    source.execute("DROP SCHEMA IF EXISTS bare CASCADE")
+    source.execute("CREATE SCHEMA bare")
+    source.execute("CREATE TABLE bare.events (at timestamptz, what text)")  # no key
+    bad_rule = {
+        "rules": [
+            {
+                "rule-type": "selection",
+                "rule-id": "11",
+                "object-locator": {"schema-name": "bare", "table-name": "%"},
+                "rule-action": "copy",
+            }
+        ]
+    }
+    good_rule = {"rules": [{**bad_rule["rules"][0], "rule-action": "include"}]}
+    env = _project(
+        stack,
+        tmp_path,
+        {
+            "bad_mapping": {"connection": "shop", "table_mappings": json.dumps(bad_rule)},
+            "no_key": {"connection": "shop", "table_mappings": json.dumps(good_rule)},
+        },
+    )
+    result = run_cli(["replicate", "start", "bad_mapping"], env)
+    assert result.returncode == 1
+    assert "rule 11: rule-action: 'copy' is not one of include, exclude, explicit" in _text(result)
+
+    result = run_cli(["replicate", "start", "no_key"], env)
+    assert result.returncode != 0
+    assert "bare.events has no primary key and no REPLICA IDENTITY" in _text(result)
+    assert "REPLICA IDENTITY FULL" in _text(result)
+
+    secret = "not-the-password-4711"
+    wrong = {**env, SOURCE_PASSWORD_ENV: secret}
+    result = run_cli(["replicate", "start", "no_key"], wrong)
+    assert result.returncode != 0
+    assert "refused user headwater: password authentication failed" in _text(result)
+    log = Path(run_cli_json(["job", "runs", "replicate-no_key"], env)[0]["log_path"]).read_text()
+    assert secret not in result.stdout + result.stderr + log
+    source.close()
