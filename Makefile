@@ -28,11 +28,12 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP) ## Virtualenv + pinned packages, then JVM jars, metastore launcher and MinIO into the cache
 	$(HW) stack setup
 
-system-deps: ## Install the Debian packages the stack needs (PostgreSQL, Maven, JDK) if missing
+system-deps: ## Install the Debian packages the stack needs (PostgreSQL, MariaDB, Maven, JDK) if missing
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
 	command -v javac >/dev/null || missing="$$missing openjdk-17-jdk-headless"; \
+	command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing="$$missing mariadb-server"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

@@ -59,6 +59,7 @@ class StackSettings(BaseModel):
     minio_port: int = 9000
     minio_console_port: int = 9001
     thrift_port: int = 10000
+    mariadb_port: int = 3307  # the optional MySQL-compatible source (stack up mariadb)
     master_port: int = 7077
     master_ui_port: int = 8080
     worker_ui_port: int = 8081

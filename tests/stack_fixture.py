@@ -83,6 +83,7 @@ def stack() -> Iterator[StackRun]:
             "minio_port": minio_port,
             "minio_console_port": free_port(),
             "thrift_port": free_port(),
+            "mariadb_port": free_port(),
             "master_port": free_port(),
             "master_ui_port": free_port(),
             "worker_ui_port": free_port(),

@@ -160,4 +160,12 @@ def replication_task(name: str) -> ReplicationTask:
             "--bookmark_keys updated_at for key/timestamp increments (docs/replication.md)",
             key=f"replication_tasks.{name}.migration_type",
         )
-    return ReplicationTask(name, definition, connection)
+    task = ReplicationTask(name, definition, connection)
+    if task.database in connections:
+        raise ConfigError(
+            f"replication task {name}: target database {task.database!r} is also the name of a "
+            "connection, which Spark SQL reads as that connection's catalog",
+            hint="set target_database to another name",
+            key=f"replication_tasks.{name}.target_database",
+        )
+    return task

@@ -147,7 +147,7 @@ class TablePlan:
     primary_key: tuple[str, ...]  # target names
     filters: tuple[SourceFilter, ...] = ()
     load_order: int = 0
-    segments: tuple[str, ...] = ()  # table-settings ranges: one source WHERE per segment
+    ranges: tuple[tuple[str, ...], tuple[tuple[str, ...], ...]] | None = None  # parallel-load
 
     @property
     def source_name(self) -> str:
@@ -156,6 +156,19 @@ class TablePlan:
     def filter_sql(self, quote: Callable[[str], str]) -> str | None:
         """The source filters as one SQL predicate (``quote`` quotes identifiers)."""
         return filters_sql(self.filters, quote)
+
+    def segments(self, quote: Callable[[str], str]) -> tuple[str, ...]:
+        """DMS ``ranges``: N boundaries (upper bounds, compared as row values) give
+        N + 1 source predicates; none without a parallel-load rule."""
+        if self.ranges is None:
+            return ()
+        columns, bounds = self.ranges
+        row = "(" + ", ".join(quote(c) for c in columns) + ")"
+        values = ["(" + ", ".join(sql_string(v) for v in bound) + ")" for bound in bounds]
+        segments = [f"{row} <= {values[0]}"]
+        segments += [f"{row} > {low} AND {row} <= {high}" for low, high in pairwise(values)]
+        segments.append(f"{row} > {values[-1]}")
+        return tuple(segments)
 
 
 @dataclass(frozen=True)
@@ -189,13 +202,13 @@ class TableMapping:
                 )
         schema, name = table.schema, table.name
         columns = [ColumnPlan(c.name, c.name, c.spark_type) for c in table.columns]
-        segments: tuple[str, ...] = ()
+        ranges = None
         included: set[str] | None = None
         for rule in (r for r in self.rules if r.rule_type != SELECTION):
             if not (_like(rule.schema, table.schema) and _like(rule.table, table.name)):
                 continue
             if rule.rule_type == TABLE_SETTINGS:
-                segments = _segments(rule, table) if rule.ranges else segments
+                ranges = _check_ranges(rule, table) if rule.ranges else ranges
             elif rule.target == "schema":
                 schema = rename(rule, schema)
             elif rule.target == "table":
@@ -249,7 +262,7 @@ class TableMapping:
             primary_key=tuple(target_of[k] for k in table.primary_key),
             filters=filters,
             load_order=order,
-            segments=segments,
+            ranges=ranges,
         )
 
 
@@ -653,12 +666,11 @@ def _condition_sql(column: str, condition: Condition) -> str:
     return f"{column} {symbol} {sql_string(condition.value)}"
 
 
-def _segments(rule: Rule, table: SourceTable) -> tuple[str, ...]:
-    """DMS ``ranges``: N boundaries (upper bounds, row-value compared) give N + 1
-    source predicates. Identifiers are quoted by the caller's dialect later: here
-    with double quotes, which PostgreSQL reads (MySQL sources re-quote)."""
+def _check_ranges(
+    rule: Rule, table: SourceTable
+) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
     assert rule.ranges is not None
-    columns, bounds = rule.ranges
+    columns, _ = rule.ranges
     names = {c.name for c in table.columns}
     for column in columns:
         if column not in names:
@@ -668,12 +680,7 @@ def _segments(rule: Rule, table: SourceTable) -> tuple[str, ...]:
                 rule_id=rule.rule_id,
                 field="parallel-load.columns",
             )
-    row = "(" + ", ".join(f'"{c}"' for c in columns) + ")"
-    values = ["(" + ", ".join(sql_string(v) for v in bound) + ")" for bound in bounds]
-    segments = [f"{row} <= {values[0]}"]
-    segments += [f"{row} > {low} AND {row} <= {high}" for low, high in pairwise(values)]
-    segments.append(f"{row} > {values[-1]}")
-    return tuple(segments)
+    return rule.ranges
 
 
 _COLUMN_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")

@@ -67,6 +67,9 @@ def qualified(schema: str, table: str) -> str:
 class PostgresSource:
     """One PostgreSQL connection of a task (opened lazily, closed by :meth:`close`)."""
 
+    dialect = "postgresql"
+    quote = staticmethod(quote)
+
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._conn: psycopg.Connection[Any] | None = None

@@ -40,15 +40,17 @@ from engine.ingest.context import default_location
 from engine.ingest.spec import SinkSpec
 from engine.replicate.definitions import ReplicationTask, replication_task
 from engine.replicate.mapping import TablePlan
+from engine.replicate.mysql import MySQLSource
 from engine.replicate.pgoutput import Change, decode, format_lsn, parse_lsn
-from engine.replicate.postgres import PostgresSource, qualified
+from engine.replicate.postgres import PostgresSource
 from engine.replicate.validate import (
+    SEPARATOR,
     TableValidation,
     bucketing,
     compared_columns,
     key_differences,
     mismatched_buckets,
-    pg_row_hash,
+    source_row_hash,
 )
 from engine.state.replication import (
     COMMITTED,
@@ -72,7 +74,11 @@ CHANGE_TABLE_SUFFIX = "__ct"  # DMS's suffix for change tables
 class Replication:
     def __init__(self, ctx: JobContext, task: ReplicationTask) -> None:
         self.ctx, self.task = ctx, task
-        self.source = PostgresSource(task.connection)
+        self.source: Any = (
+            PostgresSource(task.connection)
+            if task.connection.kind == "postgresql"
+            else MySQLSource(task.connection, lambda: ctx.spark)
+        )
         self.store = ctx.store
         self.stopping = False
 
@@ -209,6 +215,7 @@ class Replication:
             self.task.connection,
             plan,
             snapshot=snapshot,
+            dialect=self.source.dialect,
             partitions=self.task.definition.partitions_per_table,
             bounds=bounds,
         )
@@ -232,13 +239,15 @@ class Replication:
         types = {c.name: c.spark_type for c in plan.source.columns}
         if len(key) != 1 or types[key[0]] not in ("smallint", "int", "bigint"):
             return None
-        column = '"' + key[0].replace('"', '""') + '"'
+        column = self.source.quote(key[0])
         row = self.source.in_snapshot(
-            snapshot,
-            f"SELECT min({column}), max({column}) FROM "
-            f"{qualified(plan.source.schema, plan.source.name)}",
+            snapshot, f"SELECT min({column}), max({column}) FROM {self._table(plan)}"
         )[0]
         return None if row[0] is None else (int(row[0]), int(row[1]))
+
+    def _table(self, plan: TablePlan) -> str:
+        quote = self.source.quote
+        return f"{quote(plan.source.schema)}.{quote(plan.source.name)}"
 
     def _finish_full_load(self, plans: list[TablePlan], start: Batch) -> None:
         """Tables a killed run left unloaded are loaded again (DMS reloads partially
@@ -499,16 +508,17 @@ class Replication:
 
     def _validate_table(self, plan: TablePlan, snapshot: str, spark_side: Any) -> TableValidation:
         buckets = bucketing(plan, self._bounds(plan, snapshot))
-        table = qualified(plan.source.schema, plan.source.name)
-        where = plan.filter_sql(lambda c: '"' + c.replace('"', '""') + '"')
+        table, dialect = self._table(plan), self.source.dialect
+        where = plan.filter_sql(self.source.quote)
         condition = f" WHERE {where}" if where else ""
-        hash_sql = pg_row_hash(compared_columns(plan))
+        hash_sql = source_row_hash(compared_columns(plan), dialect)
         source = {
             int(b): (int(n), int(s or 0))
             for b, n, s in self.source.in_snapshot(
                 snapshot,
-                f"SELECT bucket, count(*), sum(hash) FROM (SELECT {buckets.pg()} AS bucket, "
-                f"{hash_sql} AS hash FROM {table}{condition}) q GROUP BY bucket",
+                f"SELECT bucket, count(*), sum(row_hash) FROM (SELECT "
+                f"{buckets.source(dialect)} AS bucket, "
+                f"{hash_sql} AS row_hash FROM {table}{condition}) q GROUP BY bucket",
             )
         }
         location = self.location(plan)
@@ -527,13 +537,17 @@ class Replication:
             str(k): int(h)
             for k, h in self.source.in_snapshot(
                 snapshot,
-                f"SELECT key, hash FROM (SELECT {buckets.pg()} AS bucket, "
-                f"{buckets.pg_key()} AS key, "
-                f"{hash_sql} AS hash FROM {table}{condition}) q WHERE bucket IN ({bucket_list})",
+                f"SELECT row_key, row_hash FROM (SELECT {buckets.source(dialect)} AS bucket, "
+                f"{buckets.source_key(dialect)} AS row_key, "
+                f"{hash_sql} AS row_hash FROM {table}{condition}) q "
+                f"WHERE bucket IN ({bucket_list})",
             )
         }
         target_keys = spark_side.lake_keys(self.ctx.spark, location, plan, buckets, chosen)
-        missing, extra, different = key_differences(source_keys, target_keys)
+        missing, extra, different = (
+            tuple(k.replace(SEPARATOR, "|") for k in keys)
+            for keys in key_differences(source_keys, target_keys)
+        )
         return TableValidation(
             result.source_rows, result.target_rows, result.mismatched, missing, extra, different
         )

@@ -47,8 +47,34 @@ def _pg_quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _mysql_quote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
 def _spark_quote(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
+
+
+def source_canonical(column: ComparedColumn, dialect: str) -> str:
+    """The column's canonical text in the source's SQL (postgresql | mysql)."""
+    return pg_canonical(column) if dialect == "postgresql" else mysql_canonical(column)
+
+
+def mysql_canonical(column: ComparedColumn) -> str:
+    c, kind = _mysql_quote(column.source), column.spark_type
+    if kind in ("float", "double"):
+        text = f"CAST(CAST(ROUND({c}, 4) AS DECIMAL(38,4)) AS CHAR)"
+    elif kind == "boolean":
+        text = f"IF({c}, 'true', 'false')"
+    elif kind == "date":
+        text = f"DATE_FORMAT({c}, '%Y-%m-%d')"
+    elif kind == "timestamp":  # as Spark reads it: the server's and the JVM's zone agree
+        text = f"CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {c}) AS CHAR)"
+    elif kind == "binary":
+        text = f"LOWER(HEX({c}))"
+    else:
+        text = f"CAST({c} AS CHAR)"
+    return f"COALESCE({text}, '{NULL_TEXT.replace(chr(92), chr(92) * 2)}')"
 
 
 def pg_canonical(column: ComparedColumn) -> str:
@@ -95,9 +121,17 @@ def spark_canonical(column: ComparedColumn) -> str:
     return f"coalesce({text}, '{NULL_TEXT.replace(chr(92), chr(92) * 2)}')"
 
 
-def pg_row_hash(columns: list[ComparedColumn]) -> str:
-    joined = f"concat_ws(chr(31), {', '.join(pg_canonical(c) for c in columns)})"
-    return f"('x' || substr(md5({joined}), 1, 15))::bit(60)::bigint"
+def source_row_hash(columns: list[ComparedColumn], dialect: str) -> str:
+    joined = _source_join(columns, dialect)
+    if dialect == "postgresql":
+        return f"('x' || substr(md5({joined}), 1, 15))::bit(60)::bigint"
+    return f"CAST(CONV(SUBSTR(MD5({joined}), 1, 15), 16, 10) AS UNSIGNED)"
+
+
+def _source_join(columns: tuple[ComparedColumn, ...] | list[ComparedColumn], dialect: str) -> str:
+    separator = "chr(31)" if dialect == "postgresql" else "CHAR(31 USING utf8mb4)"
+    texts = ", ".join(source_canonical(c, dialect) for c in columns)
+    return f"concat_ws({separator}, {texts})"
 
 
 def spark_row_hash(columns: list[ComparedColumn]) -> str:
@@ -116,12 +150,18 @@ class Bucketing:
     low: int = 0
     width: int = 1
 
-    def pg(self) -> str:
+    def source(self, dialect: str) -> str:
+        """The bucket of a row in the source's SQL."""
         if self.kind == "range":
-            key = _pg_quote(self.keys[0].source)
-            return f"floor(({key} - {self.low})::numeric / {self.width})::bigint"
-        text = f"concat_ws(chr(31), {', '.join(pg_canonical(k) for k in self.keys)})"
-        return f"(('x' || substr(md5({text}), 1, 8))::bit(32)::bigint % {self.count})"
+            if dialect == "postgresql":
+                key = _pg_quote(self.keys[0].source)
+                return f"floor(({key} - {self.low})::numeric / {self.width})::bigint"
+            key = _mysql_quote(self.keys[0].source)
+            return f"FLOOR(({key} - {self.low}) / {self.width})"
+        text = _source_join(self.keys, dialect)
+        if dialect == "postgresql":
+            return f"(('x' || substr(md5({text}), 1, 8))::bit(32)::bigint % {self.count})"
+        return f"(CAST(CONV(SUBSTR(MD5({text}), 1, 8), 16, 10) AS UNSIGNED) % {self.count})"
 
     def spark(self) -> str:
         if self.kind == "range":
@@ -138,8 +178,8 @@ class Bucketing:
             return f"{self.keys[0].target} {low}..{low + self.width - 1}"
         return f"hash bucket {bucket} of {self.count}"
 
-    def pg_key(self) -> str:
-        return f"concat_ws(chr(31), {', '.join(pg_canonical(k) for k in self.keys)})"
+    def source_key(self, dialect: str) -> str:
+        return _source_join(self.keys, dialect)
 
     def spark_key(self) -> str:
         return f"concat_ws('\\u001f', {', '.join(spark_canonical(k) for k in self.keys)})"

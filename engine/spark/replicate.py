@@ -4,6 +4,7 @@ frames, the change-table append and the current-state MERGE, lake checksums."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from delta.tables import DeltaTable
@@ -16,7 +17,8 @@ from pyspark.sql import types as st
 from engine.connections import Connection
 from engine.errors import ReplicationError
 from engine.replicate.mapping import TablePlan
-from engine.replicate.postgres import qualified, quote
+from engine.replicate.mysql import quote as mysql_quote
+from engine.replicate.postgres import quote as pg_quote
 from engine.replicate.validate import Bucketing, compared_columns, spark_row_hash
 from engine.spark.lake import (
     AUTO_MERGE,
@@ -51,14 +53,19 @@ CHANGE_SCHEMA = st.StructType(
 
 
 # -- full load ----------------------------------------------------------------------------
-def source_select(plan: TablePlan) -> str:
+def _quote(dialect: str) -> Callable[[str], str]:
+    return pg_quote if dialect == "postgresql" else mysql_quote
+
+
+def source_select(plan: TablePlan, dialect: str) -> str:
     """The source query: the mapped source columns (text-landed types as text) under
     the selection filters."""
+    quote = _quote(dialect)
+    as_text = "{0}::text AS {0}" if dialect == "postgresql" else "CAST({0} AS CHAR) AS {0}"
     columns = ", ".join(
-        f"{quote(c.name)}::text AS {quote(c.name)}" if c.as_text else quote(c.name)
-        for c in plan.source.columns
+        as_text.format(quote(c.name)) if c.as_text else quote(c.name) for c in plan.source.columns
     )
-    sql = f"SELECT {columns} FROM {qualified(plan.source.schema, plan.source.name)}"
+    sql = f"SELECT {columns} FROM {quote(plan.source.schema)}.{quote(plan.source.name)}"
     where = plan.filter_sql(quote)
     return f"{sql} WHERE {where}" if where else sql
 
@@ -69,6 +76,7 @@ def read_full_load(
     plan: TablePlan,
     *,
     snapshot: str | None,
+    dialect: str,
     partitions: int,
     bounds: tuple[int, int] | None,
 ) -> DataFrame:
@@ -81,13 +89,14 @@ def read_full_load(
             "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; "
             f"SET TRANSACTION SNAPSHOT '{snapshot}'"
         )
-    relation = f"({source_select(plan)}) AS headwater_source"
+    relation = f"({source_select(plan, dialect)}) AS headwater_source"
+    quote = _quote(dialect)
     key = plan.source.primary_key
     types = {c.name: c.spark_type for c in plan.source.columns}
     try:
         reader = spark.read.format("jdbc").options(**options)
-        if plan.segments:
-            return _with_predicates(spark, options, relation, list(plan.segments))
+        if plan.ranges:
+            return _with_predicates(spark, options, relation, list(plan.segments(quote)))
         if len(key) == 1 and types[key[0]] in ("smallint", "int", "bigint") and bounds:
             if partitions > 1 and bounds[1] > bounds[0]:
                 reader = (
@@ -98,8 +107,12 @@ def read_full_load(
                 )
             return reader.option("dbtable", relation).load()
         if key and partitions > 1:
-            text = " || '|' || ".join(f"coalesce({quote(k)}::text, '')" for k in key)
-            predicates = [f"abs(hashtext({text}) % {partitions}) = {i}" for i in range(partitions)]
+            if dialect == "postgresql":
+                text = " || '|' || ".join(f"coalesce({quote(k)}::text, '')" for k in key)
+                bucket = f"abs(hashtext({text}) % {partitions})"
+            else:
+                bucket = f"CRC32(CONCAT_WS('|', {', '.join(quote(k) for k in key)})) % {partitions}"
+            predicates = [f"{bucket} = {i}" for i in range(partitions)]
             return _with_predicates(spark, options, relation, predicates)
         return reader.option("dbtable", relation).load()
     except (AnalysisException, PySparkException, Py4JJavaError) as exc:

@@ -13,6 +13,7 @@ from engine.config import ACTIVE_MARKER, Settings
 from engine.errors import StackError
 from engine.stack.base import Service, ServiceStatus
 from engine.stack.cluster import SparkMasterService, SparkWorkerService
+from engine.stack.mariadb import MariaDBService
 from engine.stack.metastore import MetastoreService
 from engine.stack.minio import MinioService
 from engine.stack.postgres import PostgresService
@@ -27,6 +28,7 @@ SERVICES: dict[str, type[Service]] = {
     "thrift": ThriftServerService,
     "spark-master": SparkMasterService,
     "spark-worker": SparkWorkerService,
+    "mariadb": MariaDBService,  # a source database to replicate from; not in the stack
 }
 STACK = ("postgres", "minio", "metastore", "thrift")
 CLUSTER = ("spark-master", "spark-worker")

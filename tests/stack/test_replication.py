@@ -6,7 +6,9 @@ TRUNCATE, DDL), a SIGKILL in the middle of a batch, validation at the end."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import pytest
 import yaml
 from pyhive import hive
 
+from engine.stack import launcher
 from engine.stack.postgres import STATE_DATABASE
 from tests.helpers import HEADWATER, run_cli, run_cli_json
 from tests.kill_scenario import kill_mid_write
@@ -294,3 +297,108 @@ def test_bad_mapping_wrong_password_and_missing_replica_identity(
     log = Path(run_cli_json(["job", "runs", "replicate-no_key"], env)[0]["log_path"]).read_text()
     assert secret not in result.stdout + result.stderr + log
     source.close()
+
+
+MARIADB_SQL = """
+USE shop;
+CREATE TABLE IF NOT EXISTS shop.products (id INT PRIMARY KEY, name VARCHAR(40),
+    price DECIMAL(10,2), active TINYINT(1), weight DOUBLE, added DATETIME, photo BLOB,
+    made YEAR, note TEXT);
+DELETE FROM shop.products;
+INSERT INTO shop.products SELECT seq, CONCAT('p', seq), seq * 1.5, seq % 2, seq / 3,
+    '2026-01-01 00:00:00' + INTERVAL seq MINUTE, IF(seq % 4 = 0, UNHEX(MD5(seq)), NULL),
+    2000 + seq % 20, IF(seq % 3 = 0, NULL, 'n') FROM seq_1_to_5000;
+CREATE TABLE IF NOT EXISTS shop.stock (sku VARCHAR(20), warehouse INT, qty BIGINT UNSIGNED,
+    PRIMARY KEY (sku, warehouse));
+DELETE FROM shop.stock;
+INSERT INTO shop.stock SELECT CONCAT('s', seq % 100), seq, seq * 3 FROM seq_1_to_800;
+"""
+
+
+def _mariadb(stack: StackRun, sql: str) -> None:
+    stack_settings = stack.settings.stack
+    subprocess.run(
+        [
+            "mariadb",
+            "--no-defaults",
+            "-h",
+            "127.0.0.1",
+            "-P",
+            str(stack_settings.mariadb_port),
+            "-u",
+            stack_settings.postgres_user,
+        ],
+        input=sql,
+        text=True,
+        check=True,
+        env={**os.environ, "MYSQL_PWD": stack_settings.postgres_password.get_secret_value()},
+    )
+
+
+def test_mariadb_full_load_with_mappings_validates_and_finds_drift(
+    stack: StackRun, tmp_path: Path
+) -> None:
+    launcher.up(stack.settings, ["mariadb"])
+    _mariadb(stack, MARIADB_SQL)
+    port, user = stack.settings.stack.mariadb_port, stack.settings.stack.postgres_user
+    rules = {
+        "rules": [
+            {
+                "rule-type": "selection",
+                "rule-id": "1",
+                "object-locator": {"schema-name": "shop", "table-name": "%"},
+                "rule-action": "include",
+            },
+            {
+                "rule-type": "transformation",
+                "rule-id": "2",
+                "rule-target": "table",
+                "object-locator": {"schema-name": "shop", "table-name": "%"},
+                "rule-action": "add-prefix",
+                "value": "m_",
+            },
+        ]
+    }
+    project = tmp_path / "headwater.yaml"
+    project.write_text(
+        connections_yaml(stack.settings)
+        + f"  maria:\n    url: jdbc:mysql://127.0.0.1:{port}/shop\n    user: {user}\n"
+        + f"    password_env: {SOURCE_PASSWORD_ENV}\n"
+        + yaml.safe_dump(
+            {
+                "replication_tasks": {
+                    "maria_load": {
+                        "connection": "maria",
+                        "migration_type": "full-load",
+                        "table_mappings": json.dumps(rules),
+                        "target_database": "maria_raw",
+                    }
+                }
+            }
+        )
+    )
+    env = {**stack.env, "HEADWATER_PROJECT_FILE": str(project)}
+    out = _ok(run_cli(["replicate", "start", "maria_load"], env))
+    assert "shop.products -> maria_raw.m_products: 5000 row(s) loaded" in out
+    assert out.count("Validated") == 2, out
+    row = _query(
+        stack,
+        "SELECT name, cast(price AS string), active, made, note FROM maria_raw.m_products "
+        "WHERE id IN (6, 7) ORDER BY id",
+    )
+    assert row == [("p6", "9.00", False, "2006", None), ("p7", "10.50", True, "2007", "n")]
+
+    _mariadb(
+        stack,
+        "UPDATE shop.products SET weight = weight + 0.001 WHERE id = 77;"
+        "DELETE FROM shop.stock WHERE warehouse = 5;",
+    )
+    result = run_cli(["replicate", "validate", "maria_load"], env)
+    assert result.returncode == 1
+    status = run_cli_json(["replicate", "status", "maria_load"], env)[0]
+    details = {t["source"]: t["validation_detail"] for t in status["tables"]}
+    assert details["shop.products"].endswith("differing ranges: id 1..313; different: 77")
+    assert "not in the source: s5|5" in details["shop.stock"]
+
+    out = _ok(run_cli(["replicate", "reload", "maria_load"], env))
+    assert out.count("Validated") == 2, out

@@ -186,7 +186,7 @@ def test_table_settings_ranges_give_segments() -> None:
         },
     ]
     (plan,) = parse_mapping(mapping(*rules), "t").select(TABLES)
-    assert plan.segments == (
+    assert plan.segments(lambda c: f'"{c}"') == (
         "(\"id\") <= ('100')",
         "(\"id\") > ('100') AND (\"id\") <= ('200')",
         "(\"id\") > ('200')",

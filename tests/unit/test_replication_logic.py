@@ -108,7 +108,8 @@ def test_integer_keys_get_value_ranges_other_keys_hash_buckets() -> None:
     assert ranges.describe(2) == "id 127..189"
     hashed = bucketing(_plan("string"), None, count=8)  # type: ignore[arg-type]
     assert hashed.kind == "hash" and hashed.describe(3) == "hash bucket 3 of 8"
-    assert "% 8" in hashed.pg() and "pmod(" in hashed.spark()
+    assert "% 8" in hashed.source("postgresql") and "pmod(" in hashed.spark()
+    assert "CONV(SUBSTR(MD5(" in hashed.source("mysql")
 
 
 def test_canonical_text_keeps_null_distinct_from_empty_strings() -> None:
