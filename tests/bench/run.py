@@ -8,6 +8,9 @@
    and DuckDB's sniffer (tests/bench/scale.py).
 4. Ingesting 1 GB of CSV into a partitioned Delta table: the ingest job vs bare
    Spark vs DuckDB's COPY (tests/bench/ingest.py).
+5. Replicating a 5-million-row PostgreSQL table: full load vs psql's \\copy and a
+   single-partition Spark JDBC read; a 100,000-change CDC batch's latency
+   (tests/bench/replication.py).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from engine.crawl.layout import group_tables
 from engine.storage import CountingStore, LocalStore
 from tests.bench.ingest import bench_ingest
 from tests.bench.ingest import report as ingest_report
+from tests.bench.replication import bench_replication
+from tests.bench.replication import report as replication_report
 from tests.bench.scale import bench_scale, report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,6 +173,7 @@ def main() -> None:
         lines += report(bench_scale(Path(work)))
     with tempfile.TemporaryDirectory() as work:
         lines += ingest_report(bench_ingest(Path(work)))
+    lines += replication_report(bench_replication())
     count, megabytes = bench_jars()
     lines += [
         "## The JVM jar cache (`make setup`)",
