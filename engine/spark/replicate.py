@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from delta.tables import DeltaTable
@@ -193,7 +195,7 @@ def write_table(
 
 # -- changes ---------------------------------------------------------------------------------
 def change_frame(spark: SparkSession, rows: list[tuple[Any, ...]]) -> DataFrame:
-    return spark.createDataFrame(rows, CHANGE_SCHEMA)
+    return spark.createDataFrame(rows, CHANGE_SCHEMA, verifySchema=False)
 
 
 def typed_changes(changes: DataFrame, plan: TablePlan) -> DataFrame:
@@ -301,6 +303,17 @@ def merge_current(
         for n in names
     }
     condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+    key_type = next((c.spark_type for c in plan.columns if c.name == keys[0]), "")
+    prunable = key_type in ("tinyint", "smallint", "int", "bigint", "string", "date")
+    if len(keys) == 1 and truncated_at is None and (prunable or key_type.startswith("decimal")):
+        # The batch's key range, as a condition on the table alone, lets Delta skip
+        # the files outside it (their min/max); every batch row lies inside it.
+        low, high = (
+            latest.agg(sf.min(f"`{keys[0]}`"), sf.max(f"`{keys[0]}`")).first() or (None,) * 2
+        )
+        if low is not None:
+            literal = _literal(low), _literal(high)
+            condition += f" AND t.`{keys[0]}` >= {literal[0]} AND t.`{keys[0]}` <= {literal[1]}"
     try:
         with _session_conf(spark, conf):
             builder = (
@@ -321,6 +334,19 @@ def merge_current(
             f"applying changes to {location} failed: {_first_line(exc)}",
             table=plan.source_name,
         ) from exc
+
+
+def _literal(value: Any) -> str:
+    """A Spark SQL literal of a key value (numbers, strings, dates)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, Decimal)):
+        return str(value)
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, (bytes, bytearray)):
+        return f"X'{bytes(value).hex()}'"
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _add_missing_columns(spark: SparkSession, location: str, plan: TablePlan) -> None:
