@@ -42,7 +42,7 @@ def _run(name: str, action: str, continuous: bool = False, master: str | None = 
         f"run {record.run_id}: {record.state} · changes read {record.rows_read} · full-load "
         f"rows {record.rows_written} · log {record.log_path}"
     )
-    if record.state != "SUCCEEDED":
+    if record.state != "SUCCEEDED" and not (continuous and record.state == "STOPPED"):
         raise JobError(
             f"replication task {name} ({action}) ended {record.state}"
             + (f" in step '{record.failed_step}'" if record.failed_step else "")
@@ -103,7 +103,7 @@ def stop(name: str = TASK) -> None:
     from engine.state.store import open_run_store
 
     task = replication_task(name)
-    stopped = stop_runs(open_run_store(STATE.settings), task.job_name)
+    stopped = stop_runs(open_run_store(STATE.settings), task.job_name, whole_group=False)
     say(f"stopped: {', '.join(stopped)}" if stopped else f"task {name}: no run is going")
 
 

@@ -37,7 +37,7 @@ from engine.ingest import bookmarks as bm
 from engine.ingest.args import resolve_options
 from engine.ingest.sources import SourceBatch, read_source
 from engine.ingest.spec import SinkSpec, SourceSpec
-from engine.state.jobs import FAILED, RUNNING, SUCCEEDED, JobRun, this_host
+from engine.state.jobs import FAILED, RUNNING, STOPPED, SUCCEEDED, JobRun, this_host
 from engine.state.store import RunStore, now, open_run_store
 
 LOG = logging.getLogger("headwater.job")
@@ -161,7 +161,10 @@ class JobContext:
     def finish(self, error: BaseException | None) -> None:
         record = self.run_record
         record.ended_at = now()
-        if error is None:
+        stored = self.store.job_run(record.run_id)
+        if stored is not None and stored.state == STOPPED:  # stopped on request: say so
+            record.state, record.error = STOPPED, stored.error
+        elif error is None:
             record.state = SUCCEEDED
         else:
             record.state = FAILED

@@ -217,8 +217,11 @@ def _settle(
     return record
 
 
-def stop_runs(store: RunStore, job: str) -> list[str]:
-    """Mark the job's live runs STOPPED and end their processes."""
+def stop_runs(store: RunStore, job: str, *, whole_group: bool = True) -> list[str]:
+    """Mark the job's live runs STOPPED and end their processes: the whole process
+    group (spark-submit, the JVM, the driver), or with ``whole_group=False`` only the
+    driver, which may finish what it is doing first (a continuous replication ends
+    after its batch)."""
     stopped = []
     for record in store.job_runs(job, limit=100):
         if record.state not in ACTIVE_STATES or record.pid is None:
@@ -227,6 +230,9 @@ def stop_runs(store: RunStore, job: str) -> list[str]:
         store.save_job_run(record)
         if record.host == this_host():
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(os.getpgid(record.pid), signal.SIGTERM)
+                if whole_group:
+                    os.killpg(os.getpgid(record.pid), signal.SIGTERM)
+                else:
+                    os.kill(record.pid, signal.SIGTERM)
         stopped.append(record.run_id)
     return stopped

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -402,3 +403,69 @@ def test_mariadb_full_load_with_mappings_validates_and_finds_drift(
 
     out = _ok(run_cli(["replicate", "reload", "maria_load"], env))
     assert out.count("Validated") == 2, out
+
+
+def test_continuous_batches_follow_the_source_until_stopped(
+    stack: StackRun, tmp_path: Path
+) -> None:
+    source = _source(stack)
+    source.execute("DROP SCHEMA IF EXISTS ticking CASCADE")
+    source.execute("CREATE SCHEMA ticking")
+    source.execute("CREATE TABLE ticking.ticks (id int PRIMARY KEY, v int)")
+    source.execute("INSERT INTO ticking.ticks SELECT g, g FROM generate_series(1, 10) g")
+    rules = {
+        "rules": [
+            {
+                "rule-type": "selection",
+                "rule-id": "1",
+                "object-locator": {"schema-name": "ticking", "table-name": "%"},
+                "rule-action": "include",
+            }
+        ]
+    }
+    env = _project(
+        stack,
+        tmp_path,
+        {
+            "ticking": {
+                "connection": "shop",
+                "table_mappings": json.dumps(rules),
+                "continuous_interval_seconds": 1,
+            }
+        },
+    )
+    _ok(run_cli(["replicate", "start", "ticking"], env))
+    follower = subprocess.Popen(
+        [*HEADWATER, "replicate", "resume", "ticking", "--continuous"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        applied = 0
+        deadline = time.monotonic() + 240
+        for wave in range(3):  # three waves of changes, each picked up by a later batch
+            source.execute(
+                f"INSERT INTO ticking.ticks SELECT g, g FROM generate_series({100 * wave + 11}, "
+                f"{100 * wave + 60}) g"
+            )
+            source.execute(f"UPDATE ticking.ticks SET v = v + 1 WHERE id <= {wave + 1}")
+            while applied < 50 * (wave + 1):
+                assert follower.poll() is None, "the continuous run ended by itself"
+                assert time.monotonic() < deadline, f"only {applied} inserts applied"
+                time.sleep(1)
+                with psycopg.connect(**stack.postgres_params(), dbname=STATE_DATABASE) as db:
+                    applied = db.execute(
+                        "SELECT inserts FROM replication_tables WHERE task = 'ticking'"
+                    ).fetchall()[0][0]
+        stopped = run_cli(["replicate", "stop", "ticking"], env)
+        assert "stopped: jr_" in stopped.stdout
+        assert follower.wait(120) == 0  # a continuous run stopped on request ends cleanly
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+    last = run_cli_json(["job", "runs", "replicate-ticking"], env)[0]
+    assert last["state"] == "STOPPED" and last["arguments"]["continuous"] == "true"
+    out = _ok(run_cli(["replicate", "validate", "ticking"], env))
+    assert "ticking.ticks: Validated (rows: source 160, lake 160)" in out
+    source.close()
