@@ -89,6 +89,26 @@ class SourceTable:
     kind: str = "table"  # table | view
 
 
+def source_tables(
+    columns: list[tuple[str, str, str, SourceColumn]], keys: dict[tuple[str, str], list[str]]
+) -> list[SourceTable]:
+    """Tables from discovery rows (schema, table, table type, column) in column order
+    and primary-key columns per table; a table type containing VIEW is a view."""
+    tables: dict[tuple[str, str], tuple[str, list[SourceColumn]]] = {}
+    for schema, table, kind, column in columns:
+        tables.setdefault((schema, table), (kind, []))[1].append(column)
+    return [
+        SourceTable(
+            schema,
+            table,
+            tuple(found),
+            tuple(keys.get((schema, table), ())),
+            "view" if "VIEW" in kind.upper() else "table",
+        )
+        for (schema, table), (kind, found) in tables.items()
+    ]
+
+
 @dataclass(frozen=True)
 class Condition:
     operator: str

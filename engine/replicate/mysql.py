@@ -9,12 +9,11 @@ with the source as it is when validation runs.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from engine.connections import Connection
-from engine.replicate.mapping import SourceColumn, SourceTable
+from engine.replicate.mapping import SourceColumn, SourceTable, source_tables
 
 SYSTEM_SCHEMAS = ("information_schema", "mysql", "performance_schema", "sys")
 _INTEGERS = {"tinyint": "tinyint", "smallint": "smallint", "mediumint": "int", "int": "int"}
@@ -93,23 +92,13 @@ class MySQLSource:
             "ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION"
         ):
             keys.setdefault((schema, table), []).append(column)
-        tables: dict[tuple[str, str], tuple[str, list[SourceColumn]]] = {}
+        columns = []
         for schema, table, kind, column, data_type, column_type, precision, scale, _ in rows:
             typed, as_text = spark_type(
                 str(data_type).lower(), str(column_type).lower(), precision, scale
             )
-            entry = tables.setdefault((schema, table), (str(kind), []))
-            entry[1].append(SourceColumn(column, typed, as_text))
-        return [
-            SourceTable(
-                schema,
-                table,
-                tuple(columns),
-                tuple(keys.get((schema, table), ())),
-                "view" if re.search("VIEW", kind) else "table",
-            )
-            for (schema, table), (kind, columns) in tables.items()
-        ]
+            columns.append((schema, table, str(kind), SourceColumn(column, typed, as_text)))
+        return source_tables(columns, keys)
 
     @contextlib.contextmanager
     def plain_snapshot(self) -> Iterator[None]:

@@ -17,7 +17,7 @@ import psycopg
 
 from engine.connections import Connection
 from engine.errors import ReplicationError, SourceUnavailableError
-from engine.replicate.mapping import SourceColumn, SourceTable, TablePlan
+from engine.replicate.mapping import SourceColumn, SourceTable, TablePlan, source_tables
 from engine.replicate.pgoutput import format_lsn, parse_lsn
 
 # information_schema data_type → Spark type, as Spark's PostgreSQL dialect reads them
@@ -149,21 +149,11 @@ class PostgresSource:
                ORDER BY n.nspname, c.relname, k.pos"""
         ):
             keys.setdefault((schema, table), []).append(column)
-        tables: dict[tuple[str, str], tuple[str, list[SourceColumn]]] = {}
-        for schema, table, kind, column, data_type, precision, scale in rows:
-            typed, as_text = spark_type(data_type, precision, scale)
-            entry = tables.setdefault((schema, table), (kind, []))
-            entry[1].append(SourceColumn(column, typed, as_text))
-        return [
-            SourceTable(
-                schema,
-                table,
-                tuple(columns),
-                tuple(keys.get((schema, table), ())),
-                "view" if kind == "VIEW" else "table",
-            )
-            for (schema, table), (kind, columns) in tables.items()
+        columns = [
+            (schema, table, kind, SourceColumn(column, *spark_type(data_type, precision, scale)))
+            for schema, table, kind, column, data_type, precision, scale in rows
         ]
+        return source_tables(columns, keys)
 
     # -- CDC prerequisites ---------------------------------------------------------------
     def check_cdc(self, plans: list[TablePlan]) -> None:

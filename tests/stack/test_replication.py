@@ -1,7 +1,8 @@
 """Replication (DMS) on the real stack: PostgreSQL source with logical decoding, Delta
-on MinIO, the metastore and the Thrift Server. Full load with DMS mappings, CDC over
-several batches (inserts, updates, deletes, a key change, a rolled-back transaction,
-TRUNCATE, DDL), a SIGKILL in the middle of a batch, validation at the end."""
+on MinIO, the metastore and the Thrift Server. Full load of 282,000 rows with DMS
+mappings, CDC over several batches (inserts, updates, deletes, a key change, a
+rolled-back transaction, DDL), a SIGKILL in the middle of a batch, validation at the
+end; a MariaDB full load; continuous mode stopped on request."""
 
 from __future__ import annotations
 
@@ -107,26 +108,36 @@ INSERT INTO repl.customers SELECT g, 'customer ' || g, 'c' || g || '@example.com
     FROM generate_series(1, 2000) g;
 INSERT INTO repl.orders SELECT g, 1 + g % 2000, CASE WHEN g % 500 = 0 THEN 'test' ELSE 'paid' END,
     (g % 997) * 1.25, timestamp '2026-02-01' + g * interval '1 minute', ARRAY['a', 'b' || g]
-    FROM generate_series(1, 20000) g;
+    FROM generate_series(1, 40000) g;
 INSERT INTO repl.order_items SELECT o, l, 'sku-' || (o * 7 + l) % 1000, 1 + (o + l) % 9,
-    ((o + l) % 300) / 7.0 FROM generate_series(1, 20000) o, generate_series(1, 3) l;
+    ((o + l) % 300) / 7.0 FROM generate_series(1, 40000) o, generate_series(1, 6) l;
 INSERT INTO repl.audit_log (note) SELECT 'n' || g FROM generate_series(1, 10) g;
 """
 FIRST_CHANGES = [
     "INSERT INTO repl.orders SELECT g, 7, 'paid', 250.5, now(), NULL "
-    "FROM generate_series(20001, 20500) g",
-    "INSERT INTO repl.order_items SELECT o, 1, 'new', 2, 9.5 FROM generate_series(20001, 20500) o",
+    "FROM generate_series(40001, 40500) g",
+    "INSERT INTO repl.order_items SELECT o, 1, 'new', 2, 9.5 FROM generate_series(40001, 40500) o",
     "UPDATE repl.orders SET amount = amount + 1 WHERE id % 67 = 0 AND status = 'paid'",
     "DELETE FROM repl.order_items WHERE order_id % 199 = 0",
     "UPDATE repl.customers SET id = id + 100000 WHERE id IN (3, 4)",  # a key change
     "UPDATE repl.customers SET name = NULL, photo = '\\x00ff'::bytea WHERE id = 10",
 ]
 BIG_CHANGES = [
-    "UPDATE repl.order_items SET qty = qty + 1 WHERE line < 3",  # 40,000 changes
+    "UPDATE repl.order_items SET qty = qty + 1 WHERE line < 3",  # 80,000 changes
     "INSERT INTO repl.customers SELECT g, 'late ' || g, NULL, now(), NULL "
     "FROM generate_series(5001, 6000) g",
     "DELETE FROM repl.orders WHERE id BETWEEN 100 AND 149",
 ]
+
+
+def _selection(schema: str, action: str = "include", rule_id: str = "1") -> dict[str, Any]:
+    """A DMS selection rule for every table of ``schema``."""
+    return {
+        "rule-type": "selection",
+        "rule-id": rule_id,
+        "object-locator": {"schema-name": schema, "table-name": "%"},
+        "rule-action": action,
+    }
 
 
 def _source(stack: StackRun) -> psycopg.Connection:
@@ -195,8 +206,8 @@ def test_full_load_and_cdc_survives_a_kill_and_validates(stack: StackRun, tmp_pa
     )
 
     out = _ok(run_cli(["replicate", "start", "shop_repl"], env))
-    assert "repl.orders -> shop_repl.orders: 19960 row(s) loaded" in out  # 40 'test' filtered
-    assert "repl.order_items -> shop_repl.lines: 60000 row(s) loaded" in out
+    assert "repl.orders -> shop_repl.orders: 39920 row(s) loaded" in out  # 80 'test' filtered
+    assert "repl.order_items -> shop_repl.lines: 240000 row(s) loaded" in out
     status = run_cli_json(["replicate", "status", "shop_repl"], env)[0]
     tables = {t["source"]: t for t in status["tables"]}
     assert set(tables) == {"repl.customers", "repl.orders", "repl.order_items"}
@@ -223,7 +234,7 @@ def test_full_load_and_cdc_survives_a_kill_and_validates(stack: StackRun, tmp_pa
     source.execute("ALTER TABLE repl.customers ADD COLUMN tier text")
     source.execute("UPDATE repl.customers SET tier = 'gold' WHERE id <= 10")
     source.execute("ALTER TABLE repl.orders DROP COLUMN tags")
-    source.execute("INSERT INTO repl.orders VALUES (30000, 1, 'paid', 5, now())")
+    source.execute("INSERT INTO repl.orders VALUES (50000, 1, 'paid', 5, now())")
     source.execute("TRUNCATE repl.audit_log")  # not replicated: excluded
     _ok(run_cli(["replicate", "resume", "shop_repl"], env))
 
@@ -262,16 +273,7 @@ def test_bad_mapping_wrong_password_and_missing_replica_identity(
     source.execute("DROP SCHEMA IF EXISTS bare CASCADE")
     source.execute("CREATE SCHEMA bare")
     source.execute("CREATE TABLE bare.events (at timestamptz, what text)")  # no key
-    bad_rule = {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "11",
-                "object-locator": {"schema-name": "bare", "table-name": "%"},
-                "rule-action": "copy",
-            }
-        ]
-    }
+    bad_rule = {"rules": [_selection("bare", "copy", "11")]}
     good_rule = {"rules": [{**bad_rule["rules"][0], "rule-action": "include"}]}
     env = _project(
         stack,
@@ -344,12 +346,7 @@ def test_mariadb_full_load_with_mappings_validates_and_finds_drift(
     port, user = stack.settings.stack.mariadb_port, stack.settings.stack.postgres_user
     rules = {
         "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "object-locator": {"schema-name": "shop", "table-name": "%"},
-                "rule-action": "include",
-            },
+            _selection("shop"),
             {
                 "rule-type": "transformation",
                 "rule-id": "2",
@@ -413,16 +410,7 @@ def test_continuous_batches_follow_the_source_until_stopped(
     source.execute("CREATE SCHEMA ticking")
     source.execute("CREATE TABLE ticking.ticks (id int PRIMARY KEY, v int)")
     source.execute("INSERT INTO ticking.ticks SELECT g, g FROM generate_series(1, 10) g")
-    rules = {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "object-locator": {"schema-name": "ticking", "table-name": "%"},
-                "rule-action": "include",
-            }
-        ]
-    }
+    rules = {"rules": [_selection("ticking")]}
     env = _project(
         stack,
         tmp_path,
