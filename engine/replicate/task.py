@@ -128,6 +128,7 @@ class Replication:
                     hint=f"headwater replicate start {self.task.name}",
                 )
             plans = self.plans()
+            self._add_new_tables(plans)
             self._finish_full_load(plans, batches[0])
             self._cdc(plans, continuous)
         finally:
@@ -158,6 +159,24 @@ class Replication:
                 generation = self.ctx.run_id
                 self._record_start(generation, "")
                 self._full_load(plans, snapshot, generation)
+
+    def _add_new_tables(self, plans: list[TablePlan]) -> None:
+        """Tables the mappings select that the task does not have yet (created on the
+        source since): into the publication first, so their changes are captured from
+        now on; their full load follows (a later snapshot, which the CDC's idempotent
+        MERGE reconciles with the changes in between)."""
+        stats = self.stats()
+        new = [p for p in plans if p.source_name not in stats]
+        if not new:
+            return
+        print(f"task {self.task.name}: new table(s) {', '.join(p.source_name for p in new)}")
+        if self.task.definition.has_cdc:
+            self.source.check_cdc(new)
+            self.source.ensure_publication(self.task.slot, plans)
+        for plan in new:
+            self.store.save_table_stats(
+                TableStats(self.task.name, plan.source_name, self._target(plan), updated_at=now())
+            )
 
     def _record_start(self, generation: str, position: str) -> None:
         self.store.save_batch(
@@ -255,21 +274,10 @@ class Replication:
         if not self.task.definition.has_full_load:
             return
         stats = self.stats()
-        todo = [
-            p
-            for p in plans
-            if stats.get(p.source_name) is None or stats[p.source_name].state != COMPLETED
-        ]
-        for plan in todo:
-            if plan.source_name not in stats:
-                self.store.save_table_stats(
-                    TableStats(
-                        self.task.name, plan.source_name, self._target(plan), updated_at=now()
-                    )
-                )
+        todo = [p for p in plans if stats[p.source_name].state != COMPLETED]
         if todo:
             print(
-                f"task {self.task.name}: loading {len(todo)} table(s) the last run did not finish"
+                f"task {self.task.name}: loading {len(todo)} table(s) not loaded yet"
             )
             with self.source.plain_snapshot() as snapshot:
                 self._full_load(todo, snapshot, start.start_position)

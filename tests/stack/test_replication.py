@@ -236,10 +236,17 @@ def test_full_load_and_cdc_survives_a_kill_and_validates(stack: StackRun, tmp_pa
     source.execute("ALTER TABLE repl.orders DROP COLUMN tags")
     source.execute("INSERT INTO repl.orders VALUES (50000, 1, 'paid', 5, now())")
     source.execute("TRUNCATE repl.audit_log")  # not replicated: excluded
-    _ok(run_cli(["replicate", "resume", "shop_repl"], env))
+    # A table created on the source since, which the mappings select: loaded, then followed.
+    source.execute("CREATE TABLE repl.refunds (id int PRIMARY KEY, amount numeric(8,2))")
+    source.execute("INSERT INTO repl.refunds SELECT g, g / 10.0 FROM generate_series(1, 100) g")
+    out = _ok(run_cli(["replicate", "resume", "shop_repl"], env))
+    assert "new table(s) repl.refunds" in out
+    source.execute("INSERT INTO repl.refunds VALUES (101, 1.5)")
+    source.execute("DELETE FROM repl.refunds WHERE id = 1")
 
     out = _ok(run_cli(["replicate", "validate", "shop_repl"], env))
-    assert out.count("Validated") == 3, out
+    assert out.count("Validated") == 4, out
+    assert "repl.refunds: Validated (rows: source 100, lake 100)" in out
     status = run_cli_json(["replicate", "status", "shop_repl"], env)[0]
     tables = {t["source"]: t for t in status["tables"]}
     items = tables["repl.order_items"]
