@@ -276,9 +276,7 @@ class Replication:
         stats = self.stats()
         todo = [p for p in plans if stats[p.source_name].state != COMPLETED]
         if todo:
-            print(
-                f"task {self.task.name}: loading {len(todo)} table(s) not loaded yet"
-            )
+            print(f"task {self.task.name}: loading {len(todo)} table(s) not loaded yet")
             with self.source.plain_snapshot() as snapshot:
                 self._full_load(todo, snapshot, start.start_position)
 

@@ -32,7 +32,7 @@ TABLE_SQL = """
 DROP TABLE IF EXISTS public.events;
 CREATE TABLE public.events (id bigint PRIMARY KEY, user_id int, kind text,
     amount numeric(12,2), created_at timestamptz, note text);
-INSERT INTO public.events SELECT g, (g * 7919) % 1000003,
+INSERT INTO public.events SELECT g, (g::bigint * 7919) % 1000003,
     (ARRAY['view', 'click', 'buy'])[1 + g % 3],
     (g % 100000) / 100.0, timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second',
     md5(g::text) FROM generate_series(1, {rows}) g;
