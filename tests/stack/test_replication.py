@@ -464,3 +464,50 @@ def test_continuous_batches_follow_the_source_until_stopped(
     out = _ok(run_cli(["replicate", "validate", "ticking"], env))
     assert "ticking.ticks: Validated (rows: source 160, lake 160)" in out
     source.close()
+
+
+def test_mariadb_key_timestamp_increments_through_an_ingest_job(
+    stack: StackRun, tmp_path: Path
+) -> None:
+    """The documented incremental route for MySQL/MariaDB (no binlog CDC): an ingest
+    job bookmarked on updated_at, merged on the key."""
+    launcher.up(stack.settings, ["mariadb"])
+    _mariadb(
+        stack,
+        "USE shop; DROP TABLE IF EXISTS accounts;"
+        "CREATE TABLE accounts (id INT PRIMARY KEY, tier VARCHAR(10), updated_at DATETIME(3));"
+        "INSERT INTO accounts SELECT seq, 'basic', '2026-01-01' + INTERVAL seq MINUTE "
+        "FROM seq_1_to_50;",
+    )
+    port, user = stack.settings.stack.mariadb_port, stack.settings.stack.postgres_user
+    job = {
+        "arguments": {
+            "connection": "maria",
+            "source": "shop.accounts",
+            "bookmark_keys": ["updated_at"],
+            "target": "raw.accounts_maria",
+            "write_mode": "merge",
+            "merge_keys": ["id"],
+        }
+    }
+    project = tmp_path / "headwater.yaml"
+    project.write_text(
+        connections_yaml(stack.settings)
+        + f"  maria:\n    url: jdbc:mysql://127.0.0.1:{port}/shop\n    user: {user}\n"
+        + f"    password_env: {SOURCE_PASSWORD_ENV}\n"
+        + yaml.safe_dump({"jobs": {"accounts_maria": job}})
+    )
+    env = {**stack.env, "HEADWATER_PROJECT_FILE": str(project)}
+    first = run_cli(["job", "run", "accounts_maria"], env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    _mariadb(
+        stack,
+        "USE shop; UPDATE accounts SET tier = 'gold', updated_at = '2026-02-01' "
+        "WHERE id IN (3, 7); INSERT INTO accounts VALUES (51, 'basic', '2026-02-02');",
+    )
+    second = run_cli(["job", "run", "accounts_maria"], env)
+    assert second.returncode == 0, second.stderr[-3000:]
+    lake = sorted(_query(stack, "SELECT id, tier FROM raw.accounts_maria"))
+    assert lake == [(i, "gold" if i in (3, 7) else "basic") for i in range(1, 52)]
+    runs = run_cli_json(["job", "runs", "accounts_maria", "--json"], env)
+    assert [(r["rows_read"], r["rows_written"]) for r in runs] == [(3, 3), (50, 50)]
