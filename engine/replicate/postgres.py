@@ -42,7 +42,6 @@ _SPARK_TYPES = {
     "timestamp with time zone": "timestamp",
     "bytea": "binary",
 }
-SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
 
 
 def spark_type(data_type: str, precision: int | None, scale: int | None) -> tuple[str, bool]:
