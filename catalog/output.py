@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 # Wide enough for locations when output is piped (rich assumes 80 columns then).
@@ -29,7 +30,8 @@ def render(
     for name in names:
         table.add_column(name)
     for row in rows:
-        table.add_row(*("" if row.get(n) is None else str(row.get(n)) for n in names))
+        # escaped: "[read landing.sales] …" is text, not rich markup
+        table.add_row(*("" if row.get(n) is None else escape(str(row.get(n))) for n in names))
     console.print(table)
 
 

@@ -196,8 +196,11 @@ def definition_error(
     it could be a secret) and what is allowed."""
     first = exc.errors()[0]
     key = ".".join(str(part) for part in (section, name, *first["loc"]))
+    # a whole-definition check (loc empty) would echo the entire mapping
+    show_value = show_value and bool(first["loc"])
     value = f" = {first.get('input')!r}" if show_value else ""
-    return ConfigError(f"{project_file()}: {key}{value}: {first['msg']}", hint=hint, key=key)
+    message = first["msg"].removeprefix("Value error, ")
+    return ConfigError(f"{project_file()}: {key}{value}: {message}", hint=hint, key=key)
 
 
 def load_settings(**overrides: Any) -> Settings:

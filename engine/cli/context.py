@@ -26,13 +26,7 @@ STATE = CliState()
 
 
 def open_catalog(settings: Settings | None = None) -> HiveCatalog:
-    """The catalog for the profile: PyHive to the Thrift Server (stack), no JVM here;
-    or a Spark session on the embedded metastore (local)."""
-    settings = settings or STATE.settings
-    if settings.profile == "stack":
-        from catalog.hiveserver2 import HiveServer2Runner
+    """The catalog for the profile of the CLI's settings (see :mod:`engine.catalogs`)."""
+    from engine import catalogs
 
-        return HiveCatalog(HiveServer2Runner(settings.stack.host, settings.stack.thrift_port))
-    from engine.spark.session import SparkSqlRunner, build_session
-
-    return HiveCatalog(SparkSqlRunner(build_session(settings, app_name="headwater-cli")))
+    return catalogs.open_catalog(settings or STATE.settings)

@@ -54,7 +54,6 @@ def run(
     """
     from engine.ingest.definitions import JobDefinition, load_jobs
     from engine.ingest.runner import run_job
-    from engine.stack import artifacts
 
     settings = STATE.settings
     overrides = _pairs(arg)
@@ -73,8 +72,6 @@ def run(
         overrides["source"] = source
     if target:
         overrides["target"] = target
-    if definition.type != "python" and not artifacts.is_spark_defaults_current(settings):
-        artifacts.write_spark_defaults(settings)
     record = run_job(settings, _store(), name, definition, overrides, master=master)
     say(
         f"run {record.run_id} (attempt {record.attempt}): {record.state} · read "

@@ -21,20 +21,12 @@ MASTER = typer.Option(None, "--master", help="e.g. spark://127.0.0.1:7077.")
 
 
 def _run(name: str, action: str, continuous: bool = False, master: str | None = None) -> None:
-    from engine.ingest.definitions import JobDefinition
     from engine.ingest.runner import run_job
-    from engine.replicate.definitions import replication_task
-    from engine.stack import artifacts
+    from engine.replicate.definitions import replication_run
     from engine.state.store import open_run_store
 
     settings = STATE.settings
-    task = replication_task(name)  # a bad definition or mapping fails here, before Spark
-    definition = JobDefinition(
-        script="jobs/replicate.py",
-        arguments={"task": name, "action": action, "continuous": continuous},
-    )
-    if not artifacts.is_spark_defaults_current(settings):
-        artifacts.write_spark_defaults(settings)
+    task, definition = replication_run(name, action, continuous)
     record = run_job(
         settings, open_run_store(settings), task.job_name, definition, {}, master=master
     )

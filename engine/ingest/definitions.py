@@ -72,7 +72,7 @@ class JobDefinition(BaseModel):
 
     def command_arguments(self, name: str, overrides: dict[str, str]) -> list[str]:
         """``--JOB_NAME name --key value …`` (definition arguments, then overrides)."""
-        values = {key.removeprefix("--"): _argument_text(v) for key, v in self.arguments.items()}
+        values = {key.removeprefix("--"): argument_text(v) for key, v in self.arguments.items()}
         values.update({key.removeprefix("--"): v for key, v in overrides.items()})
         values.pop("JOB_NAME", None)
         command = ["--JOB_NAME", name]
@@ -100,7 +100,7 @@ class JobDefinition(BaseModel):
         return self.script or DEFAULT_SCRIPT
 
 
-def _argument_text(value: Any) -> str:
+def argument_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, bool):

@@ -114,6 +114,11 @@ def run_job(
     master: str | None = None,
 ) -> JobRun:
     """Run ``name`` to a final state (with retries); the last attempt's record."""
+    if definition.type != "python":
+        from engine.stack import artifacts
+
+        if not artifacts.is_spark_defaults_current(settings):
+            artifacts.write_spark_defaults(settings)  # what spark-submit reads
     base = new_run_id()
     previous: str | None = None
     record: JobRun | None = None

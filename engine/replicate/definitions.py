@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -31,6 +31,9 @@ from engine.config import definition_error, project_file, project_section
 from engine.connections import Connection, load_connections
 from engine.errors import ConfigError
 from engine.replicate.mapping import TableMapping, parse_mapping
+
+if TYPE_CHECKING:
+    from engine.ingest.definitions import JobDefinition
 
 FULL_LOAD, CDC, FULL_LOAD_AND_CDC = "full-load", "cdc", "full-load-and-cdc"
 DO_NOTHING, DROP_AND_CREATE, TRUNCATE = "do-nothing", "drop-and-create", "truncate"
@@ -71,6 +74,11 @@ class ReplicationTaskDefinition(BaseModel):
         return self.migration_type in (CDC, FULL_LOAD_AND_CDC)
 
 
+def job_name_of(task: str) -> str:
+    """The job name a task's runs are recorded under."""
+    return f"replicate-{task}"
+
+
 class ReplicationTask:
     """A validated task: its definition, connection and parsed table mapping."""
 
@@ -96,7 +104,7 @@ class ReplicationTask:
     @property
     def job_name(self) -> str:
         """The name its runs are recorded under (``headwater job runs`` shows them)."""
-        return f"replicate-{self.name}"
+        return job_name_of(self.name)
 
 
 def _mapping_document(name: str, value: str | dict[str, Any]) -> str | dict[str, Any]:
@@ -169,3 +177,18 @@ def replication_task(name: str) -> ReplicationTask:
             key=f"replication_tasks.{name}.target_database",
         )
     return task
+
+
+def replication_run(
+    name: str, action: str, continuous: bool = False
+) -> tuple[ReplicationTask, JobDefinition]:
+    """The task and the job that runs one ``action`` of it (start, resume, reload,
+    validate) through the job runner: ``jobs/replicate.py`` under spark-submit."""
+    from engine.ingest.definitions import JobDefinition
+
+    task = replication_task(name)  # a bad definition or mapping fails here, before Spark
+    definition = JobDefinition(
+        script="jobs/replicate.py",
+        arguments={"task": name, "action": action, "continuous": continuous},
+    )
+    return task, definition
