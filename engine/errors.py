@@ -15,6 +15,7 @@ __all__ = [
     "CatalogError",
     "ConfigError",
     "CrawlError",
+    "FlowError",
     "HeadwaterError",
     "JobError",
     "MappingError",
@@ -62,6 +63,10 @@ class SourceNotFoundError(JobError):
 
 class MetastoreBusyError(HeadwaterError):
     """The embedded Derby metastore is already open in another process."""
+
+
+class FlowError(HeadwaterError):
+    """A workflow or trigger run failed or could not start. Terminal."""
 
 
 class ReplicationError(HeadwaterError):

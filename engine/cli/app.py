@@ -20,6 +20,7 @@ from engine.cli import history as history_cmd
 from engine.cli import job as job_cmd
 from engine.cli import replicate as replicate_cmd
 from engine.cli import stack as stack_cmd
+from engine.cli import workflow as workflow_cmd
 from engine.cli.context import STATE, open_catalog
 from engine.errors import HeadwaterError
 
@@ -50,6 +51,9 @@ def _global(
 app.add_typer(stack_cmd.app, name="stack")
 app.add_typer(job_cmd.app, name="job")
 app.add_typer(replicate_cmd.app, name="replicate")
+app.add_typer(workflow_cmd.app, name="workflow")
+app.add_typer(workflow_cmd.trigger_app, name="trigger")
+app.command("scheduler")(workflow_cmd.scheduler)
 catalog_app = make_catalog_app(lambda: open_catalog())
 catalog_app.command("versions")(history_cmd.versions)
 catalog_app.command("diff")(history_cmd.diff)

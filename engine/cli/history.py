@@ -65,37 +65,58 @@ def diff(
 
 
 def runs(
+    kind: str = typer.Option(
+        None, "--kind", help="crawl | job | replication | workflow | trigger (default: all)."
+    ),
+    name: str = typer.Option(None, "--name", help="Only runs of this crawler, job, task …"),
     crawler: str = typer.Option(None, "--crawler", help="Only this crawler's runs."),
+    state: str = typer.Option(None, "--state", help="Only runs in this state, e.g. FAILED."),
+    since: str = typer.Option(None, "--since", help="Only runs started since: 30m, 2h, 1d, ISO."),
     limit: int = typer.Option(20, "--limit", "-n", min=1),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List recent crawl runs with their state and metrics.
+    """List recent runs of everything, newest first: crawls, jobs, replication tasks,
+    workflows and triggers, with state, duration and error.
 
-    Example: headwater runs --crawler landing
+    Exit codes (like grep): 0 at least one run listed, 1 none matched, 3 the
+    run-state database is unreachable.
+
+    Examples:
+      headwater runs
+      headwater runs --kind workflow --name daily
+      headwater runs --state FAILED --since 1d --json
     """
-    from dataclasses import asdict
-
+    from engine.state.history import recent_runs, since_time
     from engine.state.store import open_run_store
 
-    records = open_run_store(STATE.settings).crawl_runs(crawler, limit)
-    if as_json:
-        render([asdict(r) for r in records], as_json=True)
-        return
-    render(
-        [
-            {
-                "run": r.run_id,
-                "crawler": r.crawler,
-                "state": r.state,
-                "started": r.started_at,
-                "created": r.tables_created,
-                "updated": r.tables_updated,
-                "partitions": r.partitions_added,
-                "sampled": r.files_sampled,
-                "bytes read": r.bytes_read,
-                "errors": len(r.errors),
-            }
-            for r in records
-        ],
-        title="crawl runs",
+    if crawler:
+        kind, name = "crawl", crawler
+    found = recent_runs(
+        open_run_store(STATE.settings),
+        kind,
+        name,
+        state,
+        since_time(since) if since else None,
+        limit,
     )
+    if as_json:
+        render([r.as_json() for r in found], as_json=True)
+    else:
+        render(
+            [
+                {
+                    "kind": r.kind,
+                    "name": r.name,
+                    "run": r.run_id,
+                    "state": r.state,
+                    "started": r.started_at,
+                    "seconds": "" if r.seconds is None else f"{r.seconds:g}",
+                    "error": r.error[:160],
+                }
+                for r in found
+            ],
+            title="runs",
+            columns=["kind", "name", "run", "state", "started", "seconds", "error"],
+        )
+    if not found:
+        raise typer.Exit(1)

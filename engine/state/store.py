@@ -13,6 +13,7 @@ from catalog.versions import TableVersion, table_from_json, table_to_json
 from engine.config import Settings
 from engine.errors import HeadwaterError
 from engine.state.jobs import JOB_SCHEMA, JobStateMixin
+from engine.state.orchestrate import ORCHESTRATE_SCHEMA, OrchestrateStateMixin
 from engine.state.replication import REPLICATION_SCHEMA, ReplicationStateMixin
 
 STATE_DATABASE = "headwater"
@@ -89,14 +90,14 @@ class CrawlRun:
     log: str = ""
 
 
-class RunStore(JobStateMixin, ReplicationStateMixin):
+class RunStore(JobStateMixin, ReplicationStateMixin, OrchestrateStateMixin):
     """Run state over a DB-API connection (sqlite3 or psycopg)."""
 
     def __init__(self, connection: Any, placeholder: str) -> None:
         self.connection = connection
         self.placeholder = placeholder
         with self._cursor() as cursor:
-            for statement in (*SCHEMA, *JOB_SCHEMA, *REPLICATION_SCHEMA):
+            for statement in (*SCHEMA, *JOB_SCHEMA, *REPLICATION_SCHEMA, *ORCHESTRATE_SCHEMA):
                 cursor.execute(statement)
 
     def _sql(self, statement: str) -> str:
