@@ -35,6 +35,27 @@ class StackRun:
             "password": pg.postgres_password.get_secret_value(),
         }
 
+    def source(self) -> Any:
+        """An autocommit psycopg connection to the source database (created if absent)."""
+        import psycopg
+
+        params = self.postgres_params()
+        with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:
+            if not admin.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (SOURCE_DB,)
+            ).fetchall():
+                admin.execute(f"CREATE DATABASE {SOURCE_DB}")
+        return psycopg.connect(**params, dbname=SOURCE_DB, autocommit=True)
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rows of ``sql`` through the Thrift Server (PyHive), as a BI tool reads them."""
+        from pyhive import hive
+
+        with hive.connect(host="127.0.0.1", port=self.settings.stack.thrift_port) as conn:
+            cursor = conn.cursor()
+            cursor.execute(sql)
+            return [tuple(r) for r in cursor.fetchall()]
+
     @property
     def source_url(self) -> str:
         return f"jdbc:postgresql://127.0.0.1:{self.settings.stack.postgres_port}/{SOURCE_DB}"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from catalog.hive import HiveCatalog
 from engine.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from engine.state.store import RunStore
 
 
 @dataclass
@@ -23,6 +26,28 @@ class CliState:
 
 
 STATE = CliState()
+
+
+def open_state() -> RunStore:
+    """The run-state database of the CLI's settings."""
+    from engine.state.store import open_run_store
+
+    return open_run_store(STATE.settings)
+
+
+def key_values(values: list[str], option: str, example: str) -> dict[str, str]:
+    """``KEY=VALUE`` options (``--arg``, ``--property``) as a mapping."""
+    from engine.errors import ConfigError
+
+    pairs = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(
+                f"{option} {item!r} must be KEY=VALUE", hint=f"e.g. {option} {example}"
+            )
+        pairs[key.removeprefix("--")] = value
+    return pairs
 
 
 def open_catalog(settings: Settings | None = None) -> HiveCatalog:

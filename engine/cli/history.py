@@ -75,8 +75,9 @@ def runs(
     limit: int = typer.Option(20, "--limit", "-n", min=1),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List recent runs of everything, newest first: crawls, jobs, replication tasks,
-    workflows and triggers, with state, duration and error.
+    """List recent runs of everything (crawls, jobs, tasks, workflows), newest first.
+
+    Each with its state, duration and error.
 
     Exit codes (like grep): 0 at least one run listed, 1 none matched, 3 the
     run-state database is unreachable.

@@ -8,33 +8,15 @@ from typing import TYPE_CHECKING
 import typer
 
 from catalog.output import render, say
-from engine.cli.context import STATE
+from engine.cli.context import STATE, key_values, open_state
 from engine.errors import ConfigError, JobError
 
 if TYPE_CHECKING:
-    from engine.state.store import RunStore
+    pass
 
 app = typer.Typer(help="Run ingestion jobs and manage their bookmarks.", no_args_is_help=True)
 bookmark_app = typer.Typer(help="Show, reset or rewind a job's bookmarks.", no_args_is_help=True)
 app.add_typer(bookmark_app, name="bookmark")
-
-
-def _store() -> RunStore:
-    from engine.state.store import open_run_store
-
-    return open_run_store(STATE.settings)
-
-
-def _pairs(values: list[str]) -> dict[str, str]:
-    pairs = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(
-                f"--arg {item!r} must be KEY=VALUE", hint="e.g. --arg write_mode=merge"
-            )
-        pairs[key.removeprefix("--")] = value
-    return pairs
 
 
 @app.command("run")
@@ -56,7 +38,7 @@ def run(
     from engine.ingest.runner import run_job
 
     settings = STATE.settings
-    overrides = _pairs(arg)
+    overrides = key_values(arg, "--arg", "write_mode=merge")
     jobs = load_jobs()
     if name in jobs:
         definition = jobs[name]
@@ -72,7 +54,7 @@ def run(
         overrides["source"] = source
     if target:
         overrides["target"] = target
-    record = run_job(settings, _store(), name, definition, overrides, master=master)
+    record = run_job(settings, open_state(), name, definition, overrides, master=master)
     say(
         f"run {record.run_id} (attempt {record.attempt}): {record.state} · read "
         f"{record.rows_read} · written {record.rows_written} · quarantined "
@@ -97,7 +79,7 @@ def runs(
 
     Example: headwater job runs sales
     """
-    records = _store().job_runs(name, limit)
+    records = open_state().job_runs(name, limit)
     if as_json:
         render([asdict(r) for r in records], as_json=True)
         return
@@ -131,7 +113,7 @@ def stop(name: str = typer.Argument(..., help="The job whose running runs to sto
     """
     from engine.ingest.runner import stop_runs
 
-    stopped = stop_runs(_store(), name)
+    stopped = stop_runs(open_state(), name)
     say(f"stopped {', '.join(stopped)}" if stopped else f"job {name} has no running run")
 
 
@@ -148,7 +130,7 @@ def bookmark_show(
     from engine.ingest import control
     from engine.ingest.bookmarks import current_state
 
-    store = _store()
+    store = open_state()
     rows = []
     for ctx in control.contexts(store, name, context):
         entries = store.bookmark_entries(name, ctx)
@@ -204,8 +186,8 @@ def _control(name: str, context: str | None, to_run: str | None) -> None:
     from engine.ingest import control
 
     if to_run is None:
-        for ctx in control.reset(_store(), name, context):
+        for ctx in control.reset(open_state(), name, context):
             say(f"{name}/{ctx}: reset; the next run reads everything")
     else:
-        for ctx in control.rewind(_store(), name, to_run, context):
+        for ctx in control.rewind(open_state(), name, to_run, context):
             say(f"{name}/{ctx}: rewound to the state after run {to_run}")

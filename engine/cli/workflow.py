@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 import typer
 
 from catalog.output import render, say
-from engine.cli.context import STATE
+from engine.cli.context import STATE, key_values, open_state
 from engine.errors import ConfigError, FlowError
 
 if TYPE_CHECKING:
@@ -31,24 +31,6 @@ NO_WAIT = typer.Option(
 AS_JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
-def _store() -> RunStore:
-    from engine.state.store import open_run_store
-
-    return open_run_store(STATE.settings)
-
-
-def _pairs(values: list[str]) -> dict[str, str]:
-    pairs = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(
-                f"--property {item!r} must be KEY=VALUE", hint="e.g. --property day=2026-11-28"
-            )
-        pairs[key] = value
-    return pairs
-
-
 def _start(
     flow: Flow,
     started_by: str,
@@ -58,7 +40,7 @@ def _start(
 ) -> None:
     from engine.orchestrate.driver import Driver, run_to_end
 
-    store = _store()
+    store = open_state()
     driver = Driver(STATE.settings, store, report=say)
     run = driver.start_run(flow, started_by, properties, previous=previous)
     assert run is not None  # refusals raise FlowConcurrencyError
@@ -93,7 +75,12 @@ def run(
     """
     from engine.orchestrate.definitions import flow
 
-    _start(flow(name, "workflow"), "on demand", _pairs(prop), not no_wait)
+    _start(
+        flow(name, "workflow"),
+        "on demand",
+        key_values(prop, "--property", "day=2026-11-28"),
+        not no_wait,
+    )
 
 
 @app.command("resume")
@@ -102,15 +89,17 @@ def resume(
     run_id: str = typer.Argument(None, help="The run to resume (default: the latest one)."),
     no_wait: bool = NO_WAIT,
 ) -> None:
-    """Resume a failed or stopped run: its failed, timed-out and stopped actions
-    run again and the graph continues from them; succeeded ones are not re-run.
+    """Resume a failed or stopped run from its failed nodes.
+
+    Its failed, timed-out and stopped actions run again and the graph continues from
+    them; succeeded ones are carried over, not re-run.
 
     Example: headwater workflow resume daily wr_0123456789abcdef
     """
     from engine.orchestrate.definitions import flow
 
     definition = flow(name, "workflow")
-    previous = _run_of(_store(), definition, run_id)
+    previous = _run_of(open_state(), definition, run_id)
     if previous.state not in ("FAILED", "STOPPED"):
         raise FlowError(
             f"run {previous.run_id} of workflow {name} is {previous.state}: only a FAILED or "
@@ -151,7 +140,7 @@ def status(
     from engine.orchestrate.definitions import flow
 
     definition = flow(name, "workflow")
-    store = _store()
+    store = open_state()
     current = _run_of(store, definition, run_id)
     nodes = {n.node: n for n in store.flow_nodes(current.run_id)}
     rows = []
@@ -204,7 +193,7 @@ def graph(
     definition = flow(name, "workflow")
     states: dict[str, str] = {}
     if run_id:
-        store = _store()
+        store = open_state()
         states = {
             n.node: n.state for n in store.flow_nodes(_run_of(store, definition, run_id).run_id)
         }
@@ -242,7 +231,7 @@ def _set_enabled(name: str, kind: Literal["workflow", "trigger"], enabled: bool)
     from engine.orchestrate.definitions import flow
 
     definition = flow(name, kind)
-    store = _store()
+    store = open_state()
     setting = store.trigger_setting(definition.owner)
     setting.enabled = enabled
     store.save_trigger_setting(setting)
@@ -258,7 +247,7 @@ def _list_flows(kind: str, as_json: bool) -> None:
     from engine.orchestrate.definitions import SCHEDULE, load_flows
     from engine.orchestrate.scheduler import is_enabled
 
-    store = _store()
+    store = open_state()
     rows = []
     for flow in load_flows().values():
         if flow.kind != kind:
@@ -333,7 +322,7 @@ def trigger_decisions(
 
     Example: headwater trigger decisions daily
     """
-    store = _store()
+    store = open_state()
     flows: list[str | None] = [None]
     if name:
         flows = [f"workflow:{name}", f"trigger:{name}"]
@@ -353,14 +342,16 @@ def scheduler(
     tick: float = typer.Option(5.0, "--tick", min=0.2, help="Seconds between passes."),
     ticks: int = typer.Option(None, "--ticks", min=1, help="Stop after this many passes."),
 ) -> None:
-    """Run the scheduler: fire schedules and conditions, drive workflow runs, until
-    SIGTERM. A second scheduler stands by until the first one's lease lapses.
+    """Run the scheduler: fire schedules and conditions, drive workflow runs.
+
+    Runs until SIGTERM, then hands its running runs to the next scheduler. A second
+    scheduler stands by until the first one's lease lapses.
 
     Example: headwater scheduler
     """
     from engine.orchestrate.scheduler import Scheduler
 
-    Scheduler(STATE.settings, _store(), tick, report=say).serve(ticks)
+    Scheduler(STATE.settings, open_state(), tick, report=say).serve(ticks)
 
 
 def _seconds(started: str | None, ended: str | None) -> float | None:

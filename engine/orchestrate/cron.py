@@ -106,7 +106,19 @@ class CronSchedule:
                 hint="e.g. '*/15 * * * *' or 'cron(0 2 * * ? *)'",
             )
         minute, hour, dom, month, dow = parts
-        weekdays = _values(expression, dow, DOW)
+        weekdays = frozenset(d % 7 for d in _values(expression, dow, DOW))
+        return cls._build(expression, tz, (minute, hour, dom, month, dow), weekdays, None)
+
+    @classmethod
+    def _build(
+        cls,
+        expression: str,
+        tz: str,
+        fields: tuple[str, str, str, str, str],
+        weekdays: frozenset[int],
+        years: frozenset[int] | None,
+    ) -> CronSchedule:
+        minute, hour, dom, month, dow = fields
         return cls(
             expression=expression,
             tz=tz,
@@ -114,8 +126,8 @@ class CronSchedule:
             hours=_values(expression, hour, HOUR),
             days=_values(expression, dom, DOM),
             months=_values(expression, month, MONTH),
-            weekdays=frozenset(d % 7 for d in weekdays),
-            years=None,
+            weekdays=weekdays,
+            years=years,
             days_restricted=dom not in ("*", "?"),
             weekdays_restricted=dow not in ("*", "?"),
             every_hour=hour == "*",
@@ -136,19 +148,9 @@ class CronSchedule:
                 "be '?' (Glue's rule)",
                 hint="e.g. cron(0 2 * * ? *) or cron(0 2 ? * MON-FRI *)",
             )
-        return cls(
-            expression=expression,
-            tz=tz,
-            minutes=_values(expression, minute, MINUTE),
-            hours=_values(expression, hour, HOUR),
-            days=_values(expression, dom, DOM),
-            months=_values(expression, month, MONTH),
-            weekdays=frozenset(d - 1 for d in _values(expression, dow, GLUE_DOW)),
-            years=None if year in ("*", "?") else _values(expression, year, YEAR),
-            days_restricted=dom not in ("*", "?"),
-            weekdays_restricted=dow not in ("*", "?"),
-            every_hour=hour == "*",
-        )
+        weekdays = frozenset(d - 1 for d in _values(expression, dow, GLUE_DOW))
+        years = None if year in ("*", "?") else _values(expression, year, YEAR)
+        return cls._build(expression, tz, (minute, hour, dom, month, dow), weekdays, years)
 
     # -- evaluation ----------------------------------------------------------------------
     def is_day(self, day: date) -> bool:

@@ -292,3 +292,94 @@ def test_missed_firings_follow_the_catch_up_policy(tmp_path: Path) -> None:
     listed = {t["name"]: t for t in run_cli_json(["trigger", "list", "--json"], env)}
     assert listed["paused"]["enabled"] is False and listed["once"]["next firing"]
     assert listed["once"]["latest run"] == runs[0]["run_id"]
+
+
+def test_ctrl_c_stops_a_workflow_run_which_then_resumes(tmp_path: Path) -> None:
+    def document(sleep: str) -> dict[str, Any]:
+        return {
+            "jobs": {
+                "slow": {"type": "python", "script": PYTHON_JOB, "arguments": {"sleep": sleep}},
+                "after": {"type": "python", "script": PYTHON_JOB},
+            },
+            "workflows": {
+                "stoppable": {
+                    "triggers": {
+                        "go": {"type": "on_demand", "actions": [{"job": "slow"}]},
+                        "next": {
+                            "type": "conditional",
+                            "predicate": {"conditions": [{"job": "slow"}]},
+                            "actions": [{"job": "after"}],
+                        },
+                    }
+                }
+            },
+        }
+
+    env = _project(tmp_path, document("120"))
+    running = subprocess.Popen(
+        [*HEADWATER, "workflow", "run", "stoppable"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def slow_state() -> str:
+        status = run_cli(["workflow", "status", "stoppable", "--json"], env)
+        if status.returncode != 0:
+            return ""
+        nodes = {n["node"]: n["state"] for n in yaml.safe_load(status.stdout)[0]["nodes"]}
+        return str(nodes["job:slow"])
+
+    _wait_for(lambda: slow_state() == "RUNNING", 60, "the slow job")
+    running.send_signal(signal.SIGINT)  # Ctrl-C
+    _, err = running.communicate(timeout=120)
+    assert running.returncode == 1, err
+    status = run_cli_json(["workflow", "status", "stoppable", "--json"], env)[0]
+    nodes = {n["node"]: n for n in status["nodes"]}
+    assert status["state"] == "STOPPED"
+    assert nodes["job:slow"]["state"] == "STOPPED"
+    assert nodes["job:after"]["state"] == "NOT STARTED"
+    slow_runs = run_cli_json(["runs", "--kind", "job", "--name", "slow", "--json"], env)
+    assert [r["state"] for r in slow_runs] == ["STOPPED"]
+
+    _project(tmp_path, document("0"))
+    resumed = run_cli(["workflow", "resume", "stoppable"], env)
+    assert resumed.returncode == 0, resumed.stderr
+    status = run_cli_json(["workflow", "status", "stoppable", "--json"], env)[0]
+    assert status["state"] == "SUCCEEDED"
+    assert {n["node"]: n["state"] for n in status["nodes"]} == {
+        "job:slow": "SUCCEEDED",
+        "job:after": "SUCCEEDED",
+    }
+
+
+def test_a_standalone_condition_fires_once_per_watched_run(tmp_path: Path) -> None:
+    document = {
+        "jobs": {
+            "upstream": {"type": "python", "script": PYTHON_JOB},
+            "downstream": {"type": "python", "script": PYTHON_JOB},
+        },
+        "triggers": {
+            "after-upstream": {
+                "type": "conditional",
+                "predicate": {"conditions": [{"job": "upstream", "state": "SUCCEEDED"}]},
+                "actions": [{"job": "downstream"}],
+            }
+        },
+    }
+    env = _project(tmp_path, document)
+    # a run from before the scheduler first saw the trigger does not count
+    assert run_cli(["job", "run", "upstream"], env).returncode == 0
+    assert run_cli(["scheduler", "--ticks", "1"], env).returncode == 0
+    assert run_cli(["job", "run", "upstream"], env).returncode == 0
+    assert run_cli(["scheduler", "--tick", "0.5", "--ticks", "16"], env).returncode == 0
+    assert run_cli(["job", "run", "upstream", "--arg", "fail=terminal"], env).returncode == 1
+    assert run_cli(["scheduler", "--tick", "0.5", "--ticks", "6"], env).returncode == 0
+
+    downstream = run_cli_json(["runs", "--kind", "job", "--name", "downstream", "--json"], env)
+    assert [r["state"] for r in downstream] == ["SUCCEEDED"]
+    decisions = run_cli_json(["trigger", "decisions", "after-upstream", "--json"], env)
+    assert [d["outcome"] for d in decisions] == ["FIRED"]
+    upstream = run_cli_json(["runs", "--kind", "job", "--name", "upstream", "--json"], env)
+    assert upstream[1]["run_id"] in decisions[0]["fire_key"]  # the run that fired it

@@ -8,30 +8,20 @@ from typing import Any
 
 import psycopg
 import yaml
-from pyhive import hive
 
 from tests.helpers import run_cli, run_cli_json
-from tests.stack_fixture import SOURCE_DB, StackRun, connections_yaml
+from tests.stack_fixture import StackRun, connections_yaml
 
 
 def _source(stack: StackRun) -> psycopg.Connection:
-    params = stack.postgres_params()
-    with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:
-        if not admin.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (SOURCE_DB,)
-        ).fetchall():
-            admin.execute(f"CREATE DATABASE {SOURCE_DB}")
-    source = psycopg.connect(**params, dbname=SOURCE_DB, autocommit=True)
+    source: psycopg.Connection = stack.source()
     source.execute("DROP SCHEMA IF EXISTS ingest CASCADE")
     source.execute("CREATE SCHEMA ingest")
     return source
 
 
 def _query(stack: StackRun, sql: str) -> list[tuple[Any, ...]]:
-    with hive.connect(host="127.0.0.1", port=stack.settings.stack.thrift_port) as conn:
-        cursor = conn.cursor()
-        cursor.execute(sql)
-        return [tuple(r) for r in cursor.fetchall()]
+    return stack.query(sql)
 
 
 def test_jdbc_runs_pick_up_only_new_rows_and_merge_keeps_the_current_state(

@@ -18,13 +18,12 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from pyhive import hive
 
 from engine.stack import launcher
 from engine.stack.postgres import STATE_DATABASE
 from tests.helpers import HEADWATER, run_cli, run_cli_json
 from tests.kill_scenario import kill_mid_write
-from tests.stack_fixture import SOURCE_DB, SOURCE_PASSWORD_ENV, StackRun, connections_yaml
+from tests.stack_fixture import SOURCE_PASSWORD_ENV, StackRun, connections_yaml
 
 pytestmark = pytest.mark.stack
 
@@ -141,20 +140,12 @@ def _selection(schema: str, action: str = "include", rule_id: str = "1") -> dict
 
 
 def _source(stack: StackRun) -> psycopg.Connection:
-    params = stack.postgres_params()
-    with psycopg.connect(**params, dbname="postgres", autocommit=True) as admin:
-        if not admin.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (SOURCE_DB,)
-        ).fetchall():
-            admin.execute(f"CREATE DATABASE {SOURCE_DB}")
-    return psycopg.connect(**params, dbname=SOURCE_DB, autocommit=True)
+    source: psycopg.Connection = stack.source()
+    return source
 
 
 def _query(stack: StackRun, sql: str) -> list[tuple[Any, ...]]:
-    with hive.connect(host="127.0.0.1", port=stack.settings.stack.thrift_port) as conn:
-        cursor = conn.cursor()
-        cursor.execute(sql)
-        return [tuple(r) for r in cursor.fetchall()]
+    return stack.query(sql)
 
 
 def _project(stack: StackRun, tmp_path: Path, tasks: dict[str, Any]) -> dict[str, str]:
