@@ -10,6 +10,7 @@ the Delta log, so :meth:`HiveCatalog.get_table` shows it either way.
 
 from __future__ import annotations
 
+import difflib
 import urllib.parse
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -23,6 +24,8 @@ Row = Sequence[Any]
 
 class SqlRunner(Protocol):
     def sql(self, statement: str) -> list[Row]: ...
+
+    def query(self, statement: str) -> tuple[list[str], list[Row]]: ...
 
 
 _NOT_FOUND_MARKERS = ("TABLE_OR_VIEW_NOT_FOUND", "NoSuchTableException", "not found")
@@ -43,8 +46,10 @@ class HiveCatalog:
             rows = self.runner.sql(f"SHOW TABLES IN {ddl.quote_name(database)}")
         except CatalogError as exc:
             if "SCHEMA_NOT_FOUND" in str(exc):
+                near = difflib.get_close_matches(database, [d.name for d in self.databases()])
                 raise DatabaseNotFoundError(
-                    f"database {database} does not exist",
+                    f"database {database} does not exist"
+                    + (f"; did you mean {', '.join(near)}?" if near else ""),
                     hint="list databases with `headwater catalog databases`",
                     database=database,
                 ) from exc
@@ -61,16 +66,32 @@ class HiveCatalog:
             rows = self.runner.sql(f"DESCRIBE TABLE EXTENDED {target}")
         except CatalogError as exc:
             if any(marker in str(exc) for marker in _NOT_FOUND_MARKERS):
-                raise TableNotFoundError(
-                    f"table {database}.{name} does not exist",
-                    hint=f"list tables with `headwater catalog tables {database}`",
-                    table=f"{database}.{name}",
-                ) from exc
+                raise self._not_found(database, name) from exc
             raise
         properties = {
             str(row[0]): str(row[1]) for row in self.runner.sql(f"SHOW TBLPROPERTIES {target}")
         }
         return _parse_describe(database, name, rows, properties)
+
+    def _not_found(self, database: str, name: str) -> CatalogError:
+        """Table not found: say what exists nearby (a close table, or the database)."""
+        known = {db.name for db in self.databases()}
+        if database not in known:
+            near = difflib.get_close_matches(database, sorted(known), n=3)
+            return DatabaseNotFoundError(
+                f"database {database} does not exist"
+                + (f"; did you mean {', '.join(near)}?" if near else ""),
+                hint="list databases with `headwater catalog databases`",
+                database=database,
+            )
+        names = self.table_names(database)
+        near = difflib.get_close_matches(name, names, n=3)
+        return TableNotFoundError(
+            f"table {database}.{name} does not exist"
+            + (f"; did you mean {', '.join(f'{database}.{n}' for n in near)}?" if near else ""),
+            hint=f"list tables with `headwater catalog tables {database}`",
+            table=f"{database}.{name}",
+        )
 
     def tables(self, database: str) -> dict[str, Table]:
         """Every table of ``database`` by name (one dropped meanwhile is left out)."""
@@ -101,6 +122,44 @@ class HiveCatalog:
                 break
             columns.append(Column(name, str(row[1]).strip()))
         return tuple(columns)
+
+    def table_summaries(self, database: str, like: str = "*") -> list[Table]:
+        """Every table of ``database`` whose name matches ``like`` (``*`` any run,
+        ``|`` alternatives), from one statement: name, format, location, properties and
+        (except Delta, whose schema lives in its log) top-level columns."""
+        try:
+            rows = self.runner.sql(
+                f"SHOW TABLE EXTENDED IN {ddl.quote_name(database)} LIKE {ddl.quote_value(like)}"
+            )
+        except CatalogError as exc:
+            if "SCHEMA_NOT_FOUND" in str(exc):
+                self.table_names(database)  # raises with "did you mean"
+            raise
+        # (namespace, tableName, isTemporary, information)
+        return sorted(
+            (_parse_extended(database, str(r[1]), str(r[3])) for r in rows if not r[2]),
+            key=lambda t: t.name,
+        )
+
+    def query(self, statement: str) -> tuple[list[str], list[Row]]:
+        """Any SQL statement: column names and rows."""
+        return self.runner.query(statement)
+
+    def filter_partitions(
+        self, table: Table, values: list[tuple[str, ...]], expression: str
+    ) -> list[tuple[str, ...]]:
+        """The partitions whose values satisfy a SQL ``expression`` over the partition
+        keys (Glue's GetPartitions Expression: = <> < > AND OR IN BETWEEN LIKE NOT IS
+        NULL …), evaluated by the SQL endpoint over the values only: no data is read."""
+        if not values:
+            return []
+        keys = [k.name for k in table.partition_keys]
+        rows = ", ".join(
+            "(" + ", ".join(ddl.quote_value(v) for v in partition) + ")" for partition in values
+        )
+        names = ", ".join(ddl.quote_name(k) for k in keys)
+        found = self.runner.sql(f"SELECT * FROM VALUES {rows} AS p({names}) WHERE {expression}")
+        return [tuple(str(v) for v in row) for row in found]
 
     def partitions(self, table: Table) -> list[tuple[str, ...]]:
         if not table.partition_keys:
@@ -203,4 +262,46 @@ def _parse_describe(database: str, name: str, rows: list[Row], properties: dict[
         partition_keys=keys,
         parameters=visible,
         options=options,
+    )
+
+
+# Spark's tree strings name a few types differently from the metastore.
+_HIVE_NAMES = {"long": "bigint", "integer": "int", "short": "smallint", "byte": "tinyint"}
+
+
+def _parse_extended(database: str, name: str, information: str) -> Table:
+    """One table from ``SHOW TABLE EXTENDED``'s text block."""
+    details: dict[str, str] = {}
+    columns: list[Column] = []
+    in_schema = False
+    for line in information.splitlines():
+        if in_schema:
+            if line.startswith(" |-- "):
+                column, _, rest = line.removeprefix(" |-- ").partition(": ")
+                spark_type = rest.split(" (", 1)[0]
+                columns.append(Column(column, _HIVE_NAMES.get(spark_type, spark_type)))
+            continue
+        key, sep, value = line.partition(": ")
+        if key == "Schema":
+            in_schema = True
+        elif sep:
+            details[key] = value
+    partition_names = details.get("Partition Columns", "").strip("[]").replace("`", "")
+    keys = [k.strip() for k in partition_names.split(",") if k.strip()]
+    table_format = details.get("Provider", "hive").lower()
+    if details.get("Type") == "VIEW":
+        table_format = ddl.VIEW
+    elif details.get("Serde Library") == ddl.REGEX_SERDE:
+        table_format = ddl.REGEX
+    properties = _bracketed_pairs(details.get("Table Properties", ""))
+    return Table(
+        database=database,
+        name=name,
+        columns=tuple(c for c in columns if c.name not in keys),
+        location=details.get("Location", ""),
+        format=table_format,
+        partition_keys=tuple(c for c in columns if c.name in keys)
+        or tuple(Column(k, "") for k in keys),
+        parameters={k: v for k, v in properties.items() if not k.startswith("spark.sql.")},
+        options={"serde": details.get("Serde Library", "")},
     )

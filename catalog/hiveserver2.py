@@ -6,6 +6,7 @@ No JVM in the caller: this is how the CLI and ML code read the catalog in the
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from catalog.errors import CatalogError, CatalogUnavailableError
@@ -23,6 +24,9 @@ class HiveServer2Runner:
             from pyhive import hive
             from thrift.transport.TTransport import TTransportException
 
+            # the socket logs each refused address itself; the error below says it once
+            logging.getLogger("thrift.transport.TSocket").setLevel(logging.CRITICAL)
+
             try:
                 self._connection = hive.connect(
                     host=self.host, port=self.port, username=self.username, auth="NONE"
@@ -30,17 +34,25 @@ class HiveServer2Runner:
             except (TTransportException, OSError) as exc:
                 raise CatalogUnavailableError(
                     f"cannot reach the Spark Thrift Server at {self.host}:{self.port}",
-                    hint="start the stack with `make up` (or `headwater stack up`)",
+                    hint="see which services run: `headwater stack status`; start the stack "
+                    "with `make up` (or `headwater stack up`)",
                 ) from exc
         return self._connection
 
     def sql(self, statement: str) -> list[Any]:
+        return self.query(statement)[1]
+
+    def query(self, statement: str) -> tuple[list[str], list[Any]]:
+        """Column names and rows of one statement."""
         from pyhive.exc import Error as HiveError
 
         cursor = self._connect().cursor()
         try:
             cursor.execute(statement)
-            return list(cursor.fetchall()) if cursor.description else []
+            if not cursor.description:
+                return [], []
+            names = [str(d[0]).rsplit(".", 1)[-1] for d in cursor.description]
+            return names, list(cursor.fetchall())
         except HiveError as exc:
             raise CatalogError(f"{_first_line(exc)} (statement: {statement[:200]})") from exc
         finally:

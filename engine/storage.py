@@ -232,3 +232,21 @@ def upload_tree(store: ObjectStore, folder: Path, prefix: str) -> int:
                 store.put(key, path.read_bytes())
             count += 1
     return count
+
+
+def delta_uri(settings: Settings, location: str) -> tuple[str, dict[str, str]]:
+    """delta-rs's URI and storage options for a Hadoop location. Never log the options."""
+    if location.startswith("file:"):
+        return "/" + location.removeprefix("file:").lstrip("/"), {}
+    s3 = settings.s3
+    options = {
+        "AWS_ENDPOINT_URL": s3.endpoint,
+        "AWS_REGION": s3.region,
+        "AWS_ACCESS_KEY_ID": s3.access_key,
+        "AWS_SECRET_ACCESS_KEY": s3.secret_key.get_secret_value(),
+        "AWS_ALLOW_HTTP": str(s3.endpoint.startswith("http:")).lower(),
+        # one writer per table is headwater's own lock (the run-state database)
+        "AWS_S3_ALLOW_UNSAFE_RENAME": "true",
+        "AWS_VIRTUAL_HOSTED_STYLE_REQUEST": str(not s3.path_style).lower(),
+    }
+    return "s3://" + location.split("://", 1)[1], options

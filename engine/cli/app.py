@@ -16,6 +16,7 @@ from catalog.cli import make_catalog_app
 from catalog.output import fail
 from engine.cli import crawl as crawl_cmd
 from engine.cli import demo as demo_cmd
+from engine.cli import handoff as handoff_cmd
 from engine.cli import history as history_cmd
 from engine.cli import job as job_cmd
 from engine.cli import replicate as replicate_cmd
@@ -54,14 +55,16 @@ app.add_typer(replicate_cmd.app, name="replicate")
 app.add_typer(workflow_cmd.app, name="workflow")
 app.add_typer(workflow_cmd.trigger_app, name="trigger")
 app.command("scheduler")(workflow_cmd.scheduler)
-catalog_app = make_catalog_app(lambda: open_catalog())
+catalog_app = make_catalog_app(lambda: open_catalog(), history_cmd.table_facts)
 catalog_app.command("versions")(history_cmd.versions)
 catalog_app.command("diff")(history_cmd.diff)
+catalog_app.command("history")(handoff_cmd.history)
 app.add_typer(catalog_app, name="catalog")
 app.command("runs")(history_cmd.runs)
 app.command("crawl")(crawl_cmd.crawl)
 app.command("classify")(crawl_cmd.classify_files)
 app.command("demo")(demo_cmd.demo)
+app.command("snapshot")(handoff_cmd.snapshot)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

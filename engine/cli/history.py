@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
+from catalog.model import Table
 from catalog.output import render, say
 from catalog.versions import diff_tables
 from engine.cli.context import STATE
@@ -15,6 +18,48 @@ def _split(name: str) -> tuple[str, str]:
     if not database or not table:
         raise ConfigError(f"{name!r} is not database.table", hint="e.g. landing.sales")
     return database, table
+
+
+def table_facts(table: Table) -> dict[str, Any]:
+    """What headwater knows of a table beyond the metastore (for ``catalog describe``):
+    size and rows, the crawl and job runs that touched it, its schema versions."""
+    from engine.cli.context import open_state
+    from engine.handoff import delta_facts
+
+    facts: dict[str, Any] = {}
+    if table.format == "delta":
+        facts.update(delta_facts(STATE.settings, table))
+    else:
+        known = {
+            "recordCount": "rows (crawler estimate)",
+            "sizeKey": "size bytes",
+            "objectCount": "files",
+        }
+        facts.update(
+            {label: table.parameters[k] for k, label in known.items() if k in table.parameters}
+        )
+    store = open_state()
+    name = table.qualified_name
+    crawls = [r for r in store.crawl_runs(None, 500) if f" {name}:" in f" {r.log}"]
+    if crawls:
+        last = crawls[0]
+        facts["last crawl"] = f"{last.run_id} by {last.crawler}, {last.state}, {last.ended_at}"
+    jobs = [r for r in store.job_runs(None, 500) if r.target == name]
+    if jobs:
+        last_job = jobs[0]
+        facts["last job run"] = (
+            f"{last_job.run_id} of {last_job.job}, {last_job.state}, {last_job.ended_at or ''}"
+        )
+    facts["schema versions"] = [
+        {
+            "version": v.version,
+            "created": v.created_at,
+            "crawl run": v.run_id,
+            "columns": len(v.definition.columns),
+        }
+        for v in store.table_versions(table.database, table.name)
+    ]
+    return facts
 
 
 def versions(

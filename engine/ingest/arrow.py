@@ -135,24 +135,6 @@ def hive_type(arrow_type: pa.DataType) -> str:
     return str(arrow_type)
 
 
-def delta_uri(settings: Settings, location: str) -> tuple[str, dict[str, str]]:
-    """delta-rs's URI and storage options for a Hadoop location. Never log the options."""
-    if location.startswith("file:"):
-        return "/" + location.removeprefix("file:").lstrip("/"), {}
-    s3 = settings.s3
-    options = {
-        "AWS_ENDPOINT_URL": s3.endpoint,
-        "AWS_REGION": s3.region,
-        "AWS_ACCESS_KEY_ID": s3.access_key,
-        "AWS_SECRET_ACCESS_KEY": s3.secret_key.get_secret_value(),
-        "AWS_ALLOW_HTTP": str(s3.endpoint.startswith("http:")).lower(),
-        # one writer per table is headwater's own lock (the run-state database)
-        "AWS_S3_ALLOW_UNSAFE_RENAME": "true",
-        "AWS_VIRTUAL_HOSTED_STYLE_REQUEST": str(not s3.path_style).lower(),
-    }
-    return "s3://" + location.split("://", 1)[1], options
-
-
 def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: bool = True) -> None:
     """Land ``batch.table`` in ``sink`` with the bookmark in the same commit."""
     from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
@@ -174,7 +156,7 @@ def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: boo
         if existing is not None:  # fails on an incompatible change, before writing
             incoming = [(f.name, hive_type(f.type)) for f in table.schema]
             plan_evolution(sink.qualified_name, existing, incoming)
-        uri, options = delta_uri(ctx.settings, location)
+        uri, options = storage.delta_uri(ctx.settings, location)
         txns = [] if protocol.txn is None else [Transaction(*protocol.txn)]
         props = CommitProperties(
             custom_metadata={"userMetadata": json.dumps(protocol.metadata(), default=str)},

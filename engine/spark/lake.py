@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -349,3 +350,33 @@ def cast_columns(df: DataFrame, casts: tuple[tuple[str, str], ...]) -> DataFrame
             for c in df.columns
         ]
     )
+
+
+_COMPARISONS = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def read_delta_version(
+    spark: SparkSession,
+    location: str,
+    version: int,
+    columns: list[str] | None,
+    partitions: list[tuple[str, str, Any]],
+) -> DataFrame:
+    """A Delta table at ``version`` (time travel), with column selection and
+    ``(column, op, value)`` partition filters (ANDed) pruning the files read."""
+    df = spark.read.format("delta").option("versionAsOf", version).load(location)
+    for column, op, value in partitions:
+        field = sf.col(column)
+        if op in ("in", "not in"):
+            test = field.isin(list(value))
+            df = df.where(test if op == "in" else ~test)
+        else:
+            df = df.where(_COMPARISONS[op](field, value))
+    return df.select(*columns) if columns else df

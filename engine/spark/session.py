@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import sys
 from pathlib import Path
@@ -41,7 +42,8 @@ def build_session(settings: Settings, app_name: str = "headwater") -> SparkSessi
         artifacts.write_spark_defaults(settings)  # raises SetupError if the cache is empty
     if settings.profile == "local":
         settings.home_path.mkdir(parents=True, exist_ok=True)
-        _check_derby_free(settings.metastore_derby_path)
+        if SparkSession.getActiveSession() is None:  # this process's own JVM may hold it
+            _check_derby_free(settings.metastore_derby_path)
         for bucket in (settings.buckets.landing, settings.buckets.raw):
             (settings.lake_path / bucket).mkdir(parents=True, exist_ok=True)
 
@@ -55,6 +57,9 @@ def build_session(settings: Settings, app_name: str = "headwater") -> SparkSessi
     for key, value in spark_conf(settings, app_name=app_name).items():
         builder = builder.config(key, value)
     spark = builder.enableHiveSupport().getOrCreate()
+    # pyspark logs every failed statement with its JVM stack trace; headwater turns
+    # them into one-line errors (a missing table is an answer, not a crash)
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     spark.sparkContext.setLogLevel("ERROR")
     jvm = spark.sparkContext._jvm
     if settings.profile == "local":
@@ -117,8 +122,13 @@ class SparkSqlRunner:
         self.spark = spark
 
     def sql(self, statement: str) -> list[Any]:
+        return self.query(statement)[1]
+
+    def query(self, statement: str) -> tuple[list[str], list[Any]]:
+        """Column names and rows of one statement."""
         try:
-            return [tuple(row) for row in self.spark.sql(statement).collect()]
+            frame = self.spark.sql(statement)
+            return list(frame.columns), [tuple(row) for row in frame.collect()]
         except (AnalysisException, PySparkException) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CatalogError(f"{first} (statement: {statement[:200]})") from exc

@@ -91,12 +91,73 @@ def test_get_table_parses_describe_extended() -> None:
     assert table.options == {"header": "true", "sep": ","}
 
 
-def test_missing_table_is_a_table_not_found_error_naming_it() -> None:
+def test_missing_table_is_a_table_not_found_error_naming_it_and_what_is_near() -> None:
     runner = ScriptedRunner(
-        {"DESCRIBE": CatalogError("[TABLE_OR_VIEW_NOT_FOUND] The table cannot be found")}
+        {
+            "DESCRIBE": CatalogError("[TABLE_OR_VIEW_NOT_FOUND] The table cannot be found"),
+            "SHOW DATABASES": [("default",), ("landing",)],
+            "SHOW TABLES": [("landing", "sales", False), ("landing", "salesmen", False)],
+        }
     )
-    with pytest.raises(TableNotFoundError, match=r"landing\.nope"):
+    with pytest.raises(TableNotFoundError, match=r"landing\.nope does not exist —"):
         HiveCatalog(runner).get_table("landing", "nope")
+    with pytest.raises(
+        TableNotFoundError, match=r"did you mean landing\.sales, landing\.salesmen\?"
+    ):
+        HiveCatalog(runner).get_table("landing", "sale")
+    with pytest.raises(DatabaseNotFoundError, match="database landin does not exist; did you"):
+        HiveCatalog(runner).get_table("landin", "sales")
+
+
+EXTENDED = """Catalog: spark_catalog
+Database: landing
+Table: sales
+Type: EXTERNAL
+Provider: csv
+Table Properties: [classification=csv, recordCount=124, spark.sql.hidden=1]
+Location: file:/lake/landing/sales
+Serde Library: org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe
+Partition Columns: [`dt`]
+Schema: root
+ |-- order_id: long (nullable = true)
+ |-- tags: array (nullable = true)
+ |    |-- element: string (containsNull = true)
+ |-- dt: string (nullable = true)
+"""
+
+
+def test_table_summaries_come_from_one_statement() -> None:
+    delta = (
+        "Database: raw\nTable: sales\nType: EXTERNAL\nProvider: delta\nLocation: s3a://raw/sales\n"
+    )
+    runner = ScriptedRunner(
+        {
+            "SHOW TABLE EXTENDED": [
+                ("landing", "sales", False, EXTENDED),
+                ("landing", "tmp_view", True, ""),
+                ("raw", "sales", False, delta),
+            ]
+        }
+    )
+    found = HiveCatalog(runner).table_summaries("landing", "s*")
+    assert runner.statements == ["SHOW TABLE EXTENDED IN `landing` LIKE 's*'"]
+    sales, delta_sales = found
+    assert sales.columns == (Column("order_id", "bigint"), Column("tags", "array"))
+    assert sales.partition_keys == (Column("dt", "string"),)
+    assert (sales.format, sales.location) == ("csv", "file:/lake/landing/sales")
+    assert sales.parameters == {"classification": "csv", "recordCount": "124"}
+    assert (delta_sales.format, delta_sales.columns) == ("delta", ())
+
+
+def test_a_partition_filter_is_evaluated_over_the_values_only() -> None:
+    runner = ScriptedRunner({"SELECT * FROM VALUES": [("2026-01-02",)]})
+    kept = HiveCatalog(runner).filter_partitions(
+        TABLE, [("2026-01-01",), ("it's",)], "dt >= '2026-01-02'"
+    )
+    assert kept == [("2026-01-02",)]
+    assert runner.statements == [
+        "SELECT * FROM VALUES ('2026-01-01'), ('it\\'s') AS p(`dt`) WHERE dt >= '2026-01-02'"
+    ]
 
 
 def test_create_database_skips_an_existing_one() -> None:
