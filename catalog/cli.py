@@ -30,10 +30,25 @@ def _split(name: str) -> tuple[str, str]:
     return database, table
 
 
-def make_catalog_app(open_catalog: CatalogOpener, facts: TableFacts | None = None) -> typer.Typer:
+# Table names for shell completion (from something fast: no JVM, no SQL endpoint).
+TableNames = Callable[[], list[str]]
+
+
+def make_catalog_app(
+    open_catalog: CatalogOpener,
+    facts: TableFacts | None = None,
+    known_tables: TableNames | None = None,
+) -> typer.Typer:
     app = typer.Typer(
         help="Inspect the Data Catalog (databases, tables, schemas).", no_args_is_help=True
     )
+
+    def complete(incomplete: str) -> list[str]:
+        names = known_tables() if known_tables else []
+        return [n for n in names if n.startswith(incomplete)]
+
+    def table_argument() -> Any:
+        return typer.Argument(..., help="database.table", autocompletion=complete)
 
     @app.command("databases")
     def databases(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
@@ -124,7 +139,7 @@ def make_catalog_app(open_catalog: CatalogOpener, facts: TableFacts | None = Non
 
     @app.command("describe")
     def describe(
-        name: str = typer.Argument(..., help="database.table"),
+        name: str = table_argument(),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """Show a table: columns (types, comments), partition keys, location, format,
@@ -180,7 +195,7 @@ def make_catalog_app(open_catalog: CatalogOpener, facts: TableFacts | None = Non
 
     @app.command("preview")
     def preview(
-        name: str = typer.Argument(..., help="database.table"),
+        name: str = table_argument(),
         limit: int = typer.Option(10, "--limit", "-n", min=1, help="Rows to show."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
@@ -194,7 +209,7 @@ def make_catalog_app(open_catalog: CatalogOpener, facts: TableFacts | None = Non
 
     @app.command("partitions")
     def partitions(
-        name: str = typer.Argument(..., help="database.table"),
+        name: str = table_argument(),
         where: str = typer.Option(
             None, "--filter", help="SQL over the partition keys, e.g. \"dt >= '2026-01-02'\"."
         ),

@@ -55,7 +55,9 @@ app.add_typer(replicate_cmd.app, name="replicate")
 app.add_typer(workflow_cmd.app, name="workflow")
 app.add_typer(workflow_cmd.trigger_app, name="trigger")
 app.command("scheduler")(workflow_cmd.scheduler)
-catalog_app = make_catalog_app(lambda: open_catalog(), history_cmd.table_facts)
+catalog_app = make_catalog_app(
+    lambda: open_catalog(), history_cmd.table_facts, history_cmd.known_tables
+)
 catalog_app.command("versions")(history_cmd.versions)
 catalog_app.command("diff")(history_cmd.diff)
 catalog_app.command("history")(handoff_cmd.history)

@@ -9,10 +9,13 @@ import typer
 
 from catalog.output import render, say
 from engine.cli.context import STATE
+from engine.cli.history import complete_table
 
 
 def snapshot(
-    name: str = typer.Argument(..., help="database.table (a Delta table)."),
+    name: str = typer.Argument(
+        ..., help="database.table (a Delta table).", autocompletion=complete_table
+    ),
     version: int = typer.Option(None, "--version", min=0, help="Pin this Delta version."),
     timestamp: datetime = typer.Option(
         None, "--timestamp", help="Pin the version current at this time (ISO)."
@@ -40,7 +43,9 @@ def snapshot(
 
 
 def history(
-    name: str = typer.Argument(..., help="database.table (a Delta table)."),
+    name: str = typer.Argument(
+        ..., help="database.table (a Delta table).", autocompletion=complete_table
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List a Delta table's versions (commits), newest first: what each wrote.

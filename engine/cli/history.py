@@ -10,7 +10,7 @@ from catalog.model import Table
 from catalog.output import render, say
 from catalog.versions import diff_tables
 from engine.cli.context import STATE
-from engine.errors import ConfigError
+from engine.errors import ConfigError, HeadwaterError
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -18,6 +18,21 @@ def _split(name: str) -> tuple[str, str]:
     if not database or not table:
         raise ConfigError(f"{name!r} is not database.table", hint="e.g. landing.sales")
     return database, table
+
+
+def known_tables() -> list[str]:
+    """Table names for shell completion, from the run-state database (no JVM, no
+    Thrift Server): what crawls and jobs registered."""
+    from engine.cli.context import open_state
+
+    try:
+        return open_state().known_tables()
+    except HeadwaterError:
+        return []
+
+
+def complete_table(incomplete: str) -> list[str]:
+    return [name for name in known_tables() if name.startswith(incomplete)]
 
 
 def table_facts(table: Table) -> dict[str, Any]:
@@ -63,7 +78,7 @@ def table_facts(table: Table) -> dict[str, Any]:
 
 
 def versions(
-    name: str = typer.Argument(..., help="database.table"),
+    name: str = typer.Argument(..., help="database.table", autocompletion=complete_table),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List a table's schema versions (one per crawl that changed its definition).
@@ -87,7 +102,7 @@ def versions(
 
 
 def diff(
-    name: str = typer.Argument(..., help="database.table"),
+    name: str = typer.Argument(..., help="database.table", autocompletion=complete_table),
     old: int = typer.Argument(..., help="The older version number."),
     new: int = typer.Argument(..., help="The newer version number."),
 ) -> None:

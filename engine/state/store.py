@@ -214,6 +214,15 @@ class RunStore(JobStateMixin, ReplicationStateMixin, OrchestrateStateMixin):
             )
         return number
 
+    def known_tables(self) -> list[str]:
+        """``database.table`` of every table with a recorded schema version."""
+        with self._cursor() as cursor:
+            cursor.execute(
+                "SELECT DISTINCT database_name, table_name FROM table_versions "
+                "ORDER BY database_name, table_name"
+            )
+            return [f"{db}.{table}" for db, table in cursor.fetchall()]
+
     def close(self) -> None:
         self.connection.close()
 

@@ -42,6 +42,9 @@ def test_a_version_is_kept_only_when_the_definition_changes(tmp_path: Path) -> N
     versions = runs.table_versions("landing", "sales")
     assert [(v.version, v.run_id) for v in versions] == [(1, "r1"), (2, "r3")]
     assert versions[1].definition.columns == T2.columns
+    # shell completion of table names comes from here (no JVM, no SQL endpoint)
+    runs.add_table_version(Table(**{**T1.__dict__, "database": "raw"}), "r4")
+    assert runs.known_tables() == ["landing.sales", "raw.sales"]
 
 
 def test_diff_names_added_changed_and_removed_columns() -> None:
