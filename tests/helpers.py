@@ -32,6 +32,18 @@ def clean_env(**settings: str) -> dict[str, str]:
     return env
 
 
+def settings_env(values: dict[str, Any], prefix: str = "HEADWATER_") -> dict[str, str]:
+    """Nested settings as the environment variables that set them (``__`` nesting)."""
+    env = {}
+    for key, value in values.items():
+        name = f"{prefix}{key.upper()}"
+        if isinstance(value, dict):
+            env.update(settings_env(value, f"{name}__"))
+        else:
+            env[name] = str(value)
+    return env
+
+
 def run_cli(
     args: list[str], env: dict[str, str], timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,7 @@ import pytest
 from engine.config import Settings, load_settings
 from engine.stack import launcher
 from engine.stack.process import is_pid_alive
-from tests.helpers import clean_env, free_port
+from tests.helpers import clean_env, free_port, settings_env
 
 
 @dataclass
@@ -66,17 +66,6 @@ SOURCE_DB = "shop"
 SOURCE_PASSWORD_ENV = "HW_TEST_SHOP_PASSWORD"
 
 
-def _flatten(values: dict[str, Any], prefix: str = "HEADWATER_") -> dict[str, str]:
-    env = {}
-    for key, value in values.items():
-        name = f"{prefix}{key.upper()}"
-        if isinstance(value, dict):
-            env.update(_flatten(value, f"{name}__"))
-        else:
-            env[name] = str(value)
-    return env
-
-
 def connections_yaml(settings: Settings) -> str:
     port = settings.stack.postgres_port
     return (
@@ -118,7 +107,7 @@ def stack() -> Iterator[StackRun]:
     settings = load_settings(**values)
     project = state / "headwater.yaml"
     project.write_text(connections_yaml(settings))
-    env = clean_env(**_flatten(values), HEADWATER_PROJECT_FILE=str(project))
+    env = clean_env(**settings_env(values), HEADWATER_PROJECT_FILE=str(project))
     env[SOURCE_PASSWORD_ENV] = settings.stack.postgres_password.get_secret_value()
     run = StackRun(settings, env, state, project)
     try:

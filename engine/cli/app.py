@@ -30,6 +30,11 @@ EXIT_ERROR, EXIT_USAGE, EXIT_UNAVAILABLE = 1, 2, 3
 app = typer.Typer(
     name="headwater",
     help="Self-hosted Glue + DMS: crawl files into a Hive catalog, land them as Delta tables.",
+    epilog=(
+        "Examples: headwater demo · headwater crawl s3://landing/ --database landing · "
+        "headwater job run sales · headwater catalog describe raw.sales · "
+        "headwater workflow run daily · headwater runs --state FAILED"
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

@@ -29,6 +29,8 @@ from engine.classify.registry import classify, make_sample
 from engine.crawl.inference import build_table, decide_tables, sample_layout
 from engine.crawl.layout import group_tables
 from engine.storage import CountingStore, LocalStore
+from tests.bench.catalog import bench_catalog
+from tests.bench.catalog import report as catalog_report
 from tests.bench.ingest import bench_ingest
 from tests.bench.ingest import report as ingest_report
 from tests.bench.replication import bench_replication
@@ -174,6 +176,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         lines += ingest_report(bench_ingest(Path(work)))
     lines += replication_report(bench_replication())
+    lines += catalog_report(bench_catalog())
     count, megabytes = bench_jars()
     lines += [
         "## The JVM jar cache (`make setup`)",

@@ -78,6 +78,34 @@ def test_files_become_catalogued_delta_tables(profile_env: dict[str, str]) -> No
     }
     assert recount["customers"] == 20
 
+    # 6. the catalog answers: crawler properties, runs, schema versions, partitions, SQL
+    described = run_cli_json(["catalog", "describe", "landing.sales", "--json"], profile_env)[0]
+    assert described["parameters"]["classification"] == "csv"
+    assert described["partition keys"] == ["dt"] and described["schema versions"]
+    assert described["last crawl"].split()[0] in {
+        r["run_id"] for r in run_cli_json(["runs", "--kind", "crawl", "--json"], profile_env)
+    }
+    raw_sales = run_cli_json(["catalog", "describe", "raw.sales", "--json"], profile_env)[0]
+    assert raw_sales["rows"] == 120 and "skeleton" in raw_sales["last job run"]
+    picked = run_cli_json(
+        ["catalog", "partitions", "landing.sales", "--filter", "dt <> '2026-01-02'", "--json"],
+        profile_env,
+    )
+    assert [p["dt"] for p in picked] == ["2026-01-01", "2026-01-03"]
+    matches = run_cli_json(["catalog", "search", "unit_price", "--json"], profile_env)
+    assert {"landing.sales", "raw.sales"} <= {m["table"] for m in matches}
+    by_day = run_cli_json(
+        ["catalog", "sql", "SELECT dt, count(*) AS n FROM raw.sales GROUP BY dt ORDER BY dt",
+         "--json"],
+        profile_env,
+    )  # fmt: skip
+    assert [(r["dt"], r["n"]) for r in by_day] == [
+        ("2026-01-01", 40), ("2026-01-02", 35), ("2026-01-03", 45)
+    ]  # fmt: skip
+    missing = run_cli(["catalog", "describe", "raw.sale"], profile_env)
+    assert missing.returncode == 1
+    assert "did you mean raw.sales" in " ".join(missing.stderr.split())
+
 
 def _landed_sales(settings, env: dict[str, str]) -> list[tuple]:
     if settings.profile == "local":
