@@ -103,7 +103,7 @@ def bench_catalog() -> CatalogResult:
         listed = subprocess.run(
             [*cli, "tables", DATABASE, "--json"], env=env, check=True, capture_output=True
         )
-        assert listed.stdout.count('"table"') == TABLES, listed.stdout[-500:]
+        assert listed.stdout.count(b'"table"') == TABLES, listed.stdout[-500:]
         return CatalogResult(
             tables=TABLES,
             create_seconds=created,
