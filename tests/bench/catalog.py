@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -120,9 +121,12 @@ def report(result: CatalogResult) -> list[str]:
     def row(label: str, seconds: float) -> str:
         return f"| `{label}` | {seconds:.2f} s | {seconds / TARGET_SECONDS:.2f} |"
 
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
     return [
         SECTION,
         "",
+        f"Measured {stamp} UTC by `python -m tests.bench.catalog` (also part of `make bench`),",
+        "on the machine named at the top.",
         f"{result.tables} partitioned Parquet tables in one database (created through the",
         f"Thrift Server in {result.create_seconds:.0f} s). Each command is a new `headwater`",
         "process in the stack profile (Python start-up included; PyHive to the Thrift",
