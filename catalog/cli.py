@@ -23,7 +23,7 @@ DESCRIBE_DELTA_UP_TO = 20
 TableFacts = Callable[[Table], dict[str, Any]]
 
 
-def _split(name: str) -> tuple[str, str]:
+def split_name(name: str) -> tuple[str, str]:
     database, _, table = name.partition(".")
     if not database or not table:
         raise CatalogError(f"{name!r} is not database.table", hint="e.g. raw.sales")
@@ -148,7 +148,7 @@ def make_catalog_app(
 
         Example: headwater catalog describe raw.sales
         """
-        database, table_name = _split(name)
+        database, table_name = split_name(name)
         catalog = open_catalog()
         table = catalog.get_table(database, table_name)
         summary = catalog.table_summaries(database, table_name)
@@ -203,7 +203,7 @@ def make_catalog_app(
 
         Example: headwater catalog preview landing.sales --limit 5
         """
-        database, table_name = _split(name)
+        database, table_name = split_name(name)
         rows = open_catalog().preview(database, table_name, limit)
         render(rows, title=f"{name} (first {limit} rows)", as_json=as_json)
 
@@ -219,7 +219,7 @@ def make_catalog_app(
 
         Example: headwater catalog partitions landing.sales --filter "dt >= '2026-01-02'"
         """
-        database, table_name = _split(name)
+        database, table_name = split_name(name)
         catalog = open_catalog()
         table = catalog.get_table(database, table_name)
         if not table.partition_keys:

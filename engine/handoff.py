@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from catalog.cli import split_name
 from engine.config import Settings, load_settings
 from engine.errors import HeadwaterError
 from engine.storage import delta_uri
@@ -77,10 +78,7 @@ class TableSnapshot:
 def _locate(settings: Settings, name: str) -> Table:
     from engine.catalogs import open_catalog
 
-    database, _, table_name = name.partition(".")
-    if not database or not table_name:
-        raise HandoffError(f"{name!r} is not database.table", hint="e.g. raw.sales")
-    table = open_catalog(settings).get_table(database, table_name)
+    table = open_catalog(settings).get_table(*split_name(name))
     if table.format != "delta":
         raise HandoffError(
             f"{name} is a {table.format} table; pinned reads need a Delta table",
@@ -156,7 +154,18 @@ def read_table(
     """
     settings = settings or load_settings()
     delta, table = open_delta(name, version=version, timestamp=timestamp, settings=settings)
-    _check_filter(partitions, list(delta.metadata().partition_columns), name)
+    return _read(delta, table, columns, partitions, engine, settings)
+
+
+def _read(
+    delta: DeltaTable,
+    table: Table,
+    columns: list[str] | None,
+    partitions: PartitionFilter | None,
+    engine: Engine,
+    settings: Settings,
+) -> Any:
+    _check_filter(partitions, list(delta.metadata().partition_columns), table.qualified_name)
     if engine == "spark":
         from engine.spark.lake import read_delta_version
         from engine.spark.session import build_session
@@ -183,6 +192,12 @@ def _files(delta: DeltaTable) -> list[dict[str, Any]]:
     )
 
 
+def _row_count(files: list[dict[str, Any]]) -> int | None:
+    """Rows from the files' statistics (None if a file has none)."""
+    counted = [f["rows"] for f in files]
+    return sum(int(n) for n in counted) if all(isinstance(n, int) for n in counted) else None
+
+
 def _checksum(version: int, files: list[dict[str, Any]]) -> str:
     digest = hashlib.sha256(f"v{version}".encode())
     for file in files:
@@ -200,10 +215,8 @@ def snapshot(
     """Pin ``name`` at a version: its schema, files, row count and a checksum."""
     delta, table = open_delta(name, version=version, timestamp=timestamp, settings=settings)
     files = _files(delta)
-    counted = [f["rows"] for f in files]
-    if all(isinstance(n, int) for n in counted):
-        rows = sum(int(n) for n in counted)
-    else:  # a writer without statistics: count
+    rows = _row_count(files)
+    if rows is None:  # a writer without statistics: count
         rows = delta.to_pyarrow_table(columns=[delta.schema().fields[0].name]).num_rows
     committed = _commit_time(delta)
     return TableSnapshot(
@@ -244,12 +257,11 @@ def delta_facts(settings: Settings, table: Table) -> dict[str, Any]:
     except DeltaError as exc:
         return {"delta log": f"unreadable: {exc}"}
     files = _files(delta)
-    counted = [f["rows"] for f in files]
-    rows = sum(int(n) for n in counted) if all(isinstance(n, int) for n in counted) else "?"
+    rows = _row_count(files)
     return {
         "delta version": delta.version(),
         "last commit": _commit_time(delta),
-        "rows": rows,
+        "rows": "?" if rows is None else rows,
         "size bytes": sum(int(f["size"]) for f in files),
         "files": len(files),
     }
@@ -288,7 +300,7 @@ def read_snapshot(
         text = Path(manifest).read_text() if Path(str(manifest)).is_file() else str(manifest)
         manifest = TableSnapshot.from_json(text)
     settings = settings or load_settings()
-    delta, _ = open_delta(manifest.table, version=manifest.version, settings=settings)
+    delta, table = open_delta(manifest.table, version=manifest.version, settings=settings)
     found = _checksum(delta.version(), _files(delta))
     if found != manifest.checksum:
         raise HandoffError(
@@ -298,10 +310,4 @@ def read_snapshot(
             "cannot be reproduced",
             table=manifest.table,
         )
-    return read_table(
-        manifest.table,
-        version=manifest.version,
-        columns=columns,
-        engine=engine,
-        settings=settings,
-    )
+    return _read(delta, table, columns, None, engine, settings)

@@ -6,18 +6,12 @@ from typing import Any
 
 import typer
 
+from catalog.cli import split_name
 from catalog.model import Table
 from catalog.output import render, say
 from catalog.versions import diff_tables
 from engine.cli.context import STATE
 from engine.errors import ConfigError, HeadwaterError
-
-
-def _split(name: str) -> tuple[str, str]:
-    database, _, table = name.partition(".")
-    if not database or not table:
-        raise ConfigError(f"{name!r} is not database.table", hint="e.g. landing.sales")
-    return database, table
 
 
 def known_tables() -> list[str]:
@@ -87,7 +81,7 @@ def versions(
     """
     from engine.state.store import open_run_store
 
-    database, table = _split(name)
+    database, table = split_name(name)
     store = open_run_store(STATE.settings)
     rows = [
         {
@@ -112,7 +106,7 @@ def diff(
     """
     from engine.state.store import open_run_store
 
-    database, table = _split(name)
+    database, table = split_name(name)
     found = {v.version: v for v in open_run_store(STATE.settings).table_versions(database, table)}
     for number in (old, new):
         if number not in found:

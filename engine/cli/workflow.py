@@ -138,6 +138,7 @@ def status(
     Example: headwater workflow status daily
     """
     from engine.orchestrate.definitions import flow
+    from engine.state.history import seconds_between
 
     definition = flow(name, "workflow")
     store = open_state()
@@ -152,7 +153,7 @@ def status(
                 "state": node.state if node else "NOT STARTED",
                 "started": node.started_at if node else "",
                 "ended": (node.ended_at or "") if node else "",
-                "seconds": _seconds(node.started_at, node.ended_at) if node else None,
+                "seconds": seconds_between(node.started_at, node.ended_at) if node else None,
                 "runs": node.action_runs if node else "",
                 "carried over": bool(node.carried) if node else False,
                 "error": node.error if node else "",
@@ -352,11 +353,3 @@ def scheduler(
     from engine.orchestrate.scheduler import Scheduler
 
     Scheduler(STATE.settings, open_state(), tick, report=say).serve(ticks)
-
-
-def _seconds(started: str | None, ended: str | None) -> float | None:
-    from datetime import datetime
-
-    if not started or not ended:
-        return None
-    return (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()

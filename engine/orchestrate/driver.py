@@ -23,7 +23,6 @@ from pathlib import Path
 from types import FrameType
 
 from engine.config import Settings
-from engine.errors import ConfigError
 from engine.orchestrate.definitions import Flow
 from engine.orchestrate.plan import final_state, plan_step
 from engine.state.jobs import is_alive, this_host
@@ -297,12 +296,3 @@ def run_to_end(driver: Driver, flow: Flow, run: FlowRun, poll_seconds: float = 1
     final = driver.store.flow_run(run.run_id)
     assert final is not None
     return final
-
-
-def flow_for(flows: dict[str, Flow], run: FlowRun) -> Flow:
-    if run.flow not in flows:
-        raise ConfigError(
-            f"run {run.run_id} belongs to {run.flow}, which headwater.yaml no longer defines",
-            hint="restore its definition to resume it",
-        )
-    return flows[run.flow]

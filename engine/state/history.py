@@ -56,8 +56,9 @@ def since_time(text: str, now: datetime | None = None) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
-def _seconds(started: str, ended: str | None) -> float | None:
-    if not ended:
+def seconds_between(started: str | None, ended: str | None) -> float | None:
+    """A run's duration from its ISO start and end (None while it runs)."""
+    if not started or not ended:
         return None
     return (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
 
@@ -90,7 +91,7 @@ def recent_runs(
                     crawl.state,
                     crawl.started_at,
                     crawl.ended_at,
-                    _seconds(crawl.started_at, crawl.ended_at),
+                    seconds_between(crawl.started_at, crawl.ended_at),
                     error or (crawl.log if crawl.state == "FAILED" else ""),
                     asdict(crawl),
                 )
@@ -114,7 +115,7 @@ def recent_runs(
                     job.state,
                     job.started_at,
                     job.ended_at,
-                    _seconds(job.started_at, job.ended_at),
+                    seconds_between(job.started_at, job.ended_at),
                     error,
                     asdict(job),
                 )
@@ -134,7 +135,7 @@ def recent_runs(
                     run.state,
                     run.started_at,
                     run.ended_at,
-                    _seconds(run.started_at, run.ended_at),
+                    seconds_between(run.started_at, run.ended_at),
                     run.error,
                     {
                         "started_by": run.started_by,

@@ -243,15 +243,8 @@ class OrchestrateStateMixin:
                 refusal is recorded with the firing).
         """
         with self._exclusive() as cursor:
-            if firing is not None:
-                cursor.execute(
-                    self._sql(
-                        "SELECT outcome FROM trigger_firings WHERE flow = ? AND fire_key = ?"
-                    ),
-                    (firing.flow, firing.fire_key),
-                )
-                if cursor.fetchone() is not None:
-                    return False
+            if firing is not None and self._is_decided(cursor, firing):
+                return False
             if max_concurrent is not None:
                 going = self._select_flow_runs(
                     cursor, "flow = ? AND state = ?", (run.flow, RUNNING), 1000
@@ -441,14 +434,17 @@ class OrchestrateStateMixin:
     def record_firing(self, firing: Firing) -> bool:
         """Record a decision that starts nothing (a skipped firing); False if decided."""
         with self._exclusive() as cursor:
-            cursor.execute(
-                self._sql("SELECT 1 FROM trigger_firings WHERE flow = ? AND fire_key = ?"),
-                (firing.flow, firing.fire_key),
-            )
-            if cursor.fetchone() is not None:
+            if self._is_decided(cursor, firing):
                 return False
             self._insert_row(cursor, "trigger_firings", _FIRING, asdict(firing))
         return True
+
+    def _is_decided(self, cursor: Any, firing: Firing) -> bool:
+        cursor.execute(
+            self._sql("SELECT 1 FROM trigger_firings WHERE flow = ? AND fire_key = ?"),
+            (firing.flow, firing.fire_key),
+        )
+        return cursor.fetchone() is not None
 
     def firings(self, flow: str | None = None, limit: int = 50) -> list[Firing]:
         where, args = ("WHERE flow = ?", (flow,)) if flow else ("", ())
