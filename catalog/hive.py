@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from catalog import ddl
 from catalog.errors import CatalogError, DatabaseNotFoundError, TableNotFoundError
+from catalog.metastore import MetastoreReader
 from catalog.model import Column, Database, Partition, Table
 
 Row = Sequence[Any]
@@ -34,11 +35,15 @@ _NOT_FOUND_MARKERS = ("TABLE_OR_VIEW_NOT_FOUND", "NoSuchTableException", "not fo
 class HiveCatalog:
     """Read and write databases, tables and partitions through a SQL runner."""
 
-    def __init__(self, runner: SqlRunner) -> None:
+    def __init__(self, runner: SqlRunner, metastore: MetastoreReader | None = None) -> None:
         self.runner = runner
+        # listings straight from the metastore's thrift API when it can be reached
+        self.metastore = metastore
 
     # -- reading ---------------------------------------------------------------------
     def databases(self) -> list[Database]:
+        if self.metastore is not None:
+            return self.metastore.databases()
         return [Database(str(row[0])) for row in self.runner.sql("SHOW DATABASES")]
 
     def table_names(self, database: str) -> list[str]:
@@ -46,13 +51,7 @@ class HiveCatalog:
             rows = self.runner.sql(f"SHOW TABLES IN {ddl.quote_name(database)}")
         except CatalogError as exc:
             if "SCHEMA_NOT_FOUND" in str(exc):
-                near = difflib.get_close_matches(database, [d.name for d in self.databases()])
-                raise DatabaseNotFoundError(
-                    f"database {database} does not exist"
-                    + (f"; did you mean {', '.join(near)}?" if near else ""),
-                    hint="list databases with `headwater catalog databases`",
-                    database=database,
-                ) from exc
+                raise self._database_not_found(database) from exc
             raise
         # Spark returns (namespace, tableName, isTemporary)
         return sorted(str(row[1]) for row in rows if not (len(row) > 2 and row[2]))
@@ -75,15 +74,8 @@ class HiveCatalog:
 
     def _not_found(self, database: str, name: str) -> CatalogError:
         """Table not found: say what exists nearby (a close table, or the database)."""
-        known = {db.name for db in self.databases()}
-        if database not in known:
-            near = difflib.get_close_matches(database, sorted(known), n=3)
-            return DatabaseNotFoundError(
-                f"database {database} does not exist"
-                + (f"; did you mean {', '.join(near)}?" if near else ""),
-                hint="list databases with `headwater catalog databases`",
-                database=database,
-            )
+        if not self.has_database(database):
+            return self._database_not_found(database)
         names = self.table_names(database)
         near = difflib.get_close_matches(name, names, n=3)
         return TableNotFoundError(
@@ -91,6 +83,15 @@ class HiveCatalog:
             + (f"; did you mean {', '.join(f'{database}.{n}' for n in near)}?" if near else ""),
             hint=f"list tables with `headwater catalog tables {database}`",
             table=f"{database}.{name}",
+        )
+
+    def _database_not_found(self, database: str) -> CatalogError:
+        near = difflib.get_close_matches(database, [d.name for d in self.databases()], n=3)
+        return DatabaseNotFoundError(
+            f"database {database} does not exist"
+            + (f"; did you mean {', '.join(near)}?" if near else ""),
+            hint="list databases with `headwater catalog databases`",
+            database=database,
         )
 
     def tables(self, database: str) -> dict[str, Table]:
@@ -127,6 +128,11 @@ class HiveCatalog:
         """Every table of ``database`` whose name matches ``like`` (``*`` any run,
         ``|`` alternatives), from one statement: name, format, location, properties and
         (except Delta, whose schema lives in its log) top-level columns."""
+        if self.metastore is not None:
+            found = self.metastore.table_summaries(database, like)
+            if not found and not self.has_database(database):
+                raise self._database_not_found(database)
+            return found
         try:
             rows = self.runner.sql(
                 f"SHOW TABLE EXTENDED IN {ddl.quote_name(database)} LIKE {ddl.quote_value(like)}"

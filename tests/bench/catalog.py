@@ -142,10 +142,10 @@ def report(result: CatalogResult) -> list[str]:
     ]
 
 
-def update_section(lines: list[str], path: Path = OUT) -> None:
-    """Replace this benchmark's section of docs/benchmarks.md (or append it)."""
+def update_section(lines: list[str], section: str = SECTION, path: Path = OUT) -> None:
+    """Replace one benchmark's section of docs/benchmarks.md (or append it)."""
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    head, found, rest = text.partition(SECTION)
+    head, found, rest = text.partition(section)
     tail = ""
     if found:
         following = rest.find("\n## ")

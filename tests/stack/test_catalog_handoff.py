@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from catalog.hive import HiveCatalog
+from catalog.hiveserver2 import HiveServer2Runner
 from engine import handoff
+from engine.catalogs import open_catalog
 from tests.helpers import demo_sales_rows, free_port, run_cli, run_cli_json
 from tests.stack_fixture import StackRun
 
@@ -83,8 +86,28 @@ def test_the_catalog_answers_and_a_pinned_version_reads_back(
     assert missing.returncode == 1
     assert "did you mean raw.sales" in " ".join(missing.stderr.split())
     assert run_cli(["catalog", "tables", "raw", "--like", "nothing*"], env).returncode == 1
-    down = run_cli(
-        ["catalog", "databases"], {**env, "HEADWATER_STACK__THRIFT_PORT": str(free_port())}
+    for args, port, service in [
+        (["catalog", "sql", "SELECT 1"], "HEADWATER_STACK__THRIFT_PORT", "Spark Thrift Server"),
+        (["catalog", "databases"], "HEADWATER_STACK__METASTORE_PORT", "Hive metastore"),
+    ]:
+        down = run_cli(args, {**env, port: str(free_port())})
+        said = " ".join(down.stderr.split())
+        assert down.returncode == 3, said
+        assert service in said and "headwater stack status" in said
+
+
+def test_listings_from_the_metastore_match_the_sql_endpoint(stack: StackRun) -> None:
+    """The CLI lists tables through the metastore's thrift API; Spark's own SHOW TABLE
+    EXTENDED must describe every demo table the same way (after the test above)."""
+    host = stack.settings.stack.host
+    through_sql = HiveCatalog(HiveServer2Runner(host, stack.settings.stack.thrift_port))
+    through_metastore = open_catalog(stack.settings)
+    assert through_metastore.metastore is not None
+    assert through_metastore.databases() == through_sql.databases()
+    for database in ("landing", "raw"):
+        listed = through_metastore.table_summaries(database)
+        assert listed == through_sql.table_summaries(database)
+        assert listed, database
+    assert through_metastore.table_summaries("raw", "SAL*|nope") == (
+        through_sql.table_summaries("raw", "sal*|nope")
     )
-    assert down.returncode == 3
-    assert "headwater stack status" in " ".join(down.stderr.split())
