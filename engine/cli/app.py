@@ -19,6 +19,7 @@ from engine.cli import demo as demo_cmd
 from engine.cli import handoff as handoff_cmd
 from engine.cli import history as history_cmd
 from engine.cli import job as job_cmd
+from engine.cli import quality as quality_cmd
 from engine.cli import replicate as replicate_cmd
 from engine.cli import stack as stack_cmd
 from engine.cli import workflow as workflow_cmd
@@ -33,7 +34,8 @@ app = typer.Typer(
     epilog=(
         "Examples: headwater demo · headwater crawl s3://landing/ --database landing · "
         "headwater job run sales · headwater catalog describe raw.sales · "
-        "headwater workflow run daily · headwater runs --state FAILED"
+        "headwater workflow run daily · headwater quality results --job sales · "
+        "headwater runs --state FAILED"
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -59,6 +61,7 @@ app.add_typer(job_cmd.app, name="job")
 app.add_typer(replicate_cmd.app, name="replicate")
 app.add_typer(workflow_cmd.app, name="workflow")
 app.add_typer(workflow_cmd.trigger_app, name="trigger")
+app.add_typer(quality_cmd.app, name="quality")
 app.command("scheduler")(workflow_cmd.scheduler)
 catalog_app = make_catalog_app(
     lambda: open_catalog(), history_cmd.table_facts, history_cmd.known_tables

@@ -75,13 +75,19 @@ def runs(
     limit: int = typer.Option(20, "--limit", "-n", min=1),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List job runs, newest first, with state, metrics and error.
+    """List job runs, newest first, with state, metrics, the quality check's outcome
+    (details: headwater quality results --run RUN) and error.
 
     Example: headwater job runs sales
     """
-    records = open_state().job_runs(name, limit)
+    store = open_state()
+    records = store.job_runs(name, limit)
+    checks: dict[str, str] = {}
+    for check in store.quality_checks([r.run_id for r in records], limit=10 * limit):
+        found = checks.get(check.run_id)
+        checks[check.run_id] = f"{found}; {check.summary}" if found else check.summary
     if as_json:
-        render([asdict(r) for r in records], as_json=True)
+        render([{**asdict(r), "quality": checks.get(r.run_id)} for r in records], as_json=True)
         return
     render(
         [
@@ -97,6 +103,7 @@ def runs(
                 "quarantined": r.rows_quarantined,
                 "bytes": r.bytes_read,
                 "delta v": "" if r.delta_version is None else r.delta_version,
+                "quality": checks.get(r.run_id, ""),
                 "error": (f"[{r.failed_step}] " if r.failed_step else "") + r.error[:120],
             }
             for r in records

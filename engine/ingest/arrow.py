@@ -139,6 +139,13 @@ def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: boo
     """Land ``batch.table`` in ``sink`` with the bookmark in the same commit."""
     from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
+    if ctx.args.get("quality"):
+        raise ConfigError(
+            f"job {ctx.job_name}: --quality suites are checked by spark jobs, not python "
+            "shell jobs",
+            hint="run the batch through jobs/ingest.py (type: spark) to check it",
+            key="quality",
+        )
     if batch.table is None:
         print(f"job {ctx.job_name}: nothing new in {batch.described}")
         return

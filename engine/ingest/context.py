@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
+from catalog.hive import HiveCatalog
 from engine import storage
 from engine.config import Settings, load_settings
 from engine.crawl.delta import read_txn_version
@@ -136,6 +137,12 @@ class JobContext:
             self._spark = build_session(self.settings, app_name=f"headwater-job-{self.job_name}")
         return self._spark
 
+    def catalog(self) -> HiveCatalog:
+        """The Data Catalog through this job's session."""
+        from engine.spark.session import SparkSqlRunner
+
+        return HiveCatalog(SparkSqlRunner(self.spark))
+
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
         """Name what the job is doing; a failure is reported with it."""
@@ -237,10 +244,7 @@ class JobContext:
         """Where the sink lies: its catalogued location, else ``<raw bucket>/<table>``
         (``<raw bucket>/<database>/<table>`` for databases other than ``raw``)."""
         if self.spark.catalog.tableExists(sink.qualified_name):
-            from catalog.hive import HiveCatalog
-            from engine.spark.session import SparkSqlRunner
-
-            found = HiveCatalog(SparkSqlRunner(self.spark)).get_table(sink.database, sink.table)
+            found = self.catalog().get_table(sink.database, sink.table)
             if found.location:
                 return found.location
         return default_location(self.settings, sink)
@@ -254,15 +258,27 @@ class JobContext:
         max_bad_records: int | None = None,
         lineage: bool = True,
     ) -> None:
-        """Land ``df`` in ``sink`` and advance ``batch``'s bookmark in the same commit."""
+        """Land ``df`` in ``sink`` and advance ``batch``'s bookmark in the same commit,
+        after the job's quality suite (``--quality FILE`` or its definition) passed
+        it (docs/quality.md)."""
         from engine.ingest.writer import land
+        from engine.quality.definitions import job_suite
 
         with self.step(f"write {sink.qualified_name}"):
             if batch.is_empty or df is None:
                 LOG.warning("nothing new in %s since the last run", batch.described)
                 print(f"job {self.job_name}: nothing new in {batch.described}")
                 return
-            land(self, batch, df, sink, max_bad_records=max_bad_records, lineage=lineage)
+            suite = job_suite(self.job_name, self.args.get("quality"))
+            land(
+                self,
+                batch,
+                df,
+                sink,
+                max_bad_records=max_bad_records,
+                lineage=lineage,
+                quality=suite,
+            )
 
 
 def default_location(settings: Settings, sink: SinkSpec) -> str:

@@ -16,6 +16,9 @@ jobs:
     timeout_minutes: 60
     max_retries: 1
     max_concurrent_runs: 1
+    quality:                     # great-expectations rules checked before the commit
+      action: quarantine         # fail | warn | quarantine (docs/quality.md)
+      rules: [{not_null: id}, {between: {column: amount, min: 0}}]
   train_export:
     type: jvm
     jar: build/export.jar
@@ -34,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from engine.config import definition_error, project_file, project_section
 from engine.errors import ConfigError
 from engine.ingest.bookmarks import BOOKMARK_OPTIONS
+from engine.quality.definitions import QualityDefinition
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SCRIPT = "jobs/ingest.py"
@@ -53,6 +57,7 @@ class JobDefinition(BaseModel):
     timeout_minutes: float = Field(default=GLUE_DEFAULT_TIMEOUT_MINUTES, gt=0)
     max_retries: int = Field(default=0, ge=0, le=10)
     max_concurrent_runs: int = Field(default=1, ge=1, le=100)
+    quality: QualityDefinition | None = None  # checked before each commit (docs/quality.md)
 
     @model_validator(mode="after")
     def _shape(self) -> JobDefinition:
@@ -65,6 +70,11 @@ class JobDefinition(BaseModel):
             raise ValueError(f"'jar' and 'main_class' are for jvm jobs, not {self.type}")
         if self.type == "python" and not self.script:
             raise ValueError("a python job needs its 'script'")
+        if self.quality is not None and self.type != "spark":
+            raise ValueError(
+                f"'quality' suites are checked by spark jobs (great-expectations on the "
+                f"batch's DataFrame), not {self.type} jobs"
+            )
         option = self.arguments.get("job-bookmark-option")
         if option is not None and option not in BOOKMARK_OPTIONS:
             raise ValueError(f"job-bookmark-option must be one of {', '.join(BOOKMARK_OPTIONS)}")

@@ -30,6 +30,7 @@ from engine.ingest import bookmarks as bm
 from engine.ingest.evolution import plan_evolution
 from engine.ingest.sources import SourceBatch
 from engine.ingest.spec import SinkSpec
+from engine.quality.definitions import QualitySuite
 from engine.state.store import now
 
 if TYPE_CHECKING:
@@ -129,6 +130,7 @@ def land(
     *,
     max_bad_records: int | None,
     lineage: bool,
+    quality: QualitySuite | None = None,
 ) -> None:
     from engine.spark import lake
     from engine.spark.transforms import add_lineage
@@ -138,6 +140,7 @@ def land(
     run.target = sink.qualified_name
     protocol = BookmarkCommit(ctx, batch, location, sink.qualified_name).begin()
     store, prefix = protocol.store, protocol.prefix
+    checked = None
     try:
         seq = protocol.seq
         quarantined = 0
@@ -153,6 +156,14 @@ def land(
                     "(reason and source file per record), fix the files or raise the threshold",
                     table=sink.qualified_name,
                 )
+        rejected = 0
+        if quality is not None:
+            from engine.ingest.quality import check_batch
+            from engine.spark.quality import persist
+
+            with ctx.step(f"check quality suite {quality.name}"):
+                checked = df = persist(df)  # scanned once per metric, then written
+                df, rejected = check_batch(ctx, df, quality, sink.qualified_name, seq)
         if lineage:
             df = add_lineage(df, ctx.run_id, ctx.started)
         existing = existing_columns(store, prefix)
@@ -175,7 +186,7 @@ def land(
                 add_columns=add_columns,
             )
         protocol.confirm()
-        read_rows = commit.rows_written
+        read_rows = commit.rows_written + rejected
         if batch.observation is not None:
             observed = batch.observation.get
             read_rows = int(observed.get("rows") or 0)
@@ -185,13 +196,15 @@ def land(
                     quarantined = _quarantine(ctx, batch, seq)
         run.rows_read += read_rows
         run.rows_written += commit.rows_written
-        run.rows_quarantined += quarantined
+        run.rows_quarantined += quarantined + rejected
         run.delta_version = commit.version
         ctx.store.save_job_run(run)
         with ctx.step(f"register {sink.qualified_name}"):
-            register(ctx, sink, location, store, prefix, HiveCatalog(_runner(ctx)))
+            register(ctx, sink, location, store, prefix, ctx.catalog())
     finally:
         protocol.release()
+        if checked is not None:
+            checked.unpersist()
     print(
         f"job {ctx.job_name}: {run.rows_written} row(s) from {batch.described} -> "
         f"{sink.qualified_name} ({commit.operation}, Delta version {commit.version}, "
@@ -237,7 +250,7 @@ def _quarantine(ctx: JobContext, batch: SourceBatch, seq: int | None) -> int:
         user_metadata={"job": ctx.job_name, "run_id": ctx.run_id, "quarantine": True},
         replace_where=replace,
     )
-    catalog = HiveCatalog(_runner(ctx))
+    catalog = ctx.catalog()
     catalog.create_database(QUARANTINE_DATABASE)
     catalog.create_table(
         Table(
@@ -245,12 +258,6 @@ def _quarantine(ctx: JobContext, batch: SourceBatch, seq: int | None) -> int:
         )
     )
     return commit.rows_written
-
-
-def _runner(ctx: JobContext) -> Any:
-    from engine.spark.session import SparkSqlRunner
-
-    return SparkSqlRunner(ctx.spark)
 
 
 def register(

@@ -14,6 +14,7 @@ from engine.config import Settings
 from engine.errors import HeadwaterError
 from engine.state.jobs import JOB_SCHEMA, JobStateMixin
 from engine.state.orchestrate import ORCHESTRATE_SCHEMA, OrchestrateStateMixin
+from engine.state.quality import QUALITY_SCHEMA, QualityStateMixin
 from engine.state.replication import REPLICATION_SCHEMA, ReplicationStateMixin
 
 STATE_DATABASE = "headwater"
@@ -90,14 +91,20 @@ class CrawlRun:
     log: str = ""
 
 
-class RunStore(JobStateMixin, ReplicationStateMixin, OrchestrateStateMixin):
+class RunStore(JobStateMixin, ReplicationStateMixin, OrchestrateStateMixin, QualityStateMixin):
     """Run state over a DB-API connection (sqlite3 or psycopg)."""
 
     def __init__(self, connection: Any, placeholder: str) -> None:
         self.connection = connection
         self.placeholder = placeholder
         with self._cursor() as cursor:
-            for statement in (*SCHEMA, *JOB_SCHEMA, *REPLICATION_SCHEMA, *ORCHESTRATE_SCHEMA):
+            for statement in (
+                *SCHEMA,
+                *JOB_SCHEMA,
+                *REPLICATION_SCHEMA,
+                *ORCHESTRATE_SCHEMA,
+                *QUALITY_SCHEMA,
+            ):
                 cursor.execute(statement)
 
     def _sql(self, statement: str) -> str:

@@ -11,6 +11,9 @@
 5. Replicating a 5-million-row PostgreSQL table: full load vs psql's \\copy and a
    single-partition Spark JDBC read; a 100,000-change CDC batch's latency
    (tests/bench/replication.py).
+6. The same 1 GB ingestion with a 10-rule quality suite vs without
+   (tests/bench/quality.py).
+7. Catalog CLI latency on 500 tables (tests/bench/catalog.py).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from tests.bench.catalog import bench_catalog
 from tests.bench.catalog import report as catalog_report
 from tests.bench.ingest import bench_ingest
 from tests.bench.ingest import report as ingest_report
+from tests.bench.quality import bench_quality
+from tests.bench.quality import report as quality_report
 from tests.bench.replication import bench_replication
 from tests.bench.replication import report as replication_report
 from tests.bench.scale import bench_scale, report
@@ -175,6 +180,8 @@ def main() -> None:
         lines += report(bench_scale(Path(work)))
     with tempfile.TemporaryDirectory() as work:
         lines += ingest_report(bench_ingest(Path(work)))
+    with tempfile.TemporaryDirectory() as work:
+        lines += quality_report(bench_quality(Path(work)))
     lines += replication_report(bench_replication())
     lines += catalog_report(bench_catalog())
     count, megabytes = bench_jars()

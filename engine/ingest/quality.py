@@ -1,0 +1,89 @@
+"""The quality gate in a job's write: check the batch about to land, keep the
+results with the run, then commit it, stop it, or set its failing rows aside.
+
+Runs after the malformed-record threshold and before the bookmark entry and the
+Delta commit, so a stopped batch leaves the target table (and the bookmark) as they
+were, and a rerun checks the same batch again. Quarantined rows land first, in
+``quarantine.<job>_quality`` with the names of the rules they broke, replacing an
+earlier attempt's rows for the same bookmark sequence.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from catalog.model import Table
+from engine.ingest.writer import QUARANTINE_DATABASE
+from engine.quality.definitions import QualitySuite
+from engine.quality.gate import QUARANTINED, decide, describe_failure, stop_error
+from engine.state.quality import QualityCheck
+from engine.state.store import now
+
+if TYPE_CHECKING:
+    from engine.ingest.context import JobContext
+
+
+def check_batch(
+    ctx: JobContext, df: Any, suite: QualitySuite, target: str, seq: int | None
+) -> tuple[Any, int]:
+    """(the rows to commit, rows quarantined); raises QualityError when the batch stops.
+    ``df`` should be persisted by the caller (validation scans it once per metric)."""
+    from engine.spark import quality as spark_quality
+
+    results = spark_quality.validate(df, suite)
+    verdict = decide(suite, results)
+    check = QualityCheck(
+        ctx.run_id,
+        ctx.job_name,
+        suite.name,
+        target,
+        suite.action,
+        verdict.outcome,
+        now(),
+        tuple(results),
+    )
+    ctx.store.save_quality_check(check)
+    print(f"job {ctx.job_name}: quality suite {suite.name} on {target}: {check.summary}")
+    for failed in verdict.failed:
+        print(f"  failed: {describe_failure(failed)}")
+    if not verdict.commits:
+        raise stop_error(suite, verdict, target)
+    if verdict.outcome != QUARANTINED:
+        return df, 0
+    marks = {"_run_id": ctx.run_id, "_seq": -1 if seq is None else seq}
+    good, bad = spark_quality.split_failing(
+        df, verdict.quarantine, {**marks, "_quarantined_at": ctx.started}
+    )
+    return good, _quarantine(ctx, bad, seq)
+
+
+def quarantine_table(job: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in job.lower()) + "_quality"
+
+
+def _quarantine(ctx: JobContext, bad: Any, seq: int | None) -> int:
+    from engine.spark import lake
+
+    name = quarantine_table(ctx.job_name)
+    location = f"{ctx.settings.bucket_uri(ctx.settings.buckets.raw)}/_quarantine/{name}"
+    commit = lake.write_delta(
+        bad,
+        location,
+        mode="overwrite" if seq is not None else "append",
+        partition_by=(),
+        user_metadata={"job": ctx.job_name, "run_id": ctx.run_id, "quarantine": "quality"},
+        add_columns=True,
+        replace_where=None if seq is None else f"_seq = {seq}",
+    )
+    catalog = ctx.catalog()
+    catalog.create_database(QUARANTINE_DATABASE)
+    catalog.create_table(
+        Table(
+            database=QUARANTINE_DATABASE, name=name, columns=(), location=location, format="delta"
+        )
+    )
+    print(
+        f"job {ctx.job_name}: {commit.rows_written} row(s) failing the rules set aside in "
+        f"{QUARANTINE_DATABASE}.{name} (column _failed_rules names them)"
+    )
+    return commit.rows_written

@@ -1,0 +1,114 @@
+"""great-expectations on a Spark DataFrame, and the quarantine split.
+
+Validation runs on GX's Spark execution engine: every metric is a Spark aggregation,
+so nothing but metric values and a few sample values reaches the driver. The batch is
+persisted first (memory, spilling to disk): GX computes each metric as its own Spark
+job, and the write that follows reuses the same rows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as sf
+
+from engine.quality.definitions import QualitySuite
+from engine.quality.gate import RuleResult
+from engine.quality.rules import Rule
+
+FAILED_RULES = "_failed_rules"
+SAMPLE_SIZE = 5
+
+
+def persist(df: DataFrame) -> DataFrame:
+    return df.persist(StorageLevel.MEMORY_AND_DISK)
+
+
+def validate(df: DataFrame, suite: QualitySuite) -> list[RuleResult]:
+    """Each rule's outcome on ``df`` (in the suite's order)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no traffic off this machine
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    context = gx.get_context(
+        mode="ephemeral",
+        project_config=DataContextConfig(
+            analytics_enabled=False,
+            progress_bars=ProgressBarsConfig(globally=False),
+            store_backend_defaults=InMemoryStoreBackendDefaults(),
+        ),
+    )
+    source = context.data_sources.add_spark("headwater")
+    batch = (
+        source.add_dataframe_asset("batch")
+        .add_batch_definition_whole_dataframe("whole batch")
+        .get_batch(batch_parameters={"dataframe": df})
+    )
+    expectations = gx.ExpectationSuite(name=suite.name)
+    for rule in suite.rules:
+        expectations.add_expectation_configuration(
+            ExpectationConfiguration(
+                type=rule.expectation_type, kwargs=rule.kwargs, meta={"headwater_rule": rule.name}
+            )
+        )
+    outcome = batch.validate(
+        expectations,
+        result_format={"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE},
+    )
+    by_name = {
+        (r.expectation_config.meta or {}).get("headwater_rule") if r.expectation_config else None: r
+        for r in outcome.results
+    }
+    return [_result(rule, by_name.get(rule.name)) for rule in suite.rules]
+
+
+def _result(rule: Rule, found: Any) -> RuleResult:
+    if found is None:
+        return RuleResult.of(rule, success=False, observed={"error": "not evaluated"})
+    info = found.exception_info or {}
+    if info.get("raised_exception"):
+        message = str(info.get("exception_message") or "the expectation raised an error")
+        return RuleResult.of(rule, success=False, observed={"error": message.splitlines()[0]})
+    result = dict(found.result or {})
+    observed: dict[str, Any] = {}
+    if "observed_value" in result:
+        observed["value"] = result["observed_value"]
+    if "unexpected_percent" in result:
+        observed["unexpected_percent"] = round(float(result["unexpected_percent"] or 0), 4)
+    sample = result.get("partial_unexpected_list")
+    if sample:
+        observed["sample"] = list(sample)[:SAMPLE_SIZE]
+    return RuleResult.of(
+        rule,
+        success=bool(found.success),
+        observed=observed,
+        element_count=result.get("element_count"),
+        unexpected_count=result.get("unexpected_count"),
+    )
+
+
+def split_failing(
+    df: DataFrame, rules: Sequence[Rule], marks: dict[str, Any]
+) -> tuple[DataFrame, DataFrame]:
+    """(rows no rule fails, rows that fail: with ``_failed_rules``, the failed rules'
+    names, and the ``marks`` as constant columns)."""
+    flags = [
+        sf.when(sf.expr(condition), sf.lit(rule.name))
+        for rule in rules
+        if (condition := rule.failing_condition()) is not None
+    ]
+    marked = df.withColumn(FAILED_RULES, sf.array_compact(sf.array(*flags)))
+    good = marked.where(sf.size(FAILED_RULES) == 0).drop(FAILED_RULES)
+    bad = marked.where(sf.size(FAILED_RULES) > 0)
+    return good, bad.select("*", *[sf.lit(v).alias(k) for k, v in marks.items()])

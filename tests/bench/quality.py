@@ -1,0 +1,148 @@
+"""The cost of a 10-rule quality suite on the 1 GB ingestion benchmark (issue 8).
+
+The same generated CSV as :mod:`tests.bench.ingest` (16 M rows, 10 ``dt=``
+partitions), crawled, then the ingest job on a local[2] session three times: without
+a suite, with a 10-rule suite (action ``warn``: every row is still written, so both
+runs write the same), and without again. Anchor: the job without a suite (the faster
+of its two runs); the ratio is the suite's overhead.
+
+Run alone with ``python -m tests.bench.quality`` (it rewrites its own section of
+docs/benchmarks.md); ``make bench`` runs it with the rest.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from tests.bench.ingest import CORES, generate
+
+if TYPE_CHECKING:
+    from engine.config import Settings
+
+SECTION = "## A 10-rule quality suite on the 1 GB ingestion"
+RULES = [
+    {"not_null": ["event_id", "user_id", "occurred_at"]},
+    {"unique": "event_id"},
+    {
+        "in_set": {
+            "column": "event",
+            "values": ["view", "click", "add_to_cart", "purchase", "refund"],
+        }
+    },
+    {"between": {"column": "amount", "min": 0, "max": 500}},
+    {"between": {"column": "user_id", "min": 1, "max": 2_000_000}},
+    {"regex": {"column": "session", "pattern": "^s-[0-9a-f]{16}-[0-9]{4}$"}},
+    {"row_count": {"min": 1}},
+    {"schema": ["event_id", "user_id", "event", "amount", "session"]},
+]
+
+
+@dataclass(frozen=True)
+class QualityResult:
+    rows: int
+    size: int
+    rules: int
+    without: float  # the faster of the two runs without a suite
+    with_suite: float
+
+
+def bench_quality(work: Path) -> QualityResult:
+    from catalog.hive import HiveCatalog
+    from engine.config import load_settings
+    from engine.crawl.crawler import CrawlTarget, crawl
+    from engine.ingest.context import JobContext
+    from engine.ingest.job import REQUIRED_ARGS, ingest
+    from engine.quality.rules import parse_rules
+    from engine.spark.session import SparkSqlRunner, build_session
+
+    settings = load_settings(
+        profile="local",
+        home=work / "home",
+        spark={"master": f"local[{CORES}]", "shuffle_partitions": CORES},
+    )
+    source = settings.lake_path / "benchland" / "events"
+    rows, size = generate(source)
+    suite = work / "suite.yaml"
+    suite.write_text(yaml.safe_dump({"action": "warn", "rules": RULES}))
+    rules = len(parse_rules(RULES, "bench"))
+    spark = build_session(settings, app_name="headwater-bench-quality")
+    try:
+        crawl(
+            settings, HiveCatalog(SparkSqlRunner(spark)), CrawlTarget("benchland", "", "benchland")
+        )
+        warm = spark.read.option("header", True).csv(str(source / "dt=2026-02-01" / "part-0.csv"))
+        warm.limit(1000).write.format("delta").save(str(work / "warm"))
+
+        def job(name: str, *extra: str) -> float:
+            started = time.perf_counter()
+            ctx = JobContext.start(
+                [
+                    *("--JOB_NAME", name, "--source", "benchland.events"),
+                    *("--target", f"raw.{name}", *extra),
+                ],
+                required=REQUIRED_ARGS,
+                settings=settings,
+            )
+            ctx._spark = spark
+            assert ctx.run(ingest) == 0, ctx.run_record.error
+            seconds = time.perf_counter() - started
+            assert ctx.run_record.rows_written == rows
+            return seconds
+
+        first = job("plain")
+        checked = job("checked", "--quality", str(suite))
+        again = job("plain_again")
+        stored = _stored_results(settings, "checked")
+        assert stored == rules, f"{stored} results stored for {rules} rules"
+    finally:
+        spark.stop()
+    shutil.rmtree(source)
+    return QualityResult(rows, size, rules, min(first, again), checked)
+
+
+def _stored_results(settings: Settings, job: str) -> int:
+    """How many rule results the run kept (all of them passed)."""
+    from engine.state.store import open_run_store
+
+    (check,) = open_run_store(settings).quality_checks(job=job, limit=1)
+    assert all(r.success for r in check.results), check.results
+    return len(check.results)
+
+
+def report(result: QualityResult) -> list[str]:
+    return [
+        SECTION,
+        "",
+        "Measured by `python -m tests.bench.quality` (also part of `make bench`), on the",
+        "machine named at the top. The ingest job over the 1 GB benchmark's files",
+        f"({result.rows:,} rows, {result.size:,} bytes; local[{CORES}]) with and without a",
+        f"suite of {result.rules} rules (3 not_null, unique, in_set, 2 between, regex,",
+        "row_count, schema; action warn, every rule passes, so both write the same rows).",
+        "great-expectations evaluates on the Spark engine over the persisted batch.",
+        "Anchor: the job without a suite (the faster of a run before and one after).",
+        "",
+        "| run | seconds | ratio to the job without a suite |",
+        "| --- | ---: | ---: |",
+        f"| ingest job, no suite | {result.without:.1f} s | 1.00 |",
+        f"| ingest job + {result.rules}-rule suite | {result.with_suite:.1f} s | "
+        f"{result.with_suite / result.without:.2f} |",
+        "",
+    ]
+
+
+if __name__ == "__main__":
+    from tests.bench.catalog import update_section
+
+    with tempfile.TemporaryDirectory() as work:
+        lines = report(bench_quality(Path(work)))
+    update_section(lines, SECTION)
+    print("\n".join(lines))
+    sys.exit(0)
