@@ -20,8 +20,10 @@ from typing import Any
 
 from catalog import ddl
 from catalog.errors import CatalogError, CatalogUnavailableError
+from catalog.metastore_db import MetastoreDatabase
 from catalog.model import Column, Database, Table
 
+LOG = logging.getLogger("headwater.catalog")
 _PREFIX = "spark.sql.sources."
 # Properties Spark's catalog keeps to itself (statistics, bookkeeping; besides its
 # spark.sql.* and a view's view.* ones), as SHOW TABLE EXTENDED leaves them out.
@@ -45,9 +47,11 @@ FETCH_IN_PARALLEL_FROM = 40  # tables; below, one call is quicker than new conne
 class MetastoreReader:
     """Databases and table definitions from the metastore at ``host:port``."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, backing: MetastoreDatabase | None = None) -> None:
         self.host = host
         self.port = port
+        # the metastore's own database, read directly when it can be (else None)
+        self.backing = backing
         self._client: Any = None
         self._transport: Any = None
 
@@ -110,20 +114,37 @@ class MetastoreReader:
             return [table for part in pool.map(fetch, chunks) for table in part]
 
     def databases(self) -> list[Database]:
-        return [
-            Database(name) for name in sorted(self._call("list databases", "get_all_databases"))
-        ]
+        names = self._from_backing(lambda db: db.database_names())
+        if names is None:
+            names = self._call("list databases", "get_all_databases")
+        return [Database(name) for name in sorted(names)]
 
     def table_summaries(self, database: str, like: str = "*") -> list[Table]:
         """Tables of ``database`` whose names match the Hive pattern ``like`` (``*`` any
-        run, ``|`` alternatives, case-insensitive): two calls, whatever their number."""
-        names = self._call(f"list tables of {database}", "get_tables", database, like)
-        if not names:
-            return []
-        found = self._tables(database, list(names))
+        run, ``|`` alternatives, case-insensitive): five queries on the metastore's
+        database, else two thrift calls, whatever their number."""
+        found = self._from_backing(lambda db: db.tables(database, like))
+        if found is None:
+            names = self._call(f"list tables of {database}", "get_tables", database, like)
+            found = self._tables(database, list(names)) if names else []
         return sorted((to_table(t) for t in found), key=lambda t: t.name)
 
+    def _from_backing(self, read: Any) -> Any:
+        """``read(backing)``, or None when there is no backing database or it fails
+        (then the thrift API answers, and the backing database is not tried again)."""
+        if self.backing is None:
+            return None
+        try:
+            return read(self.backing)
+        except Exception as exc:  # psycopg's errors, or a schema other than Hive's
+            LOG.info("reading the metastore's database failed (%s); using its thrift API", exc)
+            self.backing.close()
+            self.backing = None
+            return None
+
     def close(self) -> None:
+        if self.backing is not None:
+            self.backing.close()
         if self._transport is not None:
             self._transport.close()
             self._client = self._transport = None

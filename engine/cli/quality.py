@@ -22,8 +22,10 @@ def results(
     failed: bool = typer.Option(False, "--failed", help="Only the rules that failed."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Show the rules each checked batch was held to: success, unexpected rows, the
-    observed values, and what the suite's action did. Exit 1 when there is none.
+    """Show the rules each checked batch was held to.
+
+    Per rule: success, unexpected rows, the observed values, and what the suite's
+    action did with the batch. Exit 1 when there is none.
 
     Examples:
       headwater quality results --job sales
@@ -88,8 +90,10 @@ def suggest(
     name: str = typer.Argument(..., help="The table to profile, e.g. raw.sales."),
     output: Path = typer.Option(None, "--output", "-o", help="Write the YAML here."),
 ) -> None:
-    """Profile a table (types, null rates, ranges, small value sets; two SQL passes)
-    and print a starting quality suite as YAML, to edit and attach to a job.
+    """Print a starting quality suite for a table, as YAML to edit.
+
+    The table is profiled in two SQL passes (types, null rates, ranges of numbers,
+    small value sets); attach the edited suite to a job.
 
     Example: headwater quality suggest raw.sales -o quality/sales.yaml
     """

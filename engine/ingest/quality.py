@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from catalog.model import Table
 from engine.ingest.writer import QUARANTINE_DATABASE
 from engine.quality.definitions import QualitySuite
-from engine.quality.gate import QUARANTINED, decide, describe_failure, stop_error
+from engine.quality.gate import QUARANTINED, Verdict, decide, describe_failure, stop_error
 from engine.state.quality import QualityCheck
 from engine.state.store import now
 
@@ -28,6 +28,21 @@ def check_batch(
 ) -> tuple[Any, int]:
     """(the rows to commit, rows quarantined); raises QualityError when the batch stops.
     ``df`` should be persisted by the caller (validation scans it once per metric)."""
+    from engine.spark import quality as spark_quality
+
+    verdict = evaluate(ctx, df, suite, target)
+    if verdict.outcome != QUARANTINED:
+        return df, 0
+    marks = {"_run_id": ctx.run_id, "_seq": -1 if seq is None else seq}
+    good, bad = spark_quality.split_failing(
+        df, verdict.quarantine, {**marks, "_quarantined_at": ctx.started}
+    )
+    return good, _quarantine(ctx, bad, seq)
+
+
+def evaluate(ctx: JobContext, df: Any, suite: QualitySuite, target: str) -> Verdict:
+    """Validate ``df``, keep the results with the run, say what failed; raises
+    QualityError when the verdict stops the batch."""
     from engine.spark import quality as spark_quality
 
     results = spark_quality.validate(df, suite)
@@ -48,13 +63,7 @@ def check_batch(
         print(f"  failed: {describe_failure(failed)}")
     if not verdict.commits:
         raise stop_error(suite, verdict, target)
-    if verdict.outcome != QUARANTINED:
-        return df, 0
-    marks = {"_run_id": ctx.run_id, "_seq": -1 if seq is None else seq}
-    good, bad = spark_quality.split_failing(
-        df, verdict.quarantine, {**marks, "_quarantined_at": ctx.started}
-    )
-    return good, _quarantine(ctx, bad, seq)
+    return verdict
 
 
 def quarantine_table(job: str) -> str:

@@ -12,6 +12,8 @@ replication_tasks:
     partitions_per_table: 4               # parallel JDBC reads of one table (key ranges)
     continuous_interval_seconds: 10       # pause between batches under --continuous
     validation: true                      # compare source and lake after the full load
+    quality:                              # suites per source table, on the full load
+      public.orders: {action: fail, rules: [{not_null: customer_id}]}
 ```
 
 DMS's own spellings of the prep mode (``DROP_AND_CREATE``, ``TRUNCATE_BEFORE_LOAD``,
@@ -30,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from engine.config import definition_error, project_file, project_section
 from engine.connections import Connection, load_connections
 from engine.errors import ConfigError
+from engine.quality.definitions import QUARANTINE, QualityDefinition, QualitySuite, build_suite
 from engine.replicate.mapping import TableMapping, parse_mapping
 
 if TYPE_CHECKING:
@@ -59,6 +62,19 @@ class ReplicationTaskDefinition(BaseModel):
     continuous_interval_seconds: float = Field(default=10.0, gt=0)
     validation: bool = True
     slot_name: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,63}$")
+    # source table (schema.table) -> its suite, checked on the full load (docs/quality.md)
+    quality: dict[str, QualityDefinition] = Field(default_factory=dict)
+
+    @field_validator("quality")
+    @classmethod
+    def _mirror(cls, value: dict[str, QualityDefinition]) -> dict[str, QualityDefinition]:
+        for table, suite in value.items():
+            if suite.action == QUARANTINE:
+                raise ValueError(
+                    f"{table}: a replication target mirrors its source, so its suite can "
+                    "fail or warn, not quarantine rows (validation would report them missing)"
+                )
+        return value
 
     @field_validator("target_prep_mode", mode="before")
     @classmethod
@@ -91,6 +107,14 @@ class ReplicationTask:
         self.mapping: TableMapping = parse_mapping(
             _mapping_document(name, definition.table_mappings), f"replication task {name}"
         )
+        base = project_file().resolve().parent
+        # quality suites by source table (lower-case schema.table), checked on full loads
+        self.suites: dict[str, QualitySuite] = {
+            table.lower(): build_suite(
+                suite, f"{name}.{table}", f"replication_tasks.{name}.quality.{table}", base
+            )
+            for table, suite in definition.quality.items()
+        }
 
     @property
     def database(self) -> str:

@@ -239,18 +239,35 @@ class Replication:
             bounds=bounds,
         )
         prep = self.task.definition.target_prep_mode
-        _, rows = spark_side.write_table(
-            spark_side.apply_plan(df, plan),
-            self.location(plan),
-            mode="append" if prep == "do-nothing" else "overwrite",
-            replace_schema=prep == "drop-and-create",
-            user_metadata={
-                "task": self.task.name,
-                "run_id": self.ctx.run_id,
-                "full_load": plan.source_name,
-                "generation": generation,
-            },
-        )
+        df = spark_side.apply_plan(df, plan)
+        suite = self.task.suites.get(plan.source_name.lower())
+        if suite is not None:
+            from engine.ingest.quality import evaluate
+            from engine.quality.gate import QualityError
+            from engine.spark.quality import persist
+
+            df = persist(df)  # checked, then written from the same rows
+            try:
+                evaluate(self.ctx, df, suite, self._target(plan))
+            except QualityError as exc:
+                df.unpersist()
+                raise ReplicationError(exc.message, hint=exc.hint, table=plan.source_name) from exc
+        try:
+            _, rows = spark_side.write_table(
+                df,
+                self.location(plan),
+                mode="append" if prep == "do-nothing" else "overwrite",
+                replace_schema=prep == "drop-and-create",
+                user_metadata={
+                    "task": self.task.name,
+                    "run_id": self.ctx.run_id,
+                    "full_load": plan.source_name,
+                    "generation": generation,
+                },
+            )
+        finally:
+            if suite is not None:
+                df.unpersist()
         return rows
 
     def _bounds(self, plan: TablePlan, snapshot: str | None) -> tuple[int, int] | None:

@@ -18,7 +18,10 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.config import Settings
 
 DAYS = 10
 FILES_PER_DAY = 4
@@ -85,12 +88,12 @@ def _duckdb(source: Path, target: Path) -> float:
     return seconds
 
 
-def bench_ingest(work: Path) -> IngestResult:
+def prepare(work: Path) -> tuple[Settings, Path, int, int, Any]:
+    """Settings, the generated source folder, its rows and bytes, and a session on which
+    the source is crawled (as ``benchland.events``) and a first Delta write warmed up."""
     from catalog.hive import HiveCatalog
     from engine.config import load_settings
     from engine.crawl.crawler import CrawlTarget, crawl
-    from engine.ingest.context import JobContext
-    from engine.ingest.job import REQUIRED_ARGS, ingest
     from engine.spark.session import SparkSqlRunner, build_session
 
     settings = load_settings(
@@ -101,34 +104,42 @@ def bench_ingest(work: Path) -> IngestResult:
     source = settings.lake_path / "benchland" / "events"
     rows, size = generate(source)
     spark = build_session(settings, app_name="headwater-bench-ingest")
+    catalog = HiveCatalog(SparkSqlRunner(spark))
+    crawl(settings, catalog, CrawlTarget("benchland", "", "benchland"))
+    # warm-up (JIT, Delta's first commit) so no measured run pays for it
+    warm = spark.read.option("header", True).csv(str(source / "dt=2026-02-01" / "part-0.csv"))
+    warm.limit(1000).write.format("delta").save(str(work / "warm"))
+    return settings, source, rows, size, spark
+
+
+def timed_job(settings: Settings, spark: Any, name: str, rows: int, *extra: str) -> float:
+    """Seconds of one in-process run of the ingest job on ``benchland.events``."""
+    from engine.ingest.context import JobContext
+    from engine.ingest.job import REQUIRED_ARGS, ingest
+
+    started = time.perf_counter()
+    ctx = JobContext.start(
+        [*("--JOB_NAME", name, "--source", "benchland.events"), "--target", f"raw.{name}", *extra],
+        required=REQUIRED_ARGS,
+        settings=settings,
+    )
+    ctx._spark = spark
+    assert ctx.run(ingest) == 0, ctx.run_record.error
+    seconds = time.perf_counter() - started
+    landed = ctx.run_record.rows_written
+    assert landed == rows, f"the job landed {landed} of {rows} rows"
+    return seconds
+
+
+def bench_ingest(work: Path) -> IngestResult:
+    settings, source, rows, size, spark = prepare(work)
     try:
-        catalog = HiveCatalog(SparkSqlRunner(spark))
-        crawl(settings, catalog, CrawlTarget("benchland", "", "benchland"))
-        # warm-up (JIT, Delta's first commit) so neither measured run pays for it
-        warm = spark.read.option("header", True).csv(str(source / "dt=2026-02-01" / "part-0.csv"))
-        warm.limit(1000).write.format("delta").save(str(work / "warm"))
         bare = _bare_spark(spark, source, work / "bare")
-
-        def job(name: str, *extra: str) -> float:
-            started = time.perf_counter()
-            ctx = JobContext.start(
-                [
-                    *("--JOB_NAME", name, "--source", "benchland.events"),
-                    *("--target", f"raw.{name}", *extra),
-                ],
-                required=REQUIRED_ARGS,
-                settings=settings,
-            )
-            ctx._spark = spark
-            assert ctx.run(ingest) == 0, ctx.run_record.error
-            seconds = time.perf_counter() - started
-            landed = ctx.run_record.rows_written
-            assert landed == rows, f"the job landed {landed} of {rows} rows"
-            return seconds
-
-        ours = job("bench")
-        no_lineage = job("bench_no_lineage", "--lineage", "false")
-        no_quarantine = job("bench_no_quarantine", "--quarantine", "false")
+        ours = timed_job(settings, spark, "bench", rows)
+        no_lineage = timed_job(settings, spark, "bench_no_lineage", rows, "--lineage", "false")
+        no_quarantine = timed_job(
+            settings, spark, "bench_no_quarantine", rows, "--quarantine", "false"
+        )
         bare = min(bare, _bare_spark(spark, source, work / "bare_again"))
     finally:
         spark.stop()

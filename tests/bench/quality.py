@@ -15,14 +15,14 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
 
-from tests.bench.ingest import CORES, generate
+from tests.bench.ingest import CORES, prepare, timed_job
 
 if TYPE_CHECKING:
     from engine.config import Settings
@@ -55,51 +55,16 @@ class QualityResult:
 
 
 def bench_quality(work: Path) -> QualityResult:
-    from catalog.hive import HiveCatalog
-    from engine.config import load_settings
-    from engine.crawl.crawler import CrawlTarget, crawl
-    from engine.ingest.context import JobContext
-    from engine.ingest.job import REQUIRED_ARGS, ingest
     from engine.quality.rules import parse_rules
-    from engine.spark.session import SparkSqlRunner, build_session
 
-    settings = load_settings(
-        profile="local",
-        home=work / "home",
-        spark={"master": f"local[{CORES}]", "shuffle_partitions": CORES},
-    )
-    source = settings.lake_path / "benchland" / "events"
-    rows, size = generate(source)
     suite = work / "suite.yaml"
     suite.write_text(yaml.safe_dump({"action": "warn", "rules": RULES}))
     rules = len(parse_rules(RULES, "bench"))
-    spark = build_session(settings, app_name="headwater-bench-quality")
+    settings, source, rows, size, spark = prepare(work)
     try:
-        crawl(
-            settings, HiveCatalog(SparkSqlRunner(spark)), CrawlTarget("benchland", "", "benchland")
-        )
-        warm = spark.read.option("header", True).csv(str(source / "dt=2026-02-01" / "part-0.csv"))
-        warm.limit(1000).write.format("delta").save(str(work / "warm"))
-
-        def job(name: str, *extra: str) -> float:
-            started = time.perf_counter()
-            ctx = JobContext.start(
-                [
-                    *("--JOB_NAME", name, "--source", "benchland.events"),
-                    *("--target", f"raw.{name}", *extra),
-                ],
-                required=REQUIRED_ARGS,
-                settings=settings,
-            )
-            ctx._spark = spark
-            assert ctx.run(ingest) == 0, ctx.run_record.error
-            seconds = time.perf_counter() - started
-            assert ctx.run_record.rows_written == rows
-            return seconds
-
-        first = job("plain")
-        checked = job("checked", "--quality", str(suite))
-        again = job("plain_again")
+        first = timed_job(settings, spark, "plain", rows)
+        checked = timed_job(settings, spark, "checked", rows, "--quality", str(suite))
+        again = timed_job(settings, spark, "plain_again", rows)
         stored = _stored_results(settings, "checked")
         assert stored == rules, f"{stored} results stored for {rules} rules"
     finally:
@@ -118,11 +83,12 @@ def _stored_results(settings: Settings, job: str) -> int:
 
 
 def report(result: QualityResult) -> list[str]:
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
     return [
         SECTION,
         "",
-        "Measured by `python -m tests.bench.quality` (also part of `make bench`), on the",
-        "machine named at the top. The ingest job over the 1 GB benchmark's files",
+        f"Measured {stamp} UTC by `python -m tests.bench.quality` (also part of `make bench`),",
+        "on the machine named at the top. The ingest job over the 1 GB benchmark's files",
         f"({result.rows:,} rows, {result.size:,} bytes; local[{CORES}]) with and without a",
         f"suite of {result.rules} rules (3 not_null, unique, in_set, 2 between, regex,",
         "row_count, schema; action warn, every rule passes, so both write the same rows).",

@@ -11,6 +11,7 @@ import pytest
 
 from catalog.hive import HiveCatalog
 from catalog.hiveserver2 import HiveServer2Runner
+from catalog.metastore import MetastoreReader
 from engine import handoff
 from engine.catalogs import open_catalog
 from tests.helpers import demo_sales_rows, free_port, run_cli, run_cli_json
@@ -86,28 +87,43 @@ def test_the_catalog_answers_and_a_pinned_version_reads_back(
     assert missing.returncode == 1
     assert "did you mean raw.sales" in " ".join(missing.stderr.split())
     assert run_cli(["catalog", "tables", "raw", "--like", "nothing*"], env).returncode == 1
-    for args, port, service in [
-        (["catalog", "sql", "SELECT 1"], "HEADWATER_STACK__THRIFT_PORT", "Spark Thrift Server"),
-        (["catalog", "databases"], "HEADWATER_STACK__METASTORE_PORT", "Hive metastore"),
+    metastore_down = {  # the service and its database
+        "HEADWATER_STACK__METASTORE_PORT": str(free_port()),
+        "HEADWATER_STACK__POSTGRES_PORT": str(free_port()),
+    }
+    for args, ports, service in [
+        (
+            ["catalog", "sql", "SELECT 1"],
+            {"HEADWATER_STACK__THRIFT_PORT": str(free_port())},
+            "Spark Thrift Server",
+        ),
+        (["catalog", "databases"], metastore_down, "Hive metastore"),
     ]:
-        down = run_cli(args, {**env, port: str(free_port())})
+        down = run_cli(args, {**env, **ports})
         said = " ".join(down.stderr.split())
         assert down.returncode == 3, said
         assert service in said and "headwater stack status" in said
 
 
 def test_listings_from_the_metastore_match_the_sql_endpoint(stack: StackRun) -> None:
-    """The CLI lists tables through the metastore's thrift API; Spark's own SHOW TABLE
-    EXTENDED must describe every demo table the same way (after the test above)."""
-    host = stack.settings.stack.host
-    through_sql = HiveCatalog(HiveServer2Runner(host, stack.settings.stack.thrift_port))
-    through_metastore = open_catalog(stack.settings)
-    assert through_metastore.metastore is not None
-    assert through_metastore.databases() == through_sql.databases()
-    for database in ("landing", "raw"):
-        listed = through_metastore.table_summaries(database)
-        assert listed == through_sql.table_summaries(database)
-        assert listed, database
-    assert through_metastore.table_summaries("raw", "SAL*|nope") == (
-        through_sql.table_summaries("raw", "sal*|nope")
-    )
+    """The CLI lists tables from the metastore's database (else its thrift API); Spark's
+    own SHOW TABLE EXTENDED must describe every demo table the same way, and so must the
+    thrift API (after the test above)."""
+    host, ports = stack.settings.stack.host, stack.settings.stack
+    runner = HiveServer2Runner(host, ports.thrift_port)
+    through_sql = HiveCatalog(runner)
+    through_database = open_catalog(stack.settings)
+    reader = through_database.metastore
+    assert reader is not None and reader.backing is not None
+    through_thrift = HiveCatalog(runner, MetastoreReader(host, ports.metastore_port))
+    routes = (through_database, through_thrift)
+    for catalog in routes:
+        assert catalog.databases() == through_sql.databases()
+        for database in ("landing", "raw"):
+            listed = catalog.table_summaries(database)
+            assert listed == through_sql.table_summaries(database)
+            assert listed, database
+        assert catalog.table_summaries("raw", "SAL*|nope") == (
+            through_sql.table_summaries("raw", "sal*|nope")
+        )
+    assert reader.backing is not None  # the database answered every call itself

@@ -356,27 +356,43 @@ def test_mariadb_full_load_with_mappings_validates_and_finds_drift(
         ]
     }
     project = tmp_path / "headwater.yaml"
-    project.write_text(
-        connections_yaml(stack.settings)
-        + f"  maria:\n    url: jdbc:mysql://127.0.0.1:{port}/shop\n    user: {user}\n"
-        + f"    password_env: {SOURCE_PASSWORD_ENV}\n"
-        + yaml.safe_dump(
-            {
-                "replication_tasks": {
-                    "maria_load": {
-                        "connection": "maria",
-                        "migration_type": "full-load",
-                        "table_mappings": json.dumps(rules),
-                        "target_database": "maria_raw",
-                    }
-                }
-            }
+
+    def define(action: str, quality_rules: list[Any]) -> None:
+        task = {
+            "connection": "maria",
+            "migration_type": "full-load",
+            "table_mappings": json.dumps(rules),
+            "target_database": "maria_raw",
+            "quality": {"shop.products": {"action": action, "rules": quality_rules}},
+        }
+        project.write_text(
+            connections_yaml(stack.settings)
+            + f"  maria:\n    url: jdbc:mysql://127.0.0.1:{port}/shop\n    user: {user}\n"
+            + f"    password_env: {SOURCE_PASSWORD_ENV}\n"
+            + yaml.safe_dump({"replication_tasks": {"maria_load": task}})
         )
+
+    # a warn suite: one rule fails (every third note is NULL), the load goes on
+    define(
+        "warn",
+        [
+            {"not_null": ["id", "note"]},
+            {"unique": "id"},
+            {"between": {"column": "price", "min": 1.5, "max": 7500}},
+        ],
     )
     env = {**stack.env, "HEADWATER_PROJECT_FILE": str(project)}
     out = _ok(run_cli(["replicate", "start", "maria_load"], env))
     assert "shop.products -> maria_raw.m_products: 5000 row(s) loaded" in out
     assert out.count("Validated") == 2, out
+    checked = run_cli_json(["quality", "results", "--job", "replicate-maria_load"], env)
+    assert {(r["rule"], r["success"], r["unexpected"]) for r in checked} == {
+        ("not_null:id", True, 0),
+        ("not_null:note", False, 1666),
+        ("unique:id", True, 0),
+        ("between:price", True, 0),
+    }
+    assert {(r["target"], r["outcome"]) for r in checked} == {("maria_raw.m_products", "WARNED")}
     row = _query(
         stack,
         "SELECT name, cast(price AS string), active, made, note FROM maria_raw.m_products "
@@ -398,6 +414,15 @@ def test_mariadb_full_load_with_mappings_validates_and_finds_drift(
 
     out = _ok(run_cli(["replicate", "reload", "maria_load"], env))
     assert out.count("Validated") == 2, out
+
+    # the same rule under fail: the reload stops before writing, the table keeps its rows
+    history = run_cli_json(["catalog", "history", "maria_raw.m_products"], env)
+    define("fail", [{"not_null": "note"}])
+    stopped = run_cli(["replicate", "reload", "maria_load"], env)
+    said = " ".join((stopped.stdout + stopped.stderr).split())
+    assert stopped.returncode != 0 and "not_null:note (1666 of 5000 rows)" in said, said[-2000:]
+    assert run_cli_json(["catalog", "history", "maria_raw.m_products"], env) == history
+    assert _query(stack, "SELECT count(*) FROM maria_raw.m_products") == [(5000,)]
 
 
 def test_continuous_batches_follow_the_source_until_stopped(

@@ -155,3 +155,15 @@ def test_nested_spark_types_are_named_as_describe_names_them() -> None:
     assert spark_type_name(mapped) == "map<string,struct<a:smallint,b:array<bigint>>>"
     assert spark_type_name("decimal(10,2)") == "decimal(10,2)"
     assert spark_type_name("byte") == "tinyint"
+
+
+def test_table_patterns_match_as_spark_and_the_metastore_match_them() -> None:
+    from catalog.metastore_db import pattern_matcher
+
+    matches = pattern_matcher("SAL*|orders")
+    assert [n for n in ("sales", "sal", "presales", "orders", "orders_v2") if matches(n)] == [
+        "sales",
+        "sal",
+        "orders",
+    ]
+    assert pattern_matcher("*")("anything")

@@ -259,3 +259,20 @@ def test_a_job_definition_carries_its_suite(
     one_run.write_text(yaml.safe_dump({"action": "warn", "rules": "not_null"}))
     with pytest.raises(ConfigError, match=r"strict\.yaml: rules: Input should be a valid list"):
         job_suite("sales", str(one_run))
+
+
+def test_a_replication_target_takes_fail_or_warn_suites_only() -> None:
+    from pydantic import ValidationError
+
+    from engine.replicate.definitions import ReplicationTaskDefinition
+
+    base = {"connection": "shop", "table_mappings": "{}"}
+    rules = [{"not_null": "id"}]
+    ok = ReplicationTaskDefinition.model_validate(
+        {**base, "quality": {"public.orders": {"action": "fail", "rules": rules}}}
+    )
+    assert ok.quality["public.orders"].action == "fail"
+    with pytest.raises(ValidationError, match="mirrors its source"):
+        ReplicationTaskDefinition.model_validate(
+            {**base, "quality": {"public.orders": {"action": "quarantine", "rules": rules}}}
+        )
