@@ -7,6 +7,7 @@ application that mounts them, so this package stays free of ``engine``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import typer
@@ -30,18 +31,53 @@ def split_name(name: str) -> tuple[str, str]:
     return database, table
 
 
+def _same_place(one: str, other: str) -> bool:
+    """Two spellings of one location (``file:///x/`` and ``file:/x``)."""
+
+    def plain(location: str) -> str:
+        return location.replace("file:///", "file:/").rstrip("/")
+
+    return plain(one) == plain(other)
+
+
 # Table names for shell completion (from something fast: no JVM, no SQL endpoint).
 TableNames = Callable[[], list[str]]
+# The latest definitions the application recorded for a database's tables, by name
+# (the schema of the Delta tables it landed, without reading their logs).
+RecordedTables = Callable[[str], dict[str, Table]]
 
 
 def make_catalog_app(
     open_catalog: CatalogOpener,
     facts: TableFacts | None = None,
     known_tables: TableNames | None = None,
+    recorded: RecordedTables | None = None,
 ) -> typer.Typer:
     app = typer.Typer(
         help="Inspect the Data Catalog (databases, tables, schemas).", no_args_is_help=True
     )
+
+    def with_delta_schemas(catalog: HiveCatalog, tables: list[Table]) -> list[Table]:
+        """Delta tables carry no schema in the metastore: take the one recorded when
+        headwater landed them (same location), else describe each through the SQL
+        endpoint when few are left; larger listings keep them without columns."""
+        found = list(tables)
+        logged = [i for i, t in enumerate(found) if t.format == "delta" and not t.columns]
+        known: dict[str, dict[str, Table]] = {}
+        for i in list(logged):
+            table = found[i]
+            if recorded is not None and table.database not in known:
+                known[table.database] = recorded(table.database)
+            match = known.get(table.database, {}).get(table.name)
+            if match is not None and _same_place(match.location, table.location):
+                found[i] = replace(
+                    table, columns=match.columns, partition_keys=match.partition_keys
+                )
+                logged.remove(i)
+        if len(logged) <= DESCRIBE_DELTA_UP_TO:
+            for i in logged:
+                found[i] = catalog.get_table(found[i].database, found[i].name)
+        return found
 
     def complete(incomplete: str) -> list[str]:
         names = known_tables() if known_tables else []
@@ -79,12 +115,7 @@ def make_catalog_app(
         catalog = open_catalog()
         names = [database] if database else [db.name for db in catalog.databases()]
         summaries = [t for name in names for t in catalog.table_summaries(name, like)]
-        # A Delta table's schema is in its log, not the metastore: describe each one
-        # when few (one statement each); many are listed without columns.
-        logged = [i for i, t in enumerate(summaries) if t.format == "delta" and not t.columns]
-        if len(logged) <= DESCRIBE_DELTA_UP_TO:
-            for i in logged:
-                summaries[i] = catalog.get_table(summaries[i].database, summaries[i].name)
+        summaries = with_delta_schemas(catalog, summaries)
         rows = []
         for table in summaries:
             row = {
@@ -118,9 +149,7 @@ def make_catalog_app(
         wanted = text.lower()
         rows = []
         for db in catalog.databases():
-            for table in catalog.table_summaries(db.name):
-                if not table.columns and table.format == "delta":
-                    table = catalog.get_table(table.database, table.name)
+            for table in with_delta_schemas(catalog, catalog.table_summaries(db.name)):
                 columns = [
                     c for c in (*table.columns, *table.partition_keys) if wanted in c.name.lower()
                 ]

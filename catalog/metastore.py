@@ -29,7 +29,6 @@ _PREFIX = "spark.sql.sources."
 # spark.sql.* and a view's view.* ones), as SHOW TABLE EXTENDED leaves them out.
 _HIDDEN = {
     "EXTERNAL",
-    "transient_lastDdlTime",
     "numFiles",
     "numRows",
     "totalSize",
@@ -38,6 +37,8 @@ _HIDDEN = {
     "numFilesErasureCoded",
     "comment",
 }
+# The metastore's own DDL time: Spark drops it from data source tables only.
+_DDL_TIME = "transient_lastDdlTime"
 _HIVE_NAMES = {"long": "bigint", "integer": "int", "short": "smallint", "byte": "tinyint"}
 _TIMEOUT_MS = 30_000
 FETCH_CONNECTIONS = 4
@@ -183,7 +184,9 @@ def to_table(raw: Any) -> Table:
         parameters={
             k: v
             for k, v in parameters.items()
-            if not k.startswith(("spark.sql.", "view.")) and k not in _HIDDEN
+            if not k.startswith(("spark.sql.", "view."))
+            and k not in _HIDDEN
+            and not (k == _DDL_TIME and provider != "hive")
         },
         options={"serde": serde_library},
     )

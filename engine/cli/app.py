@@ -64,7 +64,10 @@ app.add_typer(workflow_cmd.trigger_app, name="trigger")
 app.add_typer(quality_cmd.app, name="quality")
 app.command("scheduler")(workflow_cmd.scheduler)
 catalog_app = make_catalog_app(
-    lambda: open_catalog(), history_cmd.table_facts, history_cmd.known_tables
+    lambda: open_catalog(),
+    history_cmd.table_facts,
+    history_cmd.known_tables,
+    history_cmd.recorded_tables,
 )
 catalog_app.command("versions")(history_cmd.versions)
 catalog_app.command("diff")(history_cmd.diff)

@@ -25,6 +25,18 @@ def known_tables() -> list[str]:
         return []
 
 
+def recorded_tables(database: str) -> dict[str, Table]:
+    """The latest definitions crawls and jobs recorded for ``database``'s tables (the
+    Delta tables' schemas without reading their logs); none when the run-state
+    database cannot be read."""
+    from engine.cli.context import open_state
+
+    try:
+        return open_state().latest_definitions(database)
+    except HeadwaterError:
+        return {}
+
+
 def complete_table(incomplete: str) -> list[str]:
     return [name for name in known_tables() if name.startswith(incomplete)]
 

@@ -12,7 +12,7 @@ replication_tasks:
     partitions_per_table: 4               # parallel JDBC reads of one table (key ranges)
     continuous_interval_seconds: 10       # pause between batches under --continuous
     validation: true                      # compare source and lake after the full load
-    quality:                              # suites per source table, on the full load
+    quality:                              # suites per source table (full load, CDC)
       public.orders: {action: fail, rules: [{not_null: customer_id}]}
 ```
 
@@ -62,7 +62,7 @@ class ReplicationTaskDefinition(BaseModel):
     continuous_interval_seconds: float = Field(default=10.0, gt=0)
     validation: bool = True
     slot_name: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,63}$")
-    # source table (schema.table) -> its suite, checked on the full load (docs/quality.md)
+    # source table (schema.table) -> its suite, on full loads and CDC batches (docs/quality.md)
     quality: dict[str, QualityDefinition] = Field(default_factory=dict)
 
     @field_validator("quality")
@@ -108,7 +108,7 @@ class ReplicationTask:
             _mapping_document(name, definition.table_mappings), f"replication task {name}"
         )
         base = project_file().resolve().parent
-        # quality suites by source table (lower-case schema.table), checked on full loads
+        # quality suites by source table (lower-case schema.table)
         self.suites: dict[str, QualitySuite] = {
             table.lower(): build_suite(
                 suite, f"{name}.{table}", f"replication_tasks.{name}.quality.{table}", base

@@ -429,6 +429,11 @@ class Replication:
             "position": entry.end_position,
         }
         try:
+            suite = self.task.suites.get(plan.source_name.lower())
+            if suite is not None:  # fail: the batch stays pending, replayed by the next run
+                from engine.ingest.quality import evaluate
+
+                evaluate(self.ctx, spark_side.row_images(typed, plan), suite, self._target(plan))
             self._note_ddl(plan, current, stats, changes[-1])
             app = self.app_id(generation, plan, "changes")
             if self._committed(change_table, app) < entry.seq:

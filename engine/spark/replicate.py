@@ -237,6 +237,14 @@ def change_rows(typed: DataFrame, plan: TablePlan) -> DataFrame:
     return apply_plan(typed.where(sf.col(OP) != "T"), plan, keep=CHANGE_COLUMNS)
 
 
+def row_images(typed: DataFrame, plan: TablePlan) -> DataFrame:
+    """The new row of each insert and update (mapped columns), as quality rules check
+    it. Updates that left a TOASTed value unchanged carry no value for it and are left
+    out, so a rule never sees a null the source does not have."""
+    new = (sf.col(OP) == "I") | ((sf.col(OP) == "U") & (sf.size("unchanged") == 0))
+    return apply_plan(typed.where(new), plan)
+
+
 def merge_current(
     typed: DataFrame,
     plan: TablePlan,

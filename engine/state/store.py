@@ -221,6 +221,21 @@ class RunStore(JobStateMixin, ReplicationStateMixin, OrchestrateStateMixin, Qual
             )
         return number
 
+    def latest_definitions(self, database: str) -> dict[str, Table]:
+        """The latest recorded definition of each table of ``database``, by name."""
+        with self._cursor() as cursor:
+            cursor.execute(
+                self._sql(
+                    "SELECT t.table_name, t.definition FROM table_versions t "
+                    "WHERE t.database_name = ? AND t.version = (SELECT max(v.version) "
+                    "FROM table_versions v WHERE v.database_name = t.database_name "
+                    "AND v.table_name = t.table_name)"
+                ),
+                (database,),
+            )
+            rows = cursor.fetchall()
+        return {str(name): table_from_json(body) for name, body in rows}
+
     def known_tables(self) -> list[str]:
         """``database.table`` of every table with a recorded schema version."""
         with self._cursor() as cursor:

@@ -139,6 +139,9 @@ def _selection(schema: str, action: str = "include", rule_id: str = "1") -> dict
     }
 
 
+REFUND_RULES = [{"not_null": "id"}, {"between": {"column": "amount", "min": 0.5, "max": 10}}]
+
+
 def _source(stack: StackRun) -> psycopg.Connection:
     source: psycopg.Connection = stack.source()
     return source
@@ -192,6 +195,7 @@ def test_full_load_and_cdc_survives_a_kill_and_validates(stack: StackRun, tmp_pa
                 "table_mappings": "shop.json",
                 "max_full_load_subtasks": 2,
                 "partitions_per_table": 3,
+                "quality": {"repl.refunds": {"action": "warn", "rules": REFUND_RULES}},
             }
         },
     )
@@ -261,6 +265,19 @@ def test_full_load_and_cdc_survives_a_kill_and_validates(stack: StackRun, tmp_pa
         ("gold", None)
     ]
     assert _query(stack, "SELECT count(*) FROM shop_repl.customers WHERE id IN (3, 4)") == [(0,)]
+
+    # repl.refunds' warn suite: its full load (amounts 0.1..0.4 under the minimum), then
+    # the CDC batch's one insert (the delete has no row image to check)
+    checks = run_cli_json(["quality", "results", "--job", "replicate-shop_repl"], env)
+    by_run: dict[str, dict[str, Any]] = {}
+    for result in checks:
+        assert result["target"] == "shop_repl.refunds"
+        by_run.setdefault(result["run"], {})[result["rule"]] = result
+    full_load, batch = sorted(by_run.values(), key=lambda c: c["not_null:id"]["evaluated"])
+    assert full_load["between:amount"]["unexpected"] == 4
+    assert full_load["between:amount"]["outcome"] == "WARNED"
+    assert batch["between:amount"]["success"] and batch["between:amount"]["rows"] == 1
+    assert batch["not_null:id"]["outcome"] == "PASSED"
     source.close()
 
 

@@ -110,7 +110,7 @@ def test_a_delta_table_has_no_columns_in_the_metastore() -> None:
 def test_a_hive_table_uses_the_metastore_columns_and_its_serde() -> None:
     raw = _raw(
         "logs",
-        {"classification": "apache_log"},
+        {"classification": "apache_log", "transient_lastDdlTime": "1795886377"},
         [FieldSchema("host", "string", "from deserializer"), FieldSchema("size", "int", "bytes")],
         serde=ddl.REGEX_SERDE,
         location="s3a://landing/logs",
@@ -120,6 +120,11 @@ def test_a_hive_table_uses_the_metastore_columns_and_its_serde() -> None:
     assert table.columns == (Column("host", "string"), Column("size", "int", "bytes"))
     assert table.partition_keys == (Column("dt", "string"),)
     assert (table.format, table.location) == (ddl.REGEX, "s3a://landing/logs")
+    # Spark shows a Hive table's DDL time (and drops it from data source tables)
+    assert table.parameters == {
+        "classification": "apache_log",
+        "transient_lastDdlTime": "1795886377",
+    }
 
 
 def test_a_view_has_no_location_and_hides_its_view_properties() -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from catalog import ddl
@@ -180,3 +182,37 @@ def test_missing_database_is_named() -> None:
     )
     with pytest.raises(DatabaseNotFoundError, match="database nope does not exist"):
         HiveCatalog(runner).table_names("nope")
+
+
+def test_listed_delta_tables_take_their_recorded_schema_and_few_are_described() -> None:
+    from typer.testing import CliRunner
+
+    from catalog.cli import DESCRIBE_DELTA_UP_TO, make_catalog_app
+
+    count = DESCRIBE_DELTA_UP_TO + 5
+    info = "Type: EXTERNAL\nProvider: delta\nLocation: s3a://raw/t{i}\n"
+    runner = ScriptedRunner(
+        {
+            "SHOW TABLE EXTENDED": [
+                ("raw", f"t{i:02d}", False, info.format(i=f"{i:02d}")) for i in range(count)
+            ],
+            "DESCRIBE TABLE EXTENDED": [("id", "bigint", None), ("", "", "")],
+        }
+    )
+    recorded = {  # all but one landed by headwater: their schema is known
+        f"t{i:02d}": Table(
+            "raw",
+            f"t{i:02d}",
+            (Column("a", "int"), Column("b", "int")),
+            f"s3a://raw/t{i:02d}/",
+            "delta",
+        )
+        for i in range(1, count)
+    }
+    app = make_catalog_app(lambda: HiveCatalog(runner), recorded=lambda db: recorded)
+    result = CliRunner().invoke(app, ["tables", "raw", "--json"])
+    assert result.exit_code == 0, result.output
+    listed = {row["table"]: row["columns"] for row in json.loads(result.output)}
+    assert listed == {"t00": 1, **{f"t{i:02d}": 2 for i in range(1, count)}}
+    described = [s for s in runner.statements if s.startswith("DESCRIBE")]
+    assert described == ["DESCRIBE TABLE EXTENDED `raw`.`t00`"]
