@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from catalog.model import Table
-from engine.ingest.writer import QUARANTINE_DATABASE
+from engine.ingest.writer import QUARANTINE_DATABASE, quarantine_table
 from engine.quality.definitions import QualitySuite
 from engine.quality.gate import QUARANTINED, Verdict, decide, describe_failure, stop_error
 from engine.state.quality import QualityCheck
@@ -66,14 +66,10 @@ def evaluate(ctx: JobContext, df: Any, suite: QualitySuite, target: str) -> Verd
     return verdict
 
 
-def quarantine_table(job: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in job.lower()) + "_quality"
-
-
 def _quarantine(ctx: JobContext, bad: Any, seq: int | None) -> int:
     from engine.spark import lake
 
-    name = quarantine_table(ctx.job_name)
+    name = f"{quarantine_table(ctx.job_name)}_quality"
     location = f"{ctx.settings.bucket_uri(ctx.settings.buckets.raw)}/_quarantine/{name}"
     commit = lake.write_delta(
         bad,

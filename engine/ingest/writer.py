@@ -152,7 +152,7 @@ def land(
                     f"{quarantined} malformed record(s) in {batch.described}, more than "
                     f"--max_bad_records {max_bad_records}: nothing was written to "
                     f"{sink.qualified_name}",
-                    hint=f"see them in {QUARANTINE_DATABASE}.{_quarantine_table(ctx)} "
+                    hint=f"see them in {QUARANTINE_DATABASE}.{quarantine_table(ctx.job_name)} "
                     "(reason and source file per record), fix the files or raise the threshold",
                     table=sink.qualified_name,
                 )
@@ -220,8 +220,9 @@ def existing_columns(store: storage.ObjectStore, prefix: str) -> list[tuple[str,
     return [(c.name, c.type) for c in found.columns]
 
 
-def _quarantine_table(ctx: JobContext) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in ctx.job_name.lower())
+def quarantine_table(job: str) -> str:
+    """The job's quarantine table name (its name with non-alphanumerics as ``_``)."""
+    return "".join(ch if ch.isalnum() else "_" for ch in job.lower())
 
 
 def _quarantine(ctx: JobContext, batch: SourceBatch, seq: int | None) -> int:
@@ -230,7 +231,7 @@ def _quarantine(ctx: JobContext, batch: SourceBatch, seq: int | None) -> int:
     from engine.spark import lake
     from engine.spark.transforms import SOURCE_FILE
 
-    name = _quarantine_table(ctx)
+    name = quarantine_table(ctx.job_name)
     location = f"{ctx.settings.bucket_uri(ctx.settings.buckets.raw)}/_quarantine/{name}"
     values = {
         "run_id": ctx.run_id,

@@ -23,7 +23,6 @@ condition: no row can be set aside for them. Pure: no Spark, no great-expectatio
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -354,11 +353,3 @@ def literal(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def rule_names(rules: Sequence[Rule]) -> str:
-    return ", ".join(r.name for r in rules)
-
-
-def as_json(value: Any) -> str:
-    return json.dumps(value, default=str, sort_keys=True)
