@@ -60,6 +60,30 @@ def _parse(text: str, delimiter: str, quote: str = '"') -> list[list[str]]:
     return rows
 
 
+def looks_like_record(line: str, delimiter: str, width: int) -> bool:
+    """A line inside a quoted value that has a whole record's fields: a sign that a
+    quote never closed and swallowed the rows below it."""
+    return width > 1 and line.count(delimiter) >= width - 1
+
+
+def is_multiline(rows: list[list[str]], delimiter: str, width: int) -> bool:
+    """Whether the sample proves a quoted value spans lines: a row of the right width
+    with a line break in a value, that is not the last row parsed (the quote closed)
+    and whose continuation lines are not records of their own. An unterminated
+    quote (``1,"abc`` up to the end of the sample) proves nothing."""
+    for row in rows[:-1]:
+        if len(row) != width:
+            continue
+        broken = [cell for cell in row if "\n" in cell]
+        if broken and not any(
+            looks_like_record(line, delimiter, width)
+            for cell in broken
+            for line in cell.split("\n")[1:]
+        ):
+            return True
+    return False
+
+
 def sniff(
     text: str, key: str, delimiters: tuple[str, ...] = DELIMITERS, quote: str = '"'
 ) -> tuple[Dialect, list[list[str]]] | None:
@@ -83,7 +107,7 @@ def sniff(
             quoted=quote in text,
             width=width,
             consistency=consistency,
-            multiline=any("\n" in cell for row in rows for cell in row),
+            multiline=is_multiline(rows, delimiter, width),
         )
         rank = (
             consistency if width > 1 else 0.0,

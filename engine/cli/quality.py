@@ -8,6 +8,7 @@ import typer
 import yaml
 
 from catalog.cli import split_name
+from catalog.ddl import quote_name
 from catalog.output import render, say
 from engine.cli.context import open_catalog, open_state
 
@@ -105,7 +106,7 @@ def suggest(
     catalog = open_catalog()
     table = catalog.get_table(database, table_name)
     columns = [*table.columns, *table.partition_keys]
-    target = f"`{database}`.`{table_name}`"
+    target = f"{quote_name(database)}.{quote_name(table_name)}"
     _, stats = catalog.query(profiler.stats_sql(target, columns))
     profile = profiler.parse_stats(target, columns, stats[0])
     detail = profiler.detail_sql(profile)

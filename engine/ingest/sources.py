@@ -138,6 +138,7 @@ def read_source(
             options=options,
             schema=schema,
             quarantine=batch.may_have_corrupt,
+            partition_columns=partitions,
         )
         if spec.push_down_predicate and spec.kind != CATALOG:
             batch.df = lake.where(batch.df, spec.push_down_predicate, spec.described)

@@ -206,9 +206,10 @@ def land(
         if checked is not None:
             checked.unpersist()
     print(
-        f"job {ctx.job_name}: {run.rows_written} row(s) from {batch.described} -> "
-        f"{sink.qualified_name} ({commit.operation}, Delta version {commit.version}, "
-        f"{location}){f'; {quarantined} malformed record(s) quarantined' if quarantined else ''}"
+        f"job {ctx.job_name}: {read_rows} record(s) read from {batch.described}: "
+        f"{commit.rows_written} written to {sink.qualified_name} ({commit.operation}, Delta "
+        f"version {commit.version}, {location}), {quarantined} malformed and {rejected} "
+        "failing quality set aside"
     )
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
+from catalog.ddl import quote_name
 from engine.errors import MappingError
 
 SELECTION, TRANSFORMATION, TABLE_SETTINGS = "selection", "transformation", "table-settings"
@@ -719,6 +720,6 @@ def spark_expression(expression: str | None, table: SourceTable) -> str:
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
-        return metadata.get(name) or f"`{name}`"
+        return metadata.get(name) or quote_name(name)
 
     return _COLUMN_REF.sub(substitute, expression)

@@ -21,6 +21,7 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as sf
 from pyspark.sql import types as st
 
+from catalog.ddl import quote_name
 from catalog.errors import TableNotFoundError
 from catalog.hive import HiveCatalog
 from catalog.model import Table
@@ -29,6 +30,7 @@ from engine.errors import JobError, SourceNotFoundError
 from engine.spark.session import SparkSqlRunner
 
 CORRUPT = "_corrupt_record"
+MALFORMED_REASON = "_malformed_reason"  # a record Spark parsed, that headwater judged malformed
 TXN_APP_ID = "spark.databricks.delta.write.txnAppId"
 TXN_VERSION = "spark.databricks.delta.write.txnVersion"
 USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
@@ -83,7 +85,9 @@ def where(df: DataFrame, predicate: str, source: str) -> DataFrame:
 
 def spark_schema(table: Table) -> st.StructType:
     """The table's columns (data, then partition keys) as a Spark schema."""
-    ddl = ", ".join(f"`{c.name}` {c.type}" for c in (*table.columns, *table.partition_keys))
+    ddl = ", ".join(
+        f"{quote_name(c.name)} {c.type}" for c in (*table.columns, *table.partition_keys)
+    )
     schema = st.StructType.fromDDL(ddl)
     assert isinstance(schema, st.StructType)
     return schema
@@ -98,6 +102,7 @@ def read_files(
     options: dict[str, str],
     schema: st.StructType | None,
     quarantine: bool,
+    partition_columns: tuple[str, ...] = (),
 ) -> DataFrame:
     """Exactly ``files`` (partition columns from their paths under ``base_path``),
     malformed CSV/JSON records kept in ``_corrupt_record`` when ``quarantine``."""
@@ -112,7 +117,7 @@ def read_files(
         reader = reader.schema(schema)
     escaped = [_escape_glob(f) for f in files]
     try:
-        return reader.load(escaped)
+        df = reader.load(escaped)
     except (AnalysisException, PySparkException) as exc:
         raise JobError(
             f"cannot read {len(files)} {fmt} file(s) under {base_path}: "
@@ -120,6 +125,47 @@ def read_files(
             hint="check the source's --format and --source_options",
             path=base_path,
         ) from exc
+    if quarantine and fmt == "csv" and options.get("multiLine", "false").lower() == "true":
+        delimiter = options.get("sep", options.get("delimiter", ","))
+        df = flag_absorbed_records(df, delimiter, partition_columns)
+    return df
+
+
+def flag_absorbed_records(
+    df: DataFrame, delimiter: str, partition_columns: tuple[str, ...] = ()
+) -> DataFrame:
+    """Mark records whose quoted value holds lines shaped like whole records.
+
+    With ``multiLine`` a quote that never closes swallows every row up to the next
+    quote (or the end of the file) into one value, and Spark reports nothing: the
+    rows would vanish. A line inside a value with as many delimiters as a record
+    has (its fields less one) is taken for such a row; the record is set aside as
+    malformed, its text rebuilt from its fields."""
+    fields = [f for f in df.schema.fields if f.name not in (CORRUPT, *partition_columns)]
+    texts = [f.name for f in fields if isinstance(f.dataType, st.StringType)]
+    if len(fields) < 2 or not texts or len(delimiter) != 1:
+        return df
+    escaped = delimiter if delimiter.isalnum() else "\\" + delimiter  # a literal in Java regex
+    pattern = f"\\n(?:[^\\n{escaped}]*{escaped}){{{len(fields) - 1}}}"  # linear: no backtracking
+    absorbed = sf.lit(False)
+    for name in texts:
+        absorbed = absorbed | sf.coalesce(sf.col(quote_name(name)).rlike(pattern), sf.lit(False))
+    record = sf.concat_ws(delimiter, *[sf.col(quote_name(f.name)).cast("string") for f in fields])
+    reason = sf.concat(
+        sf.lit("a quoted value runs over "),
+        (sf.size(sf.split(record, "\n")) - 1).cast("string"),
+        sf.lit(
+            " line break(s) into lines shaped like records of their own: a quote that never "
+            "closes swallowed the rows below it (fix the quote and run again)"
+        ),
+    )
+    suspect = sf.col(CORRUPT).isNull() & absorbed
+    return df.withColumns(
+        {
+            CORRUPT: sf.when(suspect, record).otherwise(sf.col(CORRUPT)),
+            MALFORMED_REASON: sf.when(suspect, reason),
+        }
+    )
 
 
 def _inferred(
@@ -217,7 +263,7 @@ def split_corrupt(df: DataFrame) -> tuple[DataFrame, Observation]:
     observation = Observation("headwater_rows")
     bad = sf.when(sf.col(CORRUPT).isNotNull(), 1).otherwise(0)
     observed = df.observe(observation, sf.count(sf.lit(1)).alias("rows"), sf.sum(bad).alias("bad"))
-    return observed.where(sf.col(CORRUPT).isNull()).drop(CORRUPT), observation
+    return observed.where(sf.col(CORRUPT).isNull()).drop(CORRUPT, MALFORMED_REASON), observation
 
 
 def corrupt_rows(
@@ -228,13 +274,18 @@ def corrupt_rows(
 
     Every column is referenced so the reader parses whole records (a pruned read
     would only check the columns it returns)."""
-    data = [c for c in df.columns if c != CORRUPT]
-    all_parsed = sf.length(sf.concat_ws("\u0001", *[sf.col(f"`{c}`").cast("string") for c in data]))
+    data = [c for c in df.columns if c not in (CORRUPT, MALFORMED_REASON)]
+    all_parsed = sf.length(
+        sf.concat_ws("\u0001", *[sf.col(quote_name(c)).cast("string") for c in data])
+    )
     df.sparkSession.conf.set(CSV_PRUNING, "false")
-    origin = sf.col(f"`{source_file}`") if source_file in df.columns else sf.lit(None)
+    origin = sf.col(quote_name(source_file)) if source_file in df.columns else sf.lit(None)
+    why = sf.lit(reason)
+    if MALFORMED_REASON in df.columns:
+        why = sf.coalesce(sf.col(MALFORMED_REASON), why)
     return df.where(sf.col(CORRUPT).isNotNull() & (all_parsed >= 0)).select(
         sf.col(CORRUPT).alias("record"),
-        sf.lit(reason).alias("reason"),
+        why.alias("reason"),
         origin.cast("string").alias("source_file"),
         *[sf.lit(value).alias(name) for name, value in values.items()],
     )
@@ -323,7 +374,7 @@ def write_delta(
 
 
 def _merge(spark: SparkSession, df: DataFrame, location: str, keys: tuple[str, ...]) -> None:
-    condition = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    condition = " AND ".join(f"t.{quote_name(k)} <=> s.{quote_name(k)}" for k in keys)
     (
         DeltaTable.forPath(spark, location)
         .alias("t")
@@ -344,9 +395,9 @@ def cast_columns(df: DataFrame, casts: tuple[tuple[str, str], ...]) -> DataFrame
     wanted = {name.lower(): type_ for name, type_ in casts}
     return df.select(
         *[
-            sf.col(f"`{c}`").cast(wanted[c.lower()]).alias(c)
+            sf.col(quote_name(c)).cast(wanted[c.lower()]).alias(c)
             if c.lower() in wanted
-            else sf.col(f"`{c}`")
+            else sf.col(quote_name(c))
             for c in df.columns
         ]
     )

@@ -16,6 +16,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as sf
 from pyspark.sql import types as st
 
+from catalog.ddl import quote_name
 from engine.connections import Connection
 from engine.errors import ReplicationError
 from engine.replicate.mapping import TablePlan
@@ -134,7 +135,7 @@ def _with_predicates(
 def apply_plan(df: DataFrame, plan: TablePlan, keep: tuple[str, ...] = ()) -> DataFrame:
     """Source-named columns → the mapping's target columns (renamed, retyped, added
     from expressions, removed); ``keep`` columns pass through first."""
-    out = [sf.col(f"`{k}`") for k in keep]
+    out = [sf.col(quote_name(k)) for k in keep]
     for column in plan.columns:
         if column.source is None:
             try:
@@ -147,9 +148,9 @@ def apply_plan(df: DataFrame, plan: TablePlan, keep: tuple[str, ...] = ()) -> Da
                 ) from exc
             out.append(value.cast(column.spark_type).alias(column.name))
         elif column.source in df.columns:
-            value = sf.col(f"`{column.source}`")
+            value = sf.col(quote_name(column.source))
             if column.cast:
-                value = sf.expr(f"try_cast(`{column.source}` AS {column.spark_type})")
+                value = sf.expr(f"try_cast({quote_name(column.source)} AS {column.spark_type})")
             out.append(value.cast(column.spark_type).alias(column.name))
         else:  # dropped on the source since: kept in the lake, null from now on
             out.append(sf.lit(None).cast(column.spark_type).alias(column.name))
@@ -211,10 +212,10 @@ def typed_changes(changes: DataFrame, plan: TablePlan) -> DataFrame:
         else:
             value = text.cast(column.spark_type)
         columns.append(value.alias(column.name))
-    where = plan.filter_sql(lambda c: f"`{c}`")
+    where = plan.filter_sql(quote_name)
     if where:  # the selection filters hold for changes too; a delete carries only the key
         changes = changes.select("*", *columns).where(f"op IN ('D', 'T') OR ({where})")
-        columns = [sf.col(f"`{c.name}`") for c in plan.source.columns]
+        columns = [sf.col(quote_name(c.name)) for c in plan.source.columns]
     return changes.select(
         sf.col("op").alias(OP),
         sf.col("lsn").alias(LSN),
@@ -290,7 +291,7 @@ def merge_current(
     ):
         current = current.unionByName(moved, allowMissingColumns=True)
     mapped = apply_plan(current, plan, keep=(OP, LSN, "_sub", "unchanged"))
-    order = Window.partitionBy(*[sf.col(f"`{k}`") for k in keys]).orderBy(
+    order = Window.partitionBy(*[sf.col(quote_name(k)) for k in keys]).orderBy(
         sf.col(LSN).desc(), sf.col("_sub").desc()
     )
     latest = mapped.withColumn("_rank", sf.row_number().over(order)).where("_rank = 1")
@@ -302,26 +303,29 @@ def merge_current(
     }
     names = [c.name for c in plan.columns]
     source_of = {c.name: c.source for c in plan.columns}
-    update: dict[str, str | Column] = {
-        f"`{n}`": (
-            f"CASE WHEN array_contains(s.unchanged, '{source_of[n]}') THEN t.`{n}` ELSE s.`{n}` END"
+    update: dict[str, str | Column] = {}
+    for n in names:
+        name = quote_name(n)
+        update[name] = (
+            f"CASE WHEN array_contains(s.unchanged, {_literal(source_of[n])}) "
+            f"THEN t.{name} ELSE s.{name} END"
             if source_of[n]
-            else f"s.`{n}`"
+            else f"s.{name}"
         )
-        for n in names
-    }
-    condition = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+    condition = " AND ".join(f"t.{quote_name(k)} = s.{quote_name(k)}" for k in keys)
     key_type = next((c.spark_type for c in plan.columns if c.name == keys[0]), "")
     prunable = key_type in ("tinyint", "smallint", "int", "bigint", "string", "date")
     if len(keys) == 1 and truncated_at is None and (prunable or key_type.startswith("decimal")):
         # The batch's key range, as a condition on the table alone, lets Delta skip
         # the files outside it (their min/max); every batch row lies inside it.
         low, high = (
-            latest.agg(sf.min(f"`{keys[0]}`"), sf.max(f"`{keys[0]}`")).first() or (None,) * 2
+            latest.agg(sf.min(quote_name(keys[0])), sf.max(quote_name(keys[0]))).first()
+            or (None,) * 2
         )
         if low is not None:
             literal = _literal(low), _literal(high)
-            condition += f" AND t.`{keys[0]}` >= {literal[0]} AND t.`{keys[0]}` <= {literal[1]}"
+            first = quote_name(keys[0])
+            condition += f" AND t.{first} >= {literal[0]} AND t.{first} <= {literal[1]}"
     try:
         with _session_conf(spark, conf):
             builder = (
@@ -331,7 +335,8 @@ def merge_current(
                 .whenMatchedDelete(condition=f"s.{OP} = 'D'")
                 .whenMatchedUpdate(set=update)
                 .whenNotMatchedInsert(
-                    condition=f"s.{OP} <> 'D'", values={f"`{n}`": f"s.`{n}`" for n in names}
+                    condition=f"s.{OP} <> 'D'",
+                    values={quote_name(n): f"s.{quote_name(n)}" for n in names},
                 )
             )
             if truncated_at is not None:
@@ -363,8 +368,8 @@ def _add_missing_columns(spark: SparkSession, location: str, plan: TablePlan) ->
     existing = {c.lower() for c in spark.read.format("delta").load(location).columns}
     missing = [c for c in plan.columns if c.name.lower() not in existing]
     if missing:
-        columns = ", ".join(f"`{c.name}` {c.spark_type}" for c in missing)
-        spark.sql(f"ALTER TABLE delta.`{location}` ADD COLUMNS ({columns})")
+        columns = ", ".join(f"{quote_name(c.name)} {c.spark_type}" for c in missing)
+        spark.sql(f"ALTER TABLE delta.{quote_name(location)} ADD COLUMNS ({columns})")
 
 
 def delta_columns(spark: SparkSession, location: str) -> list[str] | None:

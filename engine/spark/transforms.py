@@ -8,6 +8,7 @@ from pyspark.errors import AnalysisException, PySparkException
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
 
+from catalog.ddl import quote_name
 from engine.errors import JobError
 from engine.ingest.spec import ChoiceSpec, ColumnMapping
 
@@ -19,7 +20,7 @@ def _field(path: str) -> Column:
     """``a.b.c`` selects a nested field; backticks quote names that hold dots."""
     if "`" in path:
         return sf.col(path)
-    return sf.col(".".join(f"`{part}`" for part in path.split(".")))
+    return sf.col(".".join(quote_name(part) for part in path.split(".")))
 
 
 def apply_mapping(df: DataFrame, mappings: tuple[ColumnMapping, ...], source: str) -> DataFrame:
@@ -42,7 +43,7 @@ def apply_mapping(df: DataFrame, mappings: tuple[ColumnMapping, ...], source: st
                 f"(its columns: {', '.join(df.columns)})",
                 key="mapping",
             ) from exc
-    kept = [sf.col(f"`{c}`") for c in df.columns if c in LINEAGE]
+    kept = [sf.col(quote_name(c)) for c in df.columns if c in LINEAGE]
     return df.select(*columns, *kept)
 
 
@@ -54,7 +55,7 @@ def resolve_choice(df: DataFrame, specs: tuple[ChoiceSpec, ...], source: str) ->
                 f"--resolve_choice: {spec.column!r} is not a column of {source}",
                 key="resolve_choice",
             )
-        value = sf.col(f"`{spec.column}`")
+        value = sf.col(quote_name(spec.column))
         if spec.action in ("cast", "project"):
             df = df.withColumn(spec.column, value.try_cast(spec.types[0]))
             continue

@@ -108,3 +108,19 @@ def test_every_corpus_file_classifies_without_crashing() -> None:
         assert result.classification in outcomes, path
         outcomes[result.classification] += 1
     assert outcomes["csv"] > len(files) // 2
+
+
+def test_an_unterminated_quote_is_no_proof_of_multiline_records() -> None:
+    lines = ["id,amount,note"] + [f"{i},{i / 2},row {i}" for i in range(1, 301)]
+    lines[250] = '250,3.5,"unterminated quote'
+    v = verdict("stray.csv", ("\n".join(lines) + "\n").encode())
+    assert v.options["multiLine"] == "false"
+    assert [c.type for c in v.columns] == ["bigint", "double", "string"]
+
+
+def test_a_closed_quoted_line_break_proves_multiline_records() -> None:
+    data = b'id,note\n1,"two\nlines"\n2,plain\n'
+    assert verdict("m.csv", data).options["multiLine"] == "true"
+    # a quoted value whose lines look like records of their own proves nothing
+    swallowed = b'id,a,note\n1,x,"opens\n2,y,z\n3,w,closes"\n4,v,u\n'
+    assert verdict("s.csv", swallowed).options["multiLine"] == "false"
