@@ -140,6 +140,56 @@ def read_txn_version(store: ObjectStore, root: str, app_id: str) -> int | None:
     return None
 
 
+@dataclass(frozen=True)
+class TxnCommit:
+    """The Delta commit that recorded one transaction of an application."""
+
+    version: int
+    operation: str
+    metrics: dict[str, str]
+    user_metadata: dict[str, Any]
+
+    @property
+    def rows_written(self) -> int:
+        if self.operation == "MERGE":  # numOutputRows there counts copied rows too
+            return int(self.metrics.get("numTargetRowsInserted", 0)) + int(
+                self.metrics.get("numTargetRowsUpdated", 0)
+            )
+        return int(self.metrics.get("numOutputRows", 0))
+
+
+def find_txn_commit(store: ObjectStore, root: str, app_id: str, txn: int) -> TxnCommit | None:
+    """The commit whose ``txn`` action is ``app_id`` at ``txn`` (None when the table
+    has no such commit file left: not committed, or its log was cleaned up)."""
+    log = tuple(store.list(f"{root.rstrip('/')}/_delta_log/".lstrip("/")))
+    commits = sorted(
+        ((int(m.group(1)), o) for o in log if (m := _COMMIT.search(o.key))), reverse=True
+    )
+    needle = json.dumps(app_id)
+    for version, obj in commits:
+        text = store.read(obj.key, 0, obj.size).decode("utf-8")
+        if needle not in text:
+            continue
+        actions = [json.loads(line) for line in text.splitlines() if line.strip()]
+        txns = [a["txn"] for a in actions if "txn" in a]
+        if not any(t.get("appId") == app_id for t in txns):
+            continue
+        if not any(t.get("appId") == app_id and int(t["version"]) == txn for t in txns):
+            return None  # the application's newest commit is another transaction
+        info: dict[str, Any] = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
+        try:
+            metadata = json.loads(info.get("userMetadata") or "{}")
+        except ValueError:
+            metadata = {}
+        return TxnCommit(
+            version=version,
+            operation=str(info.get("operation", "")),
+            metrics={k: str(v) for k, v in (info.get("operationMetrics") or {}).items()},
+            user_metadata=metadata if isinstance(metadata, dict) else {},
+        )
+    return None
+
+
 def _checkpoint_txn(data: bytes, app_id: str) -> int | None:
     if not data.startswith(b"PAR1"):
         for line in data.decode("utf-8").splitlines():

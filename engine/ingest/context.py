@@ -30,20 +30,21 @@ from datetime import datetime, timezone
 from typing import Any
 
 from catalog.hive import HiveCatalog
-from engine import storage
+from engine import faults, storage
 from engine.config import Settings, load_settings
-from engine.crawl.delta import read_txn_version
+from engine.crawl.delta import find_txn_commit, read_txn_version
 from engine.errors import HeadwaterError
 from engine.ingest import bookmarks as bm
 from engine.ingest.args import resolve_options
 from engine.ingest.sources import SourceBatch, read_source
-from engine.ingest.spec import SinkSpec, SourceSpec
+from engine.ingest.spec import JDBC, SinkSpec, SourceSpec
 from engine.state.jobs import FAILED, RUNNING, STOPPED, SUCCEEDED, JobRun, this_host
 from engine.state.store import RunStore, now, open_run_store
 
 LOG = logging.getLogger("headwater.job")
 EXIT_OK, EXIT_TERMINAL, EXIT_TRANSIENT, EXIT_CRASH = 0, 1, 3, 4
 RUNNER_ARGS = ("JOB_RUN_ID", "ATTEMPT")
+RECENT_ENTRIES = 3  # bookmark entries whose runs are checked for a death after their commit
 
 
 class JobContext:
@@ -59,6 +60,8 @@ class JobContext:
         self.started = datetime.now(timezone.utc)
         self.step_name = "start"
         self._spark: Any = None
+        # committed bookmark entries of runs that died after their commit, and those runs
+        self.dead: list[tuple[bm.BookmarkEntry, JobRun]] = []
 
     # -- life cycle ----------------------------------------------------------------------
     @classmethod
@@ -149,6 +152,7 @@ class JobContext:
         previous, self.step_name = self.step_name, name
         yield
         self.step_name = previous
+        faults.after_step(name)
 
     def run(self, body: Callable[[JobContext], None]) -> int:
         """Run ``body``, record the outcome and return the process exit code."""
@@ -197,11 +201,42 @@ class JobContext:
                     )
                     self.store.set_bookmark_status(self.job_name, context, seq, status)
         entries = self.store.bookmark_entries(self.job_name, context)
+        for entry in entries[-RECENT_ENTRIES:]:
+            if entry.kind == bm.DATA and entry.status == bm.COMMITTED:
+                self._settle_dead_run(entry, context)
         targets = {e.target for e in entries if e.kind == bm.DATA and e.status == bm.COMMITTED}
         for target in targets:
             mine = [e for e in entries if e.target == target]
             bm.check_target(mine, self._txn(target, context), target)
         return bm.current_state(entries)
+
+    def _settle_dead_run(self, entry: bm.BookmarkEntry, context: str) -> None:
+        """A run that died after its commit (kill -9 between the commit and its final
+        record) is noted, to get the commit's numbers (:meth:`record_dead_runs`)."""
+        if entry.run_id == self.run_id or any(d.run_id == entry.run_id for _, d in self.dead):
+            return
+        dead = self.store.job_run(entry.run_id)
+        if dead is None or dead.state != FAILED or dead.delta_version is not None:
+            return
+        store, prefix = storage.locate(self.settings, entry.target)
+        found = find_txn_commit(store, prefix, bm.app_id(self.job_name, context), entry.seq)
+        if found is None:
+            return
+        dead.rows_written, dead.delta_version = found.rows_written, found.version
+        dead.error = (
+            f"{dead.error or 'the run ended without a final state'}; its commit landed "
+            f"(Delta version {found.version}, {found.rows_written} row(s)) and run "
+            f"{self.run_id} finished what came after it"
+        )[:2000]
+        self.dead.append((entry, dead))
+
+    def record_dead_runs(self) -> None:
+        """Save the numbers of runs that died after their commit (once the steps they
+        owed are redone, so a crash before this redoes them again)."""
+        for _, dead in self.dead:
+            LOG.warning("run %s died after its commit: %s", dead.run_id, dead.error)
+            self.store.save_job_run(dead)
+        self.dead.clear()
 
     # -- reading -------------------------------------------------------------------------
     def read(
@@ -220,14 +255,46 @@ class JobContext:
                 bookmarked=bookmarked,
             )
             batch.context = transformation_ctx
-            if batch.df is not None and batch.files and self.args.get("lineage", "true") != "false":
-                from engine.spark.transforms import with_source_file
-
-                batch.df = with_source_file(batch.df)
+            batch.df = self._with_source_file(batch)
+        if self.dead and quarantine and source.kind != JDBC:
+            self._requarantine(source, transformation_ctx)
+        self.record_dead_runs()
+        with self.step(f"read {source.described}"):
             self.run_record.source = source.described
             self.run_record.files_read += len(batch.files)
             self.run_record.bytes_read += batch.bytes_read
             return batch
+
+    def _with_source_file(self, batch: SourceBatch) -> Any:
+        if batch.df is not None and batch.files and self.args.get("lineage", "true") != "false":
+            from engine.spark.transforms import with_source_file
+
+            return with_source_file(batch.df)
+        return batch.df
+
+    def _requarantine(self, source: SourceSpec, context: str) -> None:
+        """The malformed records of the files a dead run committed: set aside again (an
+        earlier attempt's rows for the same seq are replaced), as the run would have
+        after its commit."""
+        from engine.ingest.writer import quarantine_records
+
+        for entry, dead in self.dead:
+            with self.step(f"quarantine malformed records of run {dead.run_id}"):
+                only = {mark.path for mark in entry.files}
+                redo = read_source(
+                    self.spark,
+                    self.settings,
+                    source,
+                    bm.BookmarkState(),
+                    quarantine=True,
+                    bookmarked=True,
+                    only=only,
+                )
+                if redo.df is None or not redo.may_have_corrupt:
+                    continue
+                redo.context = context
+                redo.df = self._with_source_file(redo)
+                dead.rows_quarantined = quarantine_records(self, redo, entry.seq)
 
     def good_rows(self, batch: SourceBatch) -> Any:
         """The batch's well-formed rows; malformed CSV/JSON records are quarantined
@@ -268,6 +335,7 @@ class JobContext:
             if batch.is_empty or df is None:
                 LOG.warning("nothing new in %s since the last run", batch.described)
                 print(f"job {self.job_name}: nothing new in {batch.described}")
+                self.heal_registration(sink)
                 return
             suite = job_suite(self.job_name, self.args.get("quality"))
             land(
@@ -279,6 +347,22 @@ class JobContext:
                 lineage=lineage,
                 quality=suite,
             )
+
+    def heal_registration(self, sink: SinkSpec) -> None:
+        """Register ``sink`` if its Delta table exists but the catalog lacks it: a run
+        killed between its commit and the registration left it so, and the rerun
+        has nothing new to land (registering is idempotent)."""
+        from engine.ingest.writer import existing_columns, register
+
+        if self.spark.catalog.tableExists(sink.qualified_name):
+            return
+        location = default_location(self.settings, sink)
+        store, prefix = storage.locate(self.settings, location)
+        if existing_columns(store, prefix) is None:
+            return
+        with self.step(f"register {sink.qualified_name}"):
+            LOG.warning("%s holds a Delta table the catalog lacks: registering it", location)
+            register(self, sink, location, store, prefix, self.catalog())
 
 
 def default_location(settings: Settings, sink: SinkSpec) -> str:

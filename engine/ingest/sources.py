@@ -84,8 +84,10 @@ def read_source(
     *,
     quarantine: bool,
     bookmarked: bool,
+    only: set[str] | None = None,
 ) -> SourceBatch:
-    """The source's unprocessed part (everything when not ``bookmarked``)."""
+    """The source's unprocessed part (everything when not ``bookmarked``); of a file
+    source, ``only`` these files when given."""
     if spec.kind == JDBC:
         return _read_jdbc(spark, spec, state, bookmarked)
     if spec.kind == CATALOG:
@@ -115,6 +117,8 @@ def read_source(
             )
         fmt, options, schema = str(spec.format), dict(spec.options), None
         partitions = ()
+    if only is not None:
+        marks = [m for m in marks if m.path in only]
     selection = select_files(marks, state)
     for mark in selection.changed:
         LOG.warning("%s changed since it was processed: it is read again", mark.path)

@@ -146,7 +146,7 @@ def land(
         quarantined = 0
         if batch.may_have_corrupt and max_bad_records is not None:
             with ctx.step("quarantine malformed records"):
-                quarantined = _quarantine(ctx, batch, seq)
+                quarantined = quarantine_records(ctx, batch, seq)
             if quarantined > max_bad_records:
                 raise BadRecordsError(
                     f"{quarantined} malformed record(s) in {batch.described}, more than "
@@ -185,7 +185,8 @@ def land(
                 user_metadata=protocol.metadata(),
                 add_columns=add_columns,
             )
-        protocol.confirm()
+        with ctx.step("confirm bookmark"):
+            protocol.confirm()
         read_rows = commit.rows_written + rejected
         if batch.observation is not None:
             observed = batch.observation.get
@@ -193,12 +194,13 @@ def land(
             bad = int(observed.get("bad") or 0)
             if bad and max_bad_records is None:
                 with ctx.step("quarantine malformed records"):
-                    quarantined = _quarantine(ctx, batch, seq)
+                    quarantined = quarantine_records(ctx, batch, seq)
         run.rows_read += read_rows
         run.rows_written += commit.rows_written
         run.rows_quarantined += quarantined + rejected
         run.delta_version = commit.version
-        ctx.store.save_job_run(run)
+        with ctx.step("record run metrics"):
+            ctx.store.save_job_run(run)
         with ctx.step(f"register {sink.qualified_name}"):
             register(ctx, sink, location, store, prefix, ctx.catalog())
     finally:
@@ -226,7 +228,7 @@ def quarantine_table(job: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in job.lower())
 
 
-def _quarantine(ctx: JobContext, batch: SourceBatch, seq: int | None) -> int:
+def quarantine_records(ctx: JobContext, batch: SourceBatch, seq: int | None) -> int:
     """Write the batch's malformed records (record, reason, source file, run, seq) to
     the job's quarantine table; an earlier attempt's rows for ``seq`` are replaced."""
     from engine.spark import lake

@@ -191,3 +191,57 @@ def test_a_python_job_lands_new_files_with_delta_rs_and_spark_reads_them(
         ("SUCCEEDED", "python", 0),
         ("SUCCEEDED", "python", 1),
     ]
+
+
+def test_a_driver_killed_right_after_its_commit_is_registered_by_the_rerun(
+    tmp_path: Path, spark: Any
+) -> None:
+    from engine.faults import FAULT_AFTER
+
+    env = _project(
+        tmp_path,
+        {
+            "fresh": {
+                "arguments": {
+                    "source": "s3://landing/grow/",
+                    "format": "csv",
+                    "source_options": {"header": "true", "inferSchema": "true"},
+                    "target": "raw.fresh",
+                }
+            }
+        },
+    )
+    expected = _land(tmp_path, "part-1.csv", 1)
+    killed = subprocess.run(
+        [*HEADWATER, "job", "run", "fresh"],
+        env={**env, FAULT_AFTER: "commit to"},  # SIGKILL once the Delta commit is written
+        timeout=300,
+    )
+    assert killed.returncode != 0
+    subprocess.run([*HEADWATER, "job", "run", "fresh"], env=env, check=True, timeout=300)
+
+    described = subprocess.run(
+        [*HEADWATER, "catalog", "describe", "raw.fresh", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert described.returncode == 0, described.stderr[-2000:]
+    (table,) = json.loads(described.stdout)
+    assert table["format"] == "delta" and table["location"].endswith("/lake/raw/fresh")
+    location = tmp_path / "home" / "lake" / "raw" / "fresh"
+    assert spark.read.format("delta").load(str(location)).count() == len(expected)
+    shown = subprocess.run(
+        [*HEADWATER, "job", "runs", "fresh", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    runs = json.loads(shown.stdout)[::-1]
+    assert [(r["state"], r["rows_written"]) for r in runs] == [
+        ("FAILED", ROWS_PER_FILE),  # killed after its commit: its rows did land
+        ("SUCCEEDED", 0),
+    ]
+    assert "its commit landed" in runs[0]["error"]
