@@ -10,7 +10,9 @@ the edge that needs them (the S3 client, the Spark conf handed to the JVM).
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -168,6 +170,39 @@ def project_file() -> Path:
     return Path(os.environ.get(PROJECT_FILE_ENV, DEFAULT_PROJECT_FILE))
 
 
+# The top-level keys of headwater.yaml; anything else is a typo (``job:`` for ``jobs:``).
+PROJECT_SECTIONS = (
+    "settings",
+    "connections",
+    "classifiers",
+    "crawlers",
+    "jobs",
+    "replication_tasks",
+    "triggers",
+    "workflows",
+)
+# What a name that becomes a folder (logs of jobs and workflows) may be: no path
+# separator, no leading dot, no control character.
+SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}")
+
+
+def check_name(kind: str, name: str) -> str:
+    """``name`` if it is safe to use as a folder name, else a ConfigError naming it."""
+    if not SAFE_NAME.fullmatch(name):
+        raise ConfigError(
+            f"{kind} name {name!r} is not allowed: a name is letters, digits, _ . - "
+            "(at most 128, not starting with . or -)",
+            hint=f"rename the {kind}: its name becomes a folder under headwater's home",
+            key=kind,
+        )
+    return name
+
+
+def _did_you_mean(word: str, choices: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 def project_section(name: str) -> dict[str, Any]:
     """One top-level mapping of ``headwater.yaml`` (empty if the file or key is absent).
 
@@ -183,6 +218,14 @@ def project_section(name: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid YAML ({exc})", path=str(path)) from exc
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: the top level must be a mapping", path=str(path))
+    for key in document:
+        if key not in PROJECT_SECTIONS:
+            raise ConfigError(
+                f"{path}: unknown top-level key {key!r}{_did_you_mean(str(key), PROJECT_SECTIONS)}",
+                hint=f"the top-level keys are {', '.join(PROJECT_SECTIONS)}",
+                path=str(path),
+                key=str(key),
+            )
     section = document.get(name) or {}
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: '{name}' must be a mapping", path=str(path), key=name)

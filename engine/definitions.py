@@ -48,6 +48,7 @@ class _Strict(BaseModel):
 class S3TargetDefinition(_Strict):
     path: str
     exclusions: list[str] = Field(default_factory=list)
+    allow_empty: bool = False  # a path without files is not an error
 
     @field_validator("path")
     @classmethod
@@ -213,6 +214,7 @@ class CrawlerDefinition(_Strict):
                     classifiers=classifiers,
                     recrawl_behavior=self.recrawl_policy,
                     single_schema=self.single_schema,
+                    allow_empty=target.allow_empty,
                 )
             )
         return targets

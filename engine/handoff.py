@@ -172,8 +172,69 @@ def _read(
 
         spark = build_session(settings, app_name="headwater-handoff")
         return read_delta_version(spark, table.location, delta.version(), columns, partitions or [])
-    data = delta.to_pyarrow_table(filters=partitions or None, columns=columns)
+    data = _query(delta, columns, partitions, table.qualified_name)
     return data if engine == "arrow" else data.to_pandas()
+
+
+def _query(
+    delta: DeltaTable, columns: list[str] | None, partitions: PartitionFilter | None, name: str
+) -> pa.Table:
+    """The rows, read by delta-rs's own engine (DataFusion) into a pyarrow Table.
+
+    Not ``DeltaTable.to_pyarrow_table``: its pyarrow scan calls delta-rs's S3 handler
+    from pyarrow's I/O threads, and the interpreter then aborts at exit ("terminate
+    called without an active exception", exit 134) in about one run in ten."""
+    import pyarrow as pa
+    from deltalake import QueryBuilder
+    from deltalake.exceptions import DeltaError
+
+    select = ", ".join(_identifier(c) for c in columns) if columns else "*"
+    where = " AND ".join(_condition(*f) for f in partitions or [])
+    sql = f"SELECT {select} FROM snapshot" + (f" WHERE {where}" if where else "")
+    try:
+        found = pa.table(QueryBuilder().register("snapshot", delta).execute(sql).read_all())
+    except DeltaError as exc:
+        raise HandoffError(f"cannot read {name}: {str(exc).strip()[:500]}", table=name) from exc
+    return found.cast(pa.schema([f.with_type(_plain(f.type)) for f in found.schema]))
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _condition(column: str, operator: str, value: Any) -> str:
+    if operator in ("in", "not in"):
+        values = ", ".join(_literal(v) for v in value)
+        return f"{_identifier(column)} {operator.upper()} ({values})"
+    return f"{_identifier(column)} {'<>' if operator == '!=' else operator} {_literal(value)}"
+
+
+def _plain(kind: pa.DataType) -> pa.DataType:
+    """Arrow's view types (DataFusion's strings) as the plain ones pandas and most
+    readers expect, at any depth."""
+    import pyarrow as pa
+
+    if kind == pa.string_view() or kind == pa.large_string():
+        return pa.string()
+    if kind == pa.binary_view() or kind == pa.large_binary():
+        return pa.binary()
+    if isinstance(kind, pa.ListType | pa.LargeListType | pa.ListViewType):
+        return pa.list_(kind.value_field.with_type(_plain(kind.value_type)))
+    if isinstance(kind, pa.MapType):
+        return pa.map_(_plain(kind.key_type), kind.item_field.with_type(_plain(kind.item_type)))
+    if isinstance(kind, pa.StructType):
+        return pa.struct(
+            [kind.field(i).with_type(_plain(kind.field(i).type)) for i in range(kind.num_fields)]
+        )
+    return kind
 
 
 def _files(delta: DeltaTable) -> list[dict[str, Any]]:
@@ -217,7 +278,7 @@ def snapshot(
     files = _files(delta)
     rows = _row_count(files)
     if rows is None:  # a writer without statistics: count
-        rows = delta.to_pyarrow_table(columns=[delta.schema().fields[0].name]).num_rows
+        rows = _query(delta, [delta.schema().fields[0].name], None, table.qualified_name).num_rows
     committed = _commit_time(delta)
     return TableSnapshot(
         table=table.qualified_name,

@@ -76,6 +76,7 @@ app.add_typer(catalog_app, name="catalog")
 app.command("runs")(history_cmd.runs)
 app.command("crawl")(crawl_cmd.crawl)
 app.command("classify")(crawl_cmd.classify_files)
+app.command("land")(crawl_cmd.land)
 app.command("demo")(demo_cmd.demo)
 app.command("snapshot")(handoff_cmd.snapshot)
 

@@ -9,6 +9,7 @@ import typer
 
 from catalog.output import render, say
 from engine.cli.context import STATE, open_catalog
+from engine.errors import HeadwaterError
 
 # How a planned deletion shows, by delete behaviour.
 DELETION_ACTIONS = {
@@ -42,13 +43,16 @@ def crawl(
         "--single-schema",
         help="One table for the path when its files share a format (paths only).",
     ),
+    allow_empty: bool = typer.Option(
+        False, "--allow-empty", help="Succeed when the path holds no file (paths only)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Crawl files into catalog tables (with partitions).
 
     Example: headwater crawl s3://landing/ --database landing --plan
     """
-    from engine.crawl.crawler import CrawlTarget
+    from engine.crawl.crawler import CrawlTarget, check_bucket
     from engine.crawl.crawler import crawl as run_crawl
     from engine.crawl.jdbc import JdbcCrawlTarget
     from engine.crawl.plan import CRAWL_EVERYTHING, CRAWL_NEW_FOLDERS_ONLY
@@ -56,6 +60,7 @@ def crawl(
 
     name = None
     targets: list[CrawlTarget | JdbcCrawlTarget]
+    _refuse_local_folder(target)
     if "://" in target or "/" in target:
         recrawl = CRAWL_NEW_FOLDERS_ONLY if new_folders_only else CRAWL_EVERYTHING
         targets = [
@@ -65,12 +70,16 @@ def crawl(
                 sample_size,
                 recrawl_behavior=recrawl,
                 single_schema=single_schema,
+                allow_empty=allow_empty,
             )
         ]
     else:
         from engine.definitions import crawl_targets
 
         name, targets = target, crawl_targets(target)
+    for crawl_target in targets:
+        if isinstance(crawl_target, CrawlTarget):
+            check_bucket(STATE.settings, crawl_target)  # before the catalog (a JVM, locally)
     catalog = open_catalog()
     state = open_run_store(STATE.settings)
     rows = []
@@ -108,6 +117,51 @@ def crawl(
             )
     verb = "would change" if plan else "changed"
     render(rows, as_json=as_json, title=f"crawl {target} ({verb})")
+
+
+def _refuse_local_folder(target: str) -> None:
+    """A crawl reads a bucket; a local folder is landed first (one command)."""
+    from engine.errors import CrawlError
+
+    local = target.startswith(("./", "../", "/", "~", "file:")) or (
+        "://" not in target and Path(target).is_dir()
+    )
+    if not local:
+        return
+    folder = Path(target.removeprefix("file://")).expanduser()
+    name = folder.resolve().name or "data"
+    landing = STATE.settings.buckets.landing
+    raise CrawlError(
+        f"{target} is a local folder: a crawl reads a bucket ({'s3://' + landing}/…)",
+        hint=f"land it, then crawl it: headwater land {target} s3://{landing}/{name}/ && "
+        f"headwater crawl s3://{landing}/{name}/",
+        path=target,
+    )
+
+
+def land(
+    folder: Path = typer.Argument(..., help="A local folder (its files, recursively)."),
+    target: str = typer.Argument(..., help="Where to put them: s3://bucket/prefix/."),
+) -> None:
+    """Copy a local folder's files into a bucket (the local lake or S3), keeping the
+    folder layout (``key=value`` partition folders included), to crawl them there.
+
+    Example: headwater land ./data s3://landing/data/
+    """
+    from engine.errors import SourceNotFoundError
+    from engine.storage import open_store, upload_tree
+
+    if not folder.is_dir():
+        raise SourceNotFoundError(
+            f"{folder}: no such folder", hint="give a local folder", path=str(folder)
+        )
+    if "://" not in target:
+        raise SourceNotFoundError(
+            f"{target}: not a bucket path", hint="e.g. s3://landing/data/", path=target
+        )
+    bucket, _, prefix = target.split("://", 1)[1].partition("/")
+    count = upload_tree(open_store(STATE.settings, bucket), folder, prefix)
+    say(f"{count} file(s) from {folder} -> s3://{bucket}/{prefix}")
 
 
 def _summarise(result: CrawlResult, plan: bool, things: str) -> None:
@@ -150,14 +204,26 @@ def classify_files(
         files = [t for t in crawl_targets(crawler) if isinstance(t, CrawlTarget)]
         chain = (*(files[0].classifiers if files else ()), *BUILT_IN)
     rows = []
-    for path in paths:
-        store, obj = _locate(path)
-        sample = sample_file(store, obj)
-        for verdict in classify_all(sample, chain):
+    failed = 0
+    for path in _expand(paths):
+        try:
+            store, obj = _locate(path)
+            sample = sample_file(store, obj)
+            verdicts = classify_all(sample, chain)
+        except (HeadwaterError, OSError) as exc:  # this file: the others are still shown
+            failed += 1
+            rows.append(_failed_row(path, exc))
+            continue
+        for verdict in verdicts:
             columns = verdict.columns
             reader = FOOTER_READERS.get(verdict.classification)
             if reader is not None and verdict.certainty >= 1.0:
-                columns = reader(store, obj.key, obj.size)[0]
+                try:
+                    columns = reader(store, obj.key, obj.size)[0]
+                except (HeadwaterError, OSError) as exc:
+                    failed += 1
+                    rows.append(_failed_row(path, exc))
+                    continue
             rows.append(
                 {
                     "file": path,
@@ -169,6 +235,37 @@ def classify_files(
                 }
             )
     render(rows, as_json=as_json)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _failed_row(path: str, exc: BaseException) -> dict[str, object]:
+    text = str(exc).strip() or type(exc).__name__
+    return {
+        "file": path,
+        "classifier": "-",
+        "classification": "ERROR",
+        "certainty": 0.0,
+        "columns": "",
+        "why": text if path in text else f"{path}: {text}",
+    }
+
+
+def _expand(paths: list[str]) -> list[str]:
+    """Each path; a local folder stands for the files under it (hidden ones left out)."""
+    expanded = []
+    for path in paths:
+        folder = Path(path)
+        if "://" in path or not folder.is_dir():
+            expanded.append(path)
+            continue
+        expanded += [
+            str(f)
+            for f in sorted(folder.rglob("*"))
+            if f.is_file()
+            and not any(p.startswith((".", "_")) for p in f.relative_to(folder).parts)
+        ]
+    return expanded
 
 
 def _locate(path: str) -> tuple[ObjectStore, ObjectInfo]:

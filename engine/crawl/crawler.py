@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from catalog.ddl import DELTA, VIEW
 from catalog.hive import HiveCatalog
+from catalog.model import Table
 from engine.classify.registry import BUILT_IN, Classifier
 from engine.config import Settings
 from engine.crawl.delta import delta_table
@@ -40,12 +42,13 @@ from engine.crawl.plan import (
     UPDATE_IN_DATABASE,
     CrawlPlan,
     TableChange,
+    normalize_location,
     plan_deletions,
     plan_table,
 )
 from engine.errors import CrawlError, HeadwaterError
 from engine.state.store import CrawlRun, RunStore, now
-from engine.storage import CountingStore, ObjectStore, open_store
+from engine.storage import CountingStore, LocalStore, ObjectStore, open_store
 
 DEFAULT_SAMPLE_SIZE = 10  # files per leaf folder
 # Tables with this many files to sample are examined on executors when a crawl
@@ -69,6 +72,7 @@ class CrawlTarget:
     recrawl_behavior: str = CRAWL_EVERYTHING
     # Glue's "create a single schema for each S3 path" (CombineCompatibleSchemas)
     single_schema: bool = False
+    allow_empty: bool = False  # a path without files is an error unless this is set
 
     @property
     def where(self) -> str:
@@ -92,6 +96,7 @@ class CrawlTarget:
         classifiers: tuple[Classifier, ...] = (),
         recrawl_behavior: str = CRAWL_EVERYTHING,
         single_schema: bool = False,
+        allow_empty: bool = False,
     ) -> CrawlTarget:
         """``s3://bucket/prefix``, ``s3a://…`` or ``bucket/prefix``."""
         text = path.split("://", 1)[1] if "://" in path else path
@@ -110,6 +115,7 @@ class CrawlTarget:
             classifiers=classifiers,
             recrawl_behavior=recrawl_behavior,
             single_schema=single_schema,
+            allow_empty=allow_empty,
         )
 
 
@@ -174,6 +180,8 @@ def plan_crawl(
     plan = CrawlPlan(target.database, not catalog.has_database(target.database))
     plan.skipped.extend(skipped)
     existing = {} if plan.create_database else catalog.tables(target.database)
+    if not objects and not target.allow_empty:
+        _refuse_empty(settings, target, store, existing.values())
     sampled = read = 0
     folders: set[str] = set()
     update_behavior = LOG if target.new_folders_only else target.update_behavior
@@ -221,6 +229,39 @@ def plan_crawl(
             target.delete_behavior,
         )
     return PlannedCrawl(plan, run_id, len(objects), sampled, read, folders)
+
+
+def _refuse_empty(
+    settings: Settings, target: CrawlTarget, store: ObjectStore, tables: Iterable[Table]
+) -> None:
+    """A path without a file is a typo, unless tables crawled from it are now gone."""
+    base = normalize_location(store.uri(target.prefix.strip("/"))) + "/"
+    if any((normalize_location(t.location) + "/").startswith(base) for t in tables):
+        return  # their files were removed: the deletion policy applies
+    check_bucket(settings, target)
+    raise CrawlError(
+        f"nothing to crawl at {target.where}: no file there",
+        hint=_EMPTY_HINT.format(settings.buckets.landing, settings.buckets.raw),
+        path=target.where,
+    )
+
+
+_EMPTY_HINT = (
+    "check the path (buckets: {}, {}); land files first (headwater land FOLDER "
+    "s3://BUCKET/PREFIX/), or pass --allow-empty"
+)
+
+
+def check_bucket(settings: Settings, target: CrawlTarget) -> None:
+    """A crawl of a bucket that does not exist fails at once (before any catalog or
+    JVM), naming it; S3 says so itself when listed."""
+    store = open_store(settings, target.bucket)
+    if isinstance(store, LocalStore) and not store.root.is_dir() and not target.allow_empty:
+        raise CrawlError(
+            f"nothing to crawl at {target.where}: bucket {target.bucket!r} does not exist",
+            hint=_EMPTY_HINT.format(settings.buckets.landing, settings.buckets.raw),
+            path=target.where,
+        )
 
 
 def apply_plan(plan: CrawlPlan, catalog: HiveCatalog) -> None:

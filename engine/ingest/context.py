@@ -31,7 +31,7 @@ from typing import Any
 
 from catalog.hive import HiveCatalog
 from engine import faults, storage
-from engine.config import Settings, load_settings
+from engine.config import Settings, check_name, load_settings
 from engine.crawl.delta import find_txn_commit, read_txn_version
 from engine.errors import HeadwaterError
 from engine.ingest import bookmarks as bm
@@ -80,6 +80,7 @@ class JobContext:
         under the job's ``max_concurrent_runs`` itself.
         """
         args = resolve_options(sys.argv[1:] if argv is None else argv, ("JOB_NAME", *required))
+        check_name("job", args["JOB_NAME"])
         settings = settings or load_settings()
         store = open_run_store(settings)
         run_id = args.get("JOB_RUN_ID")

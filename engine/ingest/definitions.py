@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine.config import definition_error, project_file, project_section
+from engine.config import check_name, definition_error, project_file, project_section
 from engine.errors import ConfigError
 from engine.ingest.bookmarks import BOOKMARK_OPTIONS
 from engine.quality.definitions import QualityDefinition
@@ -125,6 +125,7 @@ def argument_text(value: Any) -> str:
 def load_jobs() -> dict[str, JobDefinition]:
     jobs = {}
     for name, body in project_section("jobs").items():
+        check_name("job", str(name))
         try:
             jobs[str(name)] = JobDefinition.model_validate(body or {})
         except ValidationError as exc:

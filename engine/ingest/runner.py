@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from engine.config import Settings
+from engine.config import Settings, check_name
 from engine.errors import JobError
 from engine.ingest.context import EXIT_TERMINAL, new_run_id, visible_arguments
 from engine.ingest.definitions import JobDefinition
@@ -60,7 +60,7 @@ def build_command(
 
 
 def log_path(settings: Settings, job: str, run_id: str) -> Path:
-    return settings.home_path / "logs" / "jobs" / job / f"{run_id}.log"
+    return settings.home_path / "logs" / "jobs" / check_name("job", job) / f"{run_id}.log"
 
 
 class _Child:

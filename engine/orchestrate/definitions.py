@@ -43,17 +43,15 @@ workflow (it is a node of the graph), and the graph may not loop.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine.config import definition_error, project_file, project_section
+from engine.config import SAFE_NAME, definition_error, project_file, project_section
 from engine.errors import ConfigError
 from engine.orchestrate.cron import CronSchedule
 
-NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
 SCHEDULE, CONDITIONAL, ON_DEMAND = "schedule", "conditional", "on_demand"
 WATCHABLE_STATES = ("SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED")
 KINDS = ("crawler", "job", "replication")
@@ -181,7 +179,7 @@ class WorkflowDefinition(_Strict):
             )
         producers: dict[str, str] = {}
         for name, trigger in self.triggers.items():
-            if not re.fullmatch(NAME, name):
+            if not SAFE_NAME.fullmatch(name):
                 raise ValueError(f"trigger name {name!r}: letters, digits, _ . -")
             for action in trigger.actions:
                 if action.node in producers:
@@ -258,7 +256,7 @@ class Flow:
 def _load(section: str, model: type[BaseModel]) -> dict[str, Any]:
     loaded: dict[str, Any] = {}
     for name, body in project_section(section).items():
-        if not re.fullmatch(NAME, str(name)):
+        if not SAFE_NAME.fullmatch(str(name)):
             raise ConfigError(
                 f"{project_file()}: {section}.{name}: a name is letters, digits, _ . - "
                 "(at most 128)",

@@ -36,6 +36,8 @@ TXN_VERSION = "spark.databricks.delta.write.txnVersion"
 USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
 AUTO_MERGE = "spark.databricks.delta.schema.autoMerge.enabled"
 CSV_PRUNING = "spark.sql.csv.parser.columnPruning.enabled"
+DEFAULT_COLUMN_MAPPING = "spark.databricks.delta.properties.defaults.columnMapping.mode"
+DELTA_INVALID_NAME_CHARS = " ,;{}()\n\t="
 GLOB_CHARS = "\\*?[]{}"
 
 
@@ -327,11 +329,16 @@ def write_delta(
     spark = df.sparkSession
     exists = DeltaTable.isDeltaTable(spark, location)
     conf = {USER_METADATA: json.dumps(user_metadata, sort_keys=True, default=str)}
+    mapped = needs_column_mapping(df.schema)
+    if mapped and not exists:
+        conf[DEFAULT_COLUMN_MAPPING] = "name"
     if txn is not None:
         conf[TXN_APP_ID], conf[TXN_VERSION] = txn[0], str(txn[1])
     if add_columns:
         conf[AUTO_MERGE] = "true"
     try:
+        if mapped and exists:
+            enable_column_mapping(spark, location)
         with _session_conf(spark, conf):
             if mode == "merge" and exists:
                 _merge(spark, df, location, merge_keys)
@@ -370,6 +377,33 @@ def write_delta(
         rows_written=int(written or 0),
         files_written=int(metrics.get("numFiles", metrics.get("numTargetFilesAdded", 0))),
         operation=str(last["operation"]),
+    )
+
+
+def needs_column_mapping(schema: st.StructType) -> bool:
+    """Whether a name (at any depth) holds a character Delta refuses without column
+    mapping (`` ,;{}()\\n\\t=``)."""
+    for field in schema.fields:
+        if any(c in DELTA_INVALID_NAME_CHARS for c in field.name):
+            return True
+        inner = field.dataType
+        while isinstance(inner, st.ArrayType | st.MapType):
+            inner = inner.elementType if isinstance(inner, st.ArrayType) else inner.valueType
+        if isinstance(inner, st.StructType) and needs_column_mapping(inner):
+            return True
+    return False
+
+
+def enable_column_mapping(spark: SparkSession, location: str) -> None:
+    """Turn on name column mapping for an existing table (a reader/writer protocol
+    upgrade; Delta keeps the data files) so new columns may carry any name."""
+    target = f"delta.{quote_name(location)}"
+    found = spark.sql(f"SHOW TBLPROPERTIES {target}").collect()
+    if ("delta.columnMapping.mode", "name") in [(r[0], r[1]) for r in found]:
+        return
+    spark.sql(
+        f"ALTER TABLE {target} SET TBLPROPERTIES ('delta.minReaderVersion' = '2', "
+        "'delta.minWriterVersion' = '5', 'delta.columnMapping.mode' = 'name')"
     )
 
 

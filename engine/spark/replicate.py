@@ -25,12 +25,15 @@ from engine.replicate.postgres import quote as pg_quote
 from engine.replicate.validate import Bucketing, compared_columns, spark_row_hash
 from engine.spark.lake import (
     AUTO_MERGE,
+    DEFAULT_COLUMN_MAPPING,
     TXN_APP_ID,
     TXN_VERSION,
     USER_METADATA,
     _first_line,
     _session_conf,
+    enable_column_mapping,
     jdbc_properties,
+    needs_column_mapping,
 )
 
 OP, LSN, COMMIT_LSN, COMMIT_TS, XID, COMMIT_DATE = (
@@ -176,14 +179,20 @@ def write_table(
     }
     if txn:
         conf[TXN_APP_ID], conf[TXN_VERSION] = txn[0], str(txn[1])
+    exists = DeltaTable.isDeltaTable(spark, location)
+    mapped = needs_column_mapping(df.schema)
+    if mapped and (replace_schema or not exists):
+        conf[DEFAULT_COLUMN_MAPPING] = "name"
     writer = df.write.format("delta").mode(mode)
     if replace_schema:
         writer = writer.option("overwriteSchema", "true")
     else:
         writer = writer.option("mergeSchema", "true")
-    if partition_by and (replace_schema or not DeltaTable.isDeltaTable(spark, location)):
+    if partition_by and (replace_schema or not exists):
         writer = writer.partitionBy(*partition_by)
     try:
+        if mapped and exists and not replace_schema:
+            enable_column_mapping(spark, location)
         with _session_conf(spark, conf):
             writer.save(location)
     except (AnalysisException, PySparkException, Py4JJavaError) as exc:

@@ -87,3 +87,26 @@ def test_a_quote_that_never_closes_in_a_multiline_file_is_quarantined_not_absorb
     assert code != 0 and strict.state == "FAILED"
     assert "1 malformed record(s)" in str(strict.error) and "raw.runaway_quote" in str(strict.error)
     assert spark.table("raw.runaway_quote").count() == 249
+
+
+def test_column_names_with_backticks_spaces_and_delimiters_land_as_spelled(
+    local_settings: Settings, spark: Any, catalog: HiveCatalog
+) -> None:
+    header = 'id,first name,"x=y",we`ird,"a,b",(paren)'
+    land(local_settings, "odd_names/data.csv", header + "\n1,ann,2,q,3,4\n2,bob,5,r,6,7\n")
+    _crawl(local_settings, catalog, "odd_names")
+    names = [c.name for c in catalog.get_table("landing", "odd_names").columns]
+    assert names == ["id", "first name", "x=y", "we`ird", "a,b", "(paren)"]
+
+    run, code = run_ingest(
+        local_settings, spark, "odd_names", source="landing.odd_names", target="raw.odd_names"
+    )
+    assert code == 0, run.error
+    landed = spark.table("raw.odd_names")
+    assert [c for c in landed.columns if not c.startswith("_")] == names
+    assert sorted(tuple(r)[:6] for r in landed.collect()) == [
+        (1, "ann", 2, "q", 3, 4),
+        (2, "bob", 5, "r", 6, 7),
+    ]
+    properties = spark.sql("SHOW TBLPROPERTIES raw.odd_names").collect()
+    assert ("delta.columnMapping.mode", "name") in [tuple(p) for p in properties]

@@ -1,0 +1,79 @@
+"""Typos and unsafe names end in one named error, before any JVM starts (issue 16)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from engine.config import check_name, project_section
+from engine.errors import ConfigError
+from tests.helpers import clean_env, run_cli
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key in list(os.environ):
+        if key.startswith("HEADWATER_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_an_unknown_top_level_key_is_named_with_a_suggestion() -> None:
+    Path("headwater.yaml").write_text("job:\n  sales: {}\n")
+    with pytest.raises(ConfigError) as caught:
+        project_section("jobs")
+    assert "unknown top-level key 'job'" in str(caught.value)
+    assert "did you mean 'jobs'" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["../../../x", "/etc/passwd", ".hidden", "a/b", "", "a\nb"])
+def test_names_that_would_escape_as_paths_are_refused(name: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        check_name("job", name)
+    assert repr(name) in str(caught.value) and "folder" in str(caught.value)
+
+
+def test_ordinary_names_pass() -> None:
+    assert check_name("job", "sales_2026.v1-b") == "sales_2026.v1-b"
+
+
+def _cli(tmp_path: Path, *args: str) -> tuple[int, str]:
+    env = clean_env(HEADWATER_HOME=str(tmp_path / "home"), HEADWATER_PROFILE="local")
+    done = run_cli(list(args), env, timeout=60)
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_a_job_named_like_a_path_is_refused_before_spark(tmp_path: Path) -> None:
+    code, out = _cli(
+        tmp_path, "job", "run", "../../../x", "--source", "s3://landing/x/", "--target", "raw.x"
+    )
+    assert code != 0 and "job name '../../../x' is not allowed" in out
+    assert not (tmp_path / "x").exists() and "Traceback" not in out
+
+
+def test_a_local_folder_or_an_empty_path_is_not_crawled_silently(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.csv").write_text("id,name\n1,a\n")
+    code, out = _cli(tmp_path, "crawl", "./data")
+    assert code != 0 and "./data is a local folder" in out
+    assert "headwater land ./data s3://landing/data/" in out
+
+    code, out = _cli(tmp_path, "land", "./data", "s3://landing/data/")
+    assert code == 0, out
+    assert (tmp_path / "home" / "lake" / "landing" / "data" / "a.csv").is_file()
+
+    code, out = _cli(tmp_path, "crawl", "s3://nosuchbucket/x/", "--plan")
+    assert code != 0 and "bucket 'nosuchbucket' does not exist" in out and "Traceback" not in out
+
+
+def test_classify_reports_each_file_and_reads_a_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "files"
+    folder.mkdir()
+    (folder / "good.csv").write_text("id,name\n1,a\n2,b\n")
+    (folder / "bad.parquet").write_bytes(b"PAR1" + b"\0" * 40 + b"PAR1")
+    code, out = _cli(tmp_path, "classify", str(folder), "--json")
+    assert code == 1  # one file failed; the other is still classified
+    assert "good.csv" in out and '"classification": "csv"' in out
+    assert "bad.parquet" in out and "Traceback" not in out
