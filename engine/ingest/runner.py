@@ -24,7 +24,7 @@ from types import FrameType
 from engine.config import Settings, check_name
 from engine.errors import JobError
 from engine.ingest.context import EXIT_TERMINAL, new_run_id, visible_arguments
-from engine.ingest.definitions import JobDefinition
+from engine.ingest.definitions import DEFAULT_SCRIPT, JobDefinition
 from engine.state.jobs import (
     ACTIVE_STATES,
     FAILED,
@@ -119,6 +119,8 @@ def run_job(
 
         if not artifacts.is_spark_defaults_current(settings):
             artifacts.write_spark_defaults(settings)  # what spark-submit reads
+    check_name("job", name)
+    check_arguments(name, definition, overrides)
     base = new_run_id()
     previous: str | None = None
     record: JobRun | None = None
@@ -158,6 +160,25 @@ def run_job(
             print(f"job {name}: attempt {attempt} failed; retrying", file=sys.stderr)
     assert record is not None
     return record
+
+
+def check_arguments(name: str, definition: JobDefinition, overrides: dict[str, str]) -> None:
+    """Everything the built-in ingest job would refuse, refused now: before a JVM
+    starts and before a run is recorded (arguments, quality rules, the connection's
+    password)."""
+    if definition.type != "spark" or definition.entry_point != DEFAULT_SCRIPT:
+        return
+    from engine.ingest.args import resolve_options
+    from engine.ingest.job import REQUIRED_ARGS
+    from engine.ingest.sources import connection
+    from engine.ingest.spec import parse_spec
+    from engine.quality.definitions import job_suite
+
+    options = resolve_options(definition.command_arguments(name, overrides), REQUIRED_ARGS)
+    spec = parse_spec(options)
+    job_suite(name, options.get("quality"))
+    if spec.source.connection:
+        connection(spec.source.connection).password()
 
 
 def _supervise(

@@ -77,3 +77,24 @@ def test_classify_reports_each_file_and_reads_a_folder(tmp_path: Path) -> None:
     assert code == 1  # one file failed; the other is still classified
     assert "good.csv" in out and '"classification": "csv"' in out
     assert "bad.parquet" in out and "Traceback" not in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (["--arg", "write_mode=bogus"], "--write_mode 'bogus' must be one of"),
+        (["--arg", "max_bad_records=-3"], "--max_bad_records must be a number"),
+        (["--arg", "quality=missing.yaml"], "missing.yaml"),
+    ],
+)
+def test_bad_job_arguments_are_refused_before_spark_and_leave_no_run(
+    tmp_path: Path, extra: list[str], said: str
+) -> None:
+    args = ["job", "run", "x", "--source", "s3://landing/x/", "--target", "raw.x"]
+    args += ["--arg", "format=csv"]
+    args += extra
+    code, out = _cli(tmp_path, *args)
+    assert code != 0 and said in " ".join(out.split()), out
+    assert "spark-submit" not in out and "Traceback" not in out
+    code, out = _cli(tmp_path, "job", "runs", "x", "--json")
+    assert code == 0 and out.strip() in ("[]", ""), out
