@@ -50,6 +50,7 @@ class Sample:
     size: int
     head: bytes
     compression: str = "none"
+    problem: str = ""  # why the head cannot be classified at all (corrupt compression)
 
     @property
     def is_truncated(self) -> bool:

@@ -46,8 +46,16 @@ def compression_of(key: str, head: bytes) -> str:
     return "none"
 
 
+class CorruptCompressionError(ValueError):
+    """The head of a compressed file does not decompress."""
+
+
 def decompress_head(head: bytes, compression: str, limit: int = SAMPLE_BYTES) -> bytes:
-    """The first ``limit`` uncompressed bytes of a compressed head (may be partial)."""
+    """The first ``limit`` uncompressed bytes of a compressed head (may be partial).
+
+    Raises:
+        CorruptCompressionError: the data is not valid ``compression`` data.
+    """
     try:
         if compression == "gzip":
             return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, limit)
@@ -55,8 +63,8 @@ def decompress_head(head: bytes, compression: str, limit: int = SAMPLE_BYTES) ->
             return bz2.BZ2Decompressor().decompress(head, limit)
         if compression == "zstd":
             return _zstd_head(head, limit)
-    except (OSError, EOFError, ValueError, zlib.error):
-        return b""  # corrupt: the classifiers then see nothing and say UNKNOWN
+    except (OSError, EOFError, ValueError, zlib.error) as exc:
+        raise CorruptCompressionError(f"its {compression} data is corrupt ({exc})") from exc
     return head
 
 
@@ -80,17 +88,24 @@ def _zstd_head(head: bytes, limit: int) -> bytes:
 
 def make_sample(key: str, size: int, raw_head: bytes, limit: int = SAMPLE_BYTES) -> Sample:
     compression = compression_of(key, raw_head)
-    return Sample(key, size, decompress_head(raw_head, compression, limit), compression)
+    try:
+        return Sample(key, size, decompress_head(raw_head, compression, limit), compression)
+    except CorruptCompressionError as exc:
+        return Sample(key, size, b"", compression, problem=str(exc))
 
 
 def classify_all(
     sample: Sample, classifiers: tuple[Classifier, ...] = BUILT_IN
 ) -> list[Classification]:
+    if sample.problem:
+        return [Classification("none", UNKNOWN, 0.0, sample.problem)]
     return [classifier(sample) for classifier in classifiers]
 
 
 def classify(sample: Sample, classifiers: tuple[Classifier, ...] = BUILT_IN) -> Classification:
     """The winning verdict: the first certainty 1.0, else the highest, else UNKNOWN."""
+    if sample.problem:
+        return Classification("none", UNKNOWN, 0.0, sample.problem)
     best: Classification | None = None
     for classifier in classifiers:
         verdict = classifier(sample)

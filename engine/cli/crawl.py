@@ -241,6 +241,7 @@ def classify_files(
 
 def _failed_row(path: str, exc: BaseException) -> dict[str, object]:
     text = str(exc).strip() or type(exc).__name__
+    typer.echo(f"error: {text if path in text else f'{path}: {text}'}", err=True)
     return {
         "file": path,
         "classifier": "-",

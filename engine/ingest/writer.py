@@ -208,10 +208,10 @@ def land(
         if checked is not None:
             checked.unpersist()
     print(
-        f"job {ctx.job_name}: {read_rows} record(s) read from {batch.described}: "
-        f"{commit.rows_written} written to {sink.qualified_name} ({commit.operation}, Delta "
-        f"version {commit.version}, {location}), {quarantined} malformed and {rejected} "
-        "failing quality set aside"
+        f"job {ctx.job_name}: {commit.rows_written} row(s) from {batch.described} -> "
+        f"{sink.qualified_name} ({commit.operation}, Delta version {commit.version}, "
+        f"{location}); {read_rows} record(s) read = {commit.rows_written} written + "
+        f"{quarantined} malformed + {rejected} failing quality"
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import operator
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -258,6 +259,25 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+_READ_FAILURE = re.compile(r"while reading file (\S+?)\.?(?:\s|$)")
+
+
+def failed_file(exc: BaseException) -> str | None:
+    """The file Spark failed to read, when a JVM error says (FAILED_READ_FILE)."""
+    texts = [str(exc)]
+    if isinstance(exc, Py4JJavaError):
+        with contextlib.suppress(Exception):
+            cause = exc.java_exception
+            while cause is not None:
+                texts.append(str(cause.getMessage() or ""))
+                cause = cause.getCause()
+    for text in texts:
+        found = _READ_FAILURE.search(text)
+        if found:
+            return unquote(found.group(1))
+    return None
+
+
 # -- malformed records ------------------------------------------------------------------
 def split_corrupt(df: DataFrame) -> tuple[DataFrame, Observation]:
     """Good rows of ``df`` (without ``_corrupt_record``), observing total and bad
@@ -355,6 +375,14 @@ def write_delta(
                 writer.save(location)
     except (AnalysisException, PySparkException, Py4JJavaError) as exc:
         message = _first_line(exc)
+        damaged = failed_file(exc)
+        if damaged is not None:
+            raise JobError(
+                f"cannot read {damaged}: {message}; nothing was written to {location}",
+                hint="the file is damaged (a truncated or corrupt compressed file?): replace or "
+                "remove it, then run again",
+                path=damaged,
+            ) from exc
         hint = None
         if "MULTIPLE_SOURCE_ROW_MATCHING" in message:
             hint = (

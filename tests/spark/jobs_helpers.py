@@ -23,8 +23,8 @@ def run_ingest(settings: Settings, spark: Any, job: str, **args: str) -> tuple[J
     return ctx.run_record, code
 
 
-def land(settings: Settings, key: str, text: str) -> Path:
-    path = settings.lake_path / "landing" / key
+def land(settings: Settings, key: str, text: str, bucket: str = "landing") -> Path:
+    path = settings.lake_path / bucket / key
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path

@@ -42,9 +42,9 @@ def test_a_run_dying_after_a_step_heals_on_the_next_run(
 ) -> None:
     job = f"crash_{step.split()[0]}_{'strict' if threshold else 'loose'}"
     text = "id,name\n" + "".join(f"{i},n{i}\n" for i in range(1, 11)) + "11,n11,extra\n"
-    land(local_settings, f"{job}/a.csv", text)
+    land(local_settings, f"{job}/a.csv", text, "crashes")  # not crawled by other tests
     args = {
-        "source": f"s3://landing/{job}/",
+        "source": f"s3://crashes/{job}/",
         "format": "csv",
         "source_options": '{"header": "true", "inferSchema": "true"}',
         "target": f"raw.{job}",

@@ -55,10 +55,9 @@ def _in_quarantine(row_id: int, records: list[str]) -> bool:
 def test_a_damaged_file_is_refused_by_name_or_reconciles(
     case: FuzzCase, local_settings: Settings, spark: Any, catalog: HiveCatalog
 ) -> None:
-    land(local_settings, f"fuzz/{case.name}/{case.file_name}", "")
-    path = local_settings.lake_path / "landing" / "fuzz" / case.name / case.file_name
+    path = land(local_settings, f"{case.name}/{case.file_name}", "", "fuzz")
     path.write_bytes(case.data)
-    result = crawl(local_settings, catalog, CrawlTarget("landing", f"fuzz/{case.name}/", "fuzz"))
+    result = crawl(local_settings, catalog, CrawlTarget("fuzz", f"{case.name}/", "fuzz"))
     tables = [c.table.name for c in result.plan.changes]
     if not tables:
         reasons = [s.reason for s in result.plan.skipped if case.file_name in s.key]

@@ -1,5 +1,8 @@
 """Malformed CSV through crawl and ingest: no record is ever absorbed into another.
 
+Files land in their own bucket (``damaged``) so crawls of ``landing`` elsewhere in
+the session see none of them.
+
 A quote that never closes must not fold the rows below it into one value (the job
 would report success with rows missing); every source row ends up landed or
 quarantined with a reason, and the run's counts add up.
@@ -19,8 +22,11 @@ def _lines(count: int) -> list[str]:
     return ["id,amount,note"] + [f"{i},{i / 2},row {i}" for i in range(1, count + 1)]
 
 
+BUCKET = "damaged"
+
+
 def _crawl(settings: Settings, catalog: HiveCatalog, prefix: str) -> None:
-    crawl(settings, catalog, CrawlTarget("landing", f"{prefix}/", "landing"))
+    crawl(settings, catalog, CrawlTarget(BUCKET, f"{prefix}/", "damaged"))
 
 
 def test_an_unterminated_quote_does_not_swallow_the_rows_below_it(
@@ -28,13 +34,13 @@ def test_an_unterminated_quote_does_not_swallow_the_rows_below_it(
 ) -> None:
     lines = _lines(300)
     lines[250] = '250,3.5,"unterminated quote'
-    land(local_settings, "stray_quote/data.csv", "\n".join(lines) + "\n")
+    land(local_settings, "stray_quote/data.csv", "\n".join(lines) + "\n", BUCKET)
     _crawl(local_settings, catalog, "stray_quote")
-    table = catalog.get_table("landing", "stray_quote")
+    table = catalog.get_table("damaged", "stray_quote")
     assert table.options["multiLine"] == "false"  # the sample proved no quoted line break
 
     run, code = run_ingest(
-        local_settings, spark, "stray_quote", source="landing.stray_quote", target="raw.stray_quote"
+        local_settings, spark, "stray_quote", source="damaged.stray_quote", target="raw.stray_quote"
     )
     assert code == 0, run.error
     assert (run.rows_read, run.rows_written, run.rows_quarantined) == (300, 300, 0)
@@ -49,15 +55,15 @@ def test_a_quote_that_never_closes_in_a_multiline_file_is_quarantined_not_absorb
     lines = _lines(300)
     lines[3] = '3,1.5,"a note\nover two lines"'  # a real quoted line break, in the sample
     lines[250] = '250,3.5,"unterminated quote'  # swallows rows 251-300 in multiLine mode
-    land(local_settings, "runaway_quote/data.csv", "\n".join(lines) + "\n")
+    land(local_settings, "runaway_quote/data.csv", "\n".join(lines) + "\n", BUCKET)
     _crawl(local_settings, catalog, "runaway_quote")
-    assert catalog.get_table("landing", "runaway_quote").options["multiLine"] == "true"
+    assert catalog.get_table("damaged", "runaway_quote").options["multiLine"] == "true"
 
     run, code = run_ingest(
         local_settings,
         spark,
         "runaway_quote",
-        source="landing.runaway_quote",
+        source="damaged.runaway_quote",
         target="raw.runaway_quote",
     )
     assert code == 0, run.error
@@ -74,13 +80,13 @@ def test_a_quote_that_never_closes_in_a_multiline_file_is_quarantined_not_absorb
 
     # with a threshold the run fails, names the table, and commits nothing
     lines[250] = '250,3.5,"unterminated again'
-    land(local_settings, "runaway_quote/more.csv", "\n".join(lines) + "\n")
-    spark.catalog.refreshTable("landing.runaway_quote")  # a job's own process lists anew
+    land(local_settings, "runaway_quote/more.csv", "\n".join(lines) + "\n", BUCKET)
+    spark.catalog.refreshTable("damaged.runaway_quote")  # a job's own process lists anew
     strict, code = run_ingest(
         local_settings,
         spark,
         "runaway_quote",
-        source="landing.runaway_quote",
+        source="damaged.runaway_quote",
         target="raw.runaway_quote",
         max_bad_records="0",
     )
@@ -93,13 +99,13 @@ def test_column_names_with_backticks_spaces_and_delimiters_land_as_spelled(
     local_settings: Settings, spark: Any, catalog: HiveCatalog
 ) -> None:
     header = 'id,first name,"x=y",we`ird,"a,b",(paren)'
-    land(local_settings, "odd_names/data.csv", header + "\n1,ann,2,q,3,4\n2,bob,5,r,6,7\n")
+    land(local_settings, "odd_names/data.csv", header + "\n1,ann,2,q,3,4\n2,bob,5,r,6,7\n", BUCKET)
     _crawl(local_settings, catalog, "odd_names")
-    names = [c.name for c in catalog.get_table("landing", "odd_names").columns]
+    names = [c.name for c in catalog.get_table("damaged", "odd_names").columns]
     assert names == ["id", "first name", "x=y", "we`ird", "a,b", "(paren)"]
 
     run, code = run_ingest(
-        local_settings, spark, "odd_names", source="landing.odd_names", target="raw.odd_names"
+        local_settings, spark, "odd_names", source="damaged.odd_names", target="raw.odd_names"
     )
     assert code == 0, run.error
     landed = spark.table("raw.odd_names")

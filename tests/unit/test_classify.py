@@ -124,3 +124,15 @@ def test_a_closed_quoted_line_break_proves_multiline_records() -> None:
     # a quoted value whose lines look like records of their own proves nothing
     swallowed = b'id,a,note\n1,x,"opens\n2,y,z\n3,w,closes"\n4,v,u\n'
     assert verdict("s.csv", swallowed).options["multiLine"] == "false"
+
+
+def test_a_corrupt_gzip_is_reported_as_corrupt() -> None:
+    packed = bytearray(gzip.compress(b"id,name\n" + b"1,abc\n" * 5000))
+    for spot in range(30, 60):
+        packed[spot] ^= 0xFF
+    v = verdict("broken.csv.gz", bytes(packed))
+    assert v.classification == UNKNOWN
+    assert "gzip data is corrupt" in v.reason
+    assert [x.reason for x in classify_all(make_sample("b.gz", len(packed), bytes(packed)))] == [
+        v.reason
+    ]
