@@ -29,6 +29,7 @@ from engine.schema import (
 NAME = "json"
 ARRAY = "array of objects"
 MAX_RECORDS = 1000
+MAX_BROKEN_SHARE = 0.1  # malformed lines a JSON Lines sample may hold, per valid one
 _INT64 = 2**63
 
 
@@ -80,16 +81,24 @@ def _records(text: str, truncated: bool) -> tuple[list[dict[str, Any]], str, boo
     if truncated and lines:
         lines = lines[:-1]  # may be cut
     records = []
-    try:
-        for line in lines[:MAX_RECORDS]:
+    broken = 0
+    for line in lines[:MAX_RECORDS]:
+        try:
             value = json.loads(line)
-            if not isinstance(value, dict):
-                return None
-            records.append(value)
-        if records:
-            return records, "JSON Lines", False
-    except json.JSONDecodeError:
-        pass
+        except json.JSONDecodeError:
+            # a damaged record among JSON Lines (cut short, a stray character) is
+            # still a JSON Lines file: the ingest job quarantines that line
+            broken += 1
+            if not line.lstrip().startswith("{"):
+                records = []
+                break
+            continue
+        if not isinstance(value, dict):
+            return None
+        records.append(value)
+    if records and broken <= len(records) * MAX_BROKEN_SHARE:
+        layout = f"JSON Lines ({broken} malformed line(s) left out)" if broken else "JSON Lines"
+        return records, layout, False
     try:  # one document spread over several lines
         value, end = decoder.raw_decode(stripped)
     except json.JSONDecodeError:

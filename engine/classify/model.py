@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -39,7 +40,23 @@ def decode(head: bytes, truncated: bool = True) -> tuple[str, str] | None:
     except UnicodeDecodeError as exc:
         if truncated and exc.start >= len(head) - 3:  # a multi-byte character cut by the sample end
             return head[: exc.start].decode("utf-8"), "UTF-8"
+        if _has_utf8_sequences(head):
+            # mixed: UTF-8 text with some bytes in another encoding. Reading it all as
+            # Latin-1 would garble every UTF-8 character; read as UTF-8, the foreign
+            # bytes become U+FFFD and the ingest sets those records aside.
+            return head.decode("utf-8", errors="replace"), "UTF-8"
         return head.decode("latin-1"), "ISO-8859-1"
+
+
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
+def _has_utf8_sequences(data: bytes) -> bool:
+    """Whether ``data`` holds well-formed multi-byte UTF-8 characters (Latin-1 text
+    almost never does: it would take an accented capital followed by symbols)."""
+    return _UTF8_SEQUENCE.search(data) is not None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import contextlib
 import json
 import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -18,7 +18,7 @@ from urllib.parse import unquote
 from delta.tables import DeltaTable
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import AnalysisException, PySparkException
-from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as sf
 from pyspark.sql import types as st
 
@@ -128,47 +128,83 @@ def read_files(
             hint="check the source's --format and --source_options",
             path=base_path,
         ) from exc
-    if quarantine and fmt == "csv" and options.get("multiLine", "false").lower() == "true":
-        delimiter = options.get("sep", options.get("delimiter", ","))
-        df = flag_absorbed_records(df, delimiter, partition_columns)
+    if quarantine and fmt in ("csv", "json"):
+        df = flag_malformed_records(df, fmt, options, partition_columns)
     return df
 
 
-def flag_absorbed_records(
-    df: DataFrame, delimiter: str, partition_columns: tuple[str, ...] = ()
+def flag_malformed_records(
+    df: DataFrame, fmt: str, options: dict[str, str], partition_columns: tuple[str, ...] = ()
 ) -> DataFrame:
-    """Mark records whose quoted value holds lines shaped like whole records.
+    """Mark records Spark parsed but that are not what the file holds.
 
-    With ``multiLine`` a quote that never closes swallows every row up to the next
-    quote (or the end of the file) into one value, and Spark reports nothing: the
-    rows would vanish. A line inside a value with as many delimiters as a record
-    has (its fields less one) is taken for such a row; the record is set aside as
-    malformed, its text rebuilt from its fields."""
+    - Undecodable bytes: a file read as UTF-8 that holds bytes of another encoding
+      (a mixed file) gets U+FFFD in their place, silently; such records are set aside.
+    - Swallowed rows: with CSV ``multiLine`` a quote that never closes swallows every
+      row up to the next quote (or the end of the file) into one value, and Spark
+      reports nothing. A line inside a value with as many delimiters as a record has
+      (its fields less one) is taken for such a row.
+
+    The record's text is rebuilt from its fields; the reason says which it was."""
     fields = [f for f in df.schema.fields if f.name not in (CORRUPT, *partition_columns)]
     texts = [f.name for f in fields if isinstance(f.dataType, st.StringType)]
-    if len(fields) < 2 or not texts or len(delimiter) != 1:
+    if not texts:
         return df
-    escaped = delimiter if delimiter.isalnum() else "\\" + delimiter  # a literal in Java regex
-    pattern = f"\\n(?:[^\\n{escaped}]*{escaped}){{{len(fields) - 1}}}"  # linear: no backtracking
-    absorbed = sf.lit(False)
-    for name in texts:
-        absorbed = absorbed | sf.coalesce(sf.col(quote_name(name)).rlike(pattern), sf.lit(False))
-    record = sf.concat_ws(delimiter, *[sf.col(quote_name(f.name)).cast("string") for f in fields])
-    reason = sf.concat(
-        sf.lit("a quoted value runs over "),
-        (sf.size(sf.split(record, "\n")) - 1).cast("string"),
-        sf.lit(
-            " line break(s) into lines shaped like records of their own: a quote that never "
-            "closes swallowed the rows below it (fix the quote and run again)"
-        ),
-    )
-    suspect = sf.col(CORRUPT).isNull() & absorbed
+    checks: list[tuple[Column, Column]] = []
+    if options.get("encoding", "UTF-8").upper().replace("-", "") in ("UTF8", "UTF"):
+        undecodable = _any_text(texts, lambda c: sf.instr(c, "\ufffd") > 0)
+        checks.append(
+            (
+                undecodable,
+                sf.lit(
+                    "bytes that are not UTF-8 (a file mixing encodings?): they would land as "
+                    "U+FFFD; fix the file's encoding and run again"
+                ),
+            )
+        )
+    delimiter = options.get("sep", options.get("delimiter", ","))
+    multiline = options.get("multiLine", "false").lower() == "true"
+    values = [sf.col(quote_name(f.name)).cast("string").alias(f.name) for f in fields]
+    record = sf.concat_ws(delimiter, *values) if fmt == "csv" else sf.to_json(sf.struct(*values))
+    if fmt == "csv" and multiline and len(fields) > 1 and len(delimiter) == 1:
+        escaped = delimiter if delimiter.isalnum() else "\\" + delimiter  # a Java literal
+        pattern = f"\\n(?:[^\\n{escaped}]*{escaped}){{{len(fields) - 1}}}"  # linear
+        record = sf.concat_ws(
+            delimiter, *[sf.col(quote_name(f.name)).cast("string") for f in fields]
+        )
+        swallowed = _any_text(texts, lambda c: c.rlike(pattern))
+        reason = sf.concat(
+            sf.lit("a quoted value runs over "),
+            (sf.size(sf.split(record, "\n")) - 1).cast("string"),
+            sf.lit(
+                " line break(s) into lines shaped like records of their own: a quote that "
+                "never closes swallowed the rows below it (fix the quote and run again)"
+            ),
+        )
+        checks.append((swallowed, reason))
+    if not checks:
+        return df
+    suspect = sf.col(CORRUPT).isNull() & _any(c for c, _ in checks)
+    why: Column = sf.lit(None).cast("string")
+    for condition, reason in reversed(checks):
+        why = sf.when(condition, reason).otherwise(why)
     return df.withColumns(
         {
             CORRUPT: sf.when(suspect, record).otherwise(sf.col(CORRUPT)),
-            MALFORMED_REASON: sf.when(suspect, reason),
+            MALFORMED_REASON: sf.when(suspect, why),
         }
     )
+
+
+def _any_text(names: list[str], test: Callable[[Column], Column]) -> Column:
+    return _any(sf.coalesce(test(sf.col(quote_name(n))), sf.lit(False)) for n in names)
+
+
+def _any(conditions: Iterable[Column]) -> Column:
+    combined = sf.lit(False)
+    for condition in conditions:
+        combined = combined | condition
+    return combined
 
 
 def _inferred(
