@@ -14,8 +14,9 @@ import fcntl
 import logging
 import os
 import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import AnalysisException, PySparkException
@@ -43,7 +44,8 @@ def build_session(settings: Settings, app_name: str = "headwater") -> SparkSessi
     if settings.profile == "local":
         settings.home_path.mkdir(parents=True, exist_ok=True)
         if SparkSession.getActiveSession() is None:  # this process's own JVM may hold it
-            _check_derby_free(settings.metastore_derby_path)
+            hold_local_profile(settings.home_path)
+            _wait_for_derby(settings.metastore_derby_path)
         for bucket in (settings.buckets.landing, settings.buckets.raw):
             (settings.lake_path / bucket).mkdir(parents=True, exist_ok=True)
 
@@ -96,21 +98,63 @@ def _check_delta_loaded(spark: SparkSession) -> None:
         ) from exc
 
 
-def _check_derby_free(metastore: Path) -> None:
-    """Derby lets one JVM open the metastore; fail early and clearly if one has it."""
+_HELD: dict[Path, IO[str]] = {}  # the local-profile lock of this process, held to its exit
+LOCK_FILE = "local-profile.lock"
+DERBY_RELEASE_SECONDS = 30.0  # a JVM that ended its Python process lets Derby go by then
+
+
+def hold_local_profile(home: Path) -> None:
+    """Take the local profile's lock (one process a home at a time) for the rest of
+    this process's life, or say who holds it.
+
+    One OS lock, taken before any JVM touches Derby: no check-then-open race, and it
+    is released by the kernel however the holder ends (kill -9 included)."""
+    if home in _HELD:
+        return
+    path = home / LOCK_FILE
+    handle = path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        handle.seek(0)
+        holder = handle.read().strip() or "another headwater process"
+        handle.close()
+        raise MetastoreBusyError(
+            f"the local profile at {home} is in use by {holder}",
+            hint="the local profile runs one headwater process at a time: wait for it to "
+            "finish, or use the stack profile (make up) for concurrent runs",
+            path=str(home),
+        ) from exc
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}: {' '.join(sys.argv)[:200]}\n")
+    handle.flush()
+    _HELD[home] = handle
+
+
+def _wait_for_derby(metastore: Path, timeout: float = DERBY_RELEASE_SECONDS) -> None:
+    """The previous holder's JVM may outlive its Python process by a moment, Derby
+    still open; wait for it to let go (this process holds the profile's lock, so no
+    new holder can come)."""
     lock = metastore / "dbex.lck"
     if not lock.exists():
         return
+    deadline = time.monotonic() + timeout
     with lock.open("r+b") as handle:
-        try:
-            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            raise MetastoreBusyError(
-                f"the embedded metastore {metastore} is open in another process",
-                hint="the local profile runs one headwater process at a time: wait for the "
-                "other run to finish, or use the stack profile (make up) for concurrent runs",
-                path=str(metastore),
-            ) from exc
+        while True:
+            try:
+                fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if time.monotonic() > deadline:
+                    raise MetastoreBusyError(
+                        f"the embedded metastore {metastore} is still open in another process "
+                        f"after {timeout:.0f} s",
+                        hint="a Spark process of an earlier command is still running: end it "
+                        "(ps aux | grep spark), or use the stack profile (make up)",
+                        path=str(metastore),
+                    ) from exc
+                time.sleep(0.2)
         with contextlib.suppress(OSError):
             fcntl.lockf(handle, fcntl.LOCK_UN)
 
