@@ -59,6 +59,12 @@ class HiveCatalog:
     def has_database(self, database: str) -> bool:
         return any(db.name == database for db in self.databases())
 
+    def has_table(self, database: str, name: str) -> bool:
+        """Whether ``database.name`` is catalogued (False also when the database is not)."""
+        if not self.has_database(database):
+            return False
+        return name.lower() in {t.lower() for t in self.table_names(database)}
+
     def get_table(self, database: str, name: str) -> Table:
         target = ddl.qualified(database, name)
         try:

@@ -151,11 +151,13 @@ class TxnCommit:
 
     @property
     def rows_written(self) -> int:
+        metrics = self.metrics
         if self.operation == "MERGE":  # numOutputRows there counts copied rows too
-            return int(self.metrics.get("numTargetRowsInserted", 0)) + int(
-                self.metrics.get("numTargetRowsUpdated", 0)
-            )
-        return int(self.metrics.get("numOutputRows", 0))
+            inserted = metrics.get("numTargetRowsInserted", metrics.get("num_target_rows_inserted"))
+            updated = metrics.get("numTargetRowsUpdated", metrics.get("num_target_rows_updated"))
+            return int(inserted or 0) + int(updated or 0)
+        # Spark names it numOutputRows, delta-rs num_added_rows
+        return int(metrics.get("numOutputRows", metrics.get("num_added_rows", 0)))
 
 
 def find_txn_commit(store: ObjectStore, root: str, app_id: str, txn: int) -> TxnCommit | None:

@@ -78,6 +78,7 @@ def read_new_files(
     with ctx.step(f"read {source.described}"):
         bookmarked = ctx.bookmark_option != bm.DISABLE
         state = ctx.bookmark_state(transformation_ctx) if bookmarked else bm.BookmarkState()
+        ctx.record_dead_runs()  # no quarantine to redo: python jobs fail on bad records
         base = path_uri(ctx.settings, source.name)
         listed = list(list_files(ctx.settings, base).values())
         if not listed:
@@ -148,6 +149,12 @@ def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: boo
         )
     if batch.table is None:
         print(f"job {ctx.job_name}: nothing new in {batch.described}")
+        catalog = _catalog(ctx.settings)
+        if catalog is not None and not catalog.has_table(sink.database, sink.table):
+            location = default_location(ctx.settings, sink)
+            store, prefix = storage.locate(ctx.settings, location)
+            if existing_columns(store, prefix) is not None:  # a run died after its commit
+                register(ctx, sink, location, store, prefix, catalog)
         return
     location = default_location(ctx.settings, sink)
     ctx.run_record.target = sink.qualified_name
@@ -201,12 +208,15 @@ def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: boo
                     storage_options=options,
                     commit_properties=props,
                 )
-        protocol.confirm()
+        with ctx.step("confirm bookmark"):
+            protocol.confirm()
         run = ctx.run_record
         run.rows_written += written
         run.delta_version = DeltaTable(uri, storage_options=options).version()
-        ctx.store.save_job_run(run)
-        register(ctx, sink, location, store, prefix, _catalog(ctx.settings))
+        with ctx.step("record run metrics"):
+            ctx.store.save_job_run(run)
+        with ctx.step(f"register {sink.qualified_name}"):
+            register(ctx, sink, location, store, prefix, _catalog(ctx.settings))
     finally:
         protocol.release()
     print(

@@ -73,3 +73,39 @@ def test_a_run_dying_after_a_step_heals_on_the_next_run(
     assert first.state == "FAILED"
     assert first.rows_written + healed.rows_written == 10  # the history adds up to the table
     assert store.table_versions("raw", job), "the landed schema is recorded"
+
+
+@pytest.mark.parametrize("step", ["read", "commit to", "confirm bookmark", "record run metrics"])
+def test_a_python_job_dying_after_a_step_heals_on_the_next_run(
+    step: str, local_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deltalake import DeltaTable
+
+    from engine.ingest.context import JobContext
+    from jobs.ingest_python import ingest
+
+    job = f"py_crash_{step.split()[0]}"
+    land(local_settings, f"{job}/a.csv", "id,name\n1,a\n2,b\n3,c\n", "crashes")
+    argv = ["--JOB_NAME", job, "--source", f"s3://crashes/{job}/", "--format", "csv"]
+    argv += ["--target", f"raw.{job}"]
+
+    def run() -> int:
+        ctx = JobContext.start(argv, settings=local_settings, job_type="python")
+        return ctx.run(ingest)
+
+    monkeypatch.setenv(FAULT_AFTER, step)
+    monkeypatch.setenv(FAULT_MODE, "raise")
+    with pytest.raises(SimulatedCrash):
+        run()
+    monkeypatch.delenv(FAULT_AFTER)
+    store = open_run_store(local_settings)
+    (dead,) = store.job_runs(job)
+    dead.pid = DEAD_PID
+    store.save_job_run(dead)
+
+    assert run() == 0
+    table = DeltaTable(str(local_settings.lake_path / "raw" / job)).to_pyarrow_table()
+    assert sorted(table.column("id").to_pylist()) == [1, 2, 3]  # once each
+    runs = store.job_runs(job)
+    assert sum(r.rows_written for r in runs) == 3  # the history adds up to the table
+    assert [r.state for r in runs if r.run_id == dead.run_id] == ["FAILED"]
