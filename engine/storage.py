@@ -80,6 +80,11 @@ class LocalStore:
         base = self.root / prefix if prefix else self.root
         if not base.exists():
             return
+        if base.is_file():
+            if not prefix.endswith("/"):  # as S3 lists an object under its own key
+                stat = base.stat()
+                yield ObjectInfo(key=prefix, size=stat.st_size, modified=stat.st_mtime)
+            return
         for path in sorted(base.rglob("*")):
             if path.is_file():
                 stat = path.stat()

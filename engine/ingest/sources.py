@@ -66,6 +66,16 @@ def list_files(settings: Settings, uri: str) -> dict[str, FileMark]:
     return found
 
 
+def one_file(settings: Settings, uri: str) -> dict[str, FileMark]:
+    """The file at ``uri`` keyed by ``uri`` (a table the crawler located at one file),
+    or nothing."""
+    store, key = storage.locate(settings, uri)
+    for info in store.list(key):
+        if info.key == key:
+            return {uri: FileMark(uri, info.size, info.modified)}
+    return {}
+
+
 def path_uri(settings: Settings, path: str) -> str:
     """``s3://bucket/prefix`` as the profile's Hadoop URI (the local lake or s3a)."""
     if path.startswith(("s3://", "s3a://")):
@@ -102,9 +112,12 @@ def read_source(
             return _read_whole_table(spark, spec, table.format)
         listed = lake.table_files(spark, spec.name, spec.push_down_predicate)
         located = list_files(settings, table.location)
+        single = not located and bool(located := one_file(settings, table.location))
         marks = [located.get(uri) or FileMark(uri, -1, 0.0) for uri in listed]
         fmt, options = table.format, dict(table.options) | dict(spec.options)
         schema, base = lake.spark_schema(table), table.location
+        if single:  # a table of one file: Spark's base path must be a folder
+            base = table.location.rsplit("/", 1)[0]
         partitions: tuple[str, ...] = tuple(c.name for c in table.partition_keys)
     else:
         base = path_uri(settings, spec.name)

@@ -116,3 +116,18 @@ def test_column_names_with_backticks_spaces_and_delimiters_land_as_spelled(
     ]
     properties = spark.sql("SHOW TBLPROPERTIES raw.odd_names").collect()
     assert ("delta.columnMapping.mode", "name") in [tuple(p) for p in properties]
+
+
+def test_a_table_the_crawler_made_of_one_file_can_be_ingested(
+    local_settings: Settings, spark: Any, catalog: HiveCatalog
+) -> None:
+    land(local_settings, "misc/orders.csv", "order_id,amount\n1,2.5\n2,3.5\n", BUCKET)
+    land(local_settings, "misc/people.csv", "name,city,born\nann,rome,1990\n", BUCKET)
+    _crawl(local_settings, catalog, "misc")
+    orders = catalog.get_table("damaged", "misc_orders_csv")
+    assert orders.location.endswith("/misc/orders.csv")  # a table located at its file
+    run, code = run_ingest(
+        local_settings, spark, "misc_orders", source="damaged.misc_orders_csv", target="raw.m_o"
+    )
+    assert code == 0, run.error
+    assert rows(spark, "raw.m_o", "order_id", "amount") == [(1, 2.5), (2, 3.5)]
