@@ -8,6 +8,7 @@ reached through a :class:`catalog.hive.HiveCatalog`.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -54,6 +55,9 @@ DEFAULT_SAMPLE_SIZE = 10  # files per leaf folder
 # Tables with this many files to sample are examined on executors when a crawl
 # runs as a Spark job (below it, shipping the work costs more than it saves).
 DISTRIBUTE_FROM = 500
+
+
+DATABASE_NAME = re.compile(r"[A-Za-z0-9_]{1,128}")  # what the metastore accepts unquoted
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,13 @@ class CrawlTarget:
         bucket, _, prefix = text.strip("/").partition("/")
         if not bucket:
             raise CrawlError(f"crawl target {path!r} names no bucket", hint="e.g. s3://landing/")
+        if not DATABASE_NAME.fullmatch(database):
+            raise CrawlError(
+                f"database name {database!r} is not allowed: letters, digits and _ "
+                "(at most 128)",
+                hint="e.g. --database landing",
+                key="database",
+            )
         return cls(
             bucket=bucket,
             prefix=prefix,

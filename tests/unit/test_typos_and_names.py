@@ -66,6 +66,8 @@ def test_a_local_folder_or_an_empty_path_is_not_crawled_silently(tmp_path: Path)
 
     code, out = _cli(tmp_path, "crawl", "s3://nosuchbucket/x/", "--plan")
     assert code != 0 and "bucket 'nosuchbucket' does not exist" in out and "Traceback" not in out
+    code, out = _cli(tmp_path, "crawl", "s3://landing/data/", "--database", "no-such db")
+    assert code != 0 and "database name 'no-such db' is not allowed" in out
 
 
 def test_classify_reports_each_file_and_reads_a_folder(tmp_path: Path) -> None:
