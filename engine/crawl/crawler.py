@@ -109,8 +109,7 @@ class CrawlTarget:
             raise CrawlError(f"crawl target {path!r} names no bucket", hint="e.g. s3://landing/")
         if not DATABASE_NAME.fullmatch(database):
             raise CrawlError(
-                f"database name {database!r} is not allowed: letters, digits and _ "
-                "(at most 128)",
+                f"database name {database!r} is not allowed: letters, digits and _ (at most 128)",
                 hint="e.g. --database landing",
                 key="database",
             )

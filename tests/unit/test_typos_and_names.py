@@ -134,3 +134,23 @@ def test_the_local_profile_lock_names_its_holder_and_is_freed_by_its_death(
         holder.wait()
     hold_local_profile(tmp_path)
     assert f"pid {os.getpid()}" in (tmp_path / LOCK_FILE).read_text()
+
+
+def test_a_bad_target_and_an_unset_password_are_refused_before_spark(tmp_path: Path) -> None:
+    code, out = _cli(tmp_path, "job", "run", "x", "--source", "landing.x", "--target", "nodot")
+    assert code != 0 and "--target 'nodot' must be database.table" in out
+    (tmp_path / "headwater.yaml").write_text(
+        "connections:\n  shop_db: {url: 'jdbc:postgresql://127.0.0.1:1/shop', user: u, "
+        "password_env: HW_TEST_UNSET_PASSWORD}\n"
+        "jobs:\n  orders: {arguments: {connection: shop_db, source: public.orders, "
+        "target: raw.orders}}\n"
+    )
+    env = clean_env(
+        HEADWATER_HOME=str(tmp_path / "home"),
+        HEADWATER_PROFILE="local",
+        HEADWATER_PROJECT_FILE=str(tmp_path / "headwater.yaml"),
+    )
+    done = run_cli(["job", "run", "orders"], env, timeout=60)
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode != 0 and "HW_TEST_UNSET_PASSWORD" in said and "is not set" in said
+    assert "spark-submit" not in said
