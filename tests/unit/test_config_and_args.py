@@ -9,13 +9,7 @@ from engine.errors import ConfigError
 from engine.ingest.args import resolve_options
 from engine.ingest.spec import parse_spec
 
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(__import__("os").environ):
-        if key.startswith("HEADWATER_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 def test_defaults_are_local_and_loopback() -> None:

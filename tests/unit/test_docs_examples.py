@@ -6,7 +6,6 @@ show cannot be one that headwater refuses."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -42,11 +41,7 @@ SUITE = {"name": "sales", "expectations": []}
 
 
 @pytest.fixture(autouse=True)
-def _project(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith("HEADWATER_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+def _project(isolated: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv(PROJECT_FILE_ENV, str(tmp_path / "headwater.yaml"))
     for name in ("mappings/shop.json", "mappings/orders.json"):
         (tmp_path / name).parent.mkdir(exist_ok=True)

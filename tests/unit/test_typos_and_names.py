@@ -11,13 +11,7 @@ from engine.config import check_name, project_section
 from engine.errors import ConfigError
 from tests.helpers import clean_env, run_cli
 
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith("HEADWATER_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 def test_an_unknown_top_level_key_is_named_with_a_suggestion() -> None:
