@@ -66,12 +66,15 @@ def looks_like_record(line: str, delimiter: str, width: int) -> bool:
     return width > 1 and line.count(delimiter) >= width - 1
 
 
-def is_multiline(rows: list[list[str]], delimiter: str, width: int) -> bool:
+def is_multiline(
+    rows: list[list[str]], delimiter: str, width: int, closed_at_end: bool = False
+) -> bool:
     """Whether the sample proves a quoted value spans lines: a row of the right width
-    with a line break in a value, that is not the last row parsed (the quote closed)
-    and whose continuation lines are not records of their own. An unterminated
-    quote (``1,"abc`` up to the end of the sample) proves nothing."""
-    for row in rows[:-1]:
+    with a line break in a value whose quote closed — a row is parsed after it, or
+    ``closed_at_end`` (the whole file is in the sample and ends with a quote) — and
+    whose continuation lines are not records of their own. An unterminated quote
+    (``1,"abc`` up to the end of the sample) proves nothing."""
+    for row in rows if closed_at_end else rows[:-1]:
         if len(row) != width:
             continue
         broken = [cell for cell in row if "\n" in cell]
@@ -85,7 +88,11 @@ def is_multiline(rows: list[list[str]], delimiter: str, width: int) -> bool:
 
 
 def sniff(
-    text: str, key: str, delimiters: tuple[str, ...] = DELIMITERS, quote: str = '"'
+    text: str,
+    key: str,
+    delimiters: tuple[str, ...] = DELIMITERS,
+    quote: str = '"',
+    complete: bool = False,
 ) -> tuple[Dialect, list[list[str]]] | None:
     """Pick the delimiter whose rows have the most consistent width (> 1)."""
     best: tuple[tuple[float, int, int], Dialect, list[list[str]]] | None = None
@@ -107,7 +114,9 @@ def sniff(
             quoted=quote in text,
             width=width,
             consistency=consistency,
-            multiline=is_multiline(rows, delimiter, width),
+            multiline=is_multiline(
+                rows, delimiter, width, complete and text.rstrip().endswith(quote)
+            ),
         )
         rank = (
             consistency if width > 1 else 0.0,
@@ -214,7 +223,7 @@ def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
     if sample.is_truncated and "\n" not in text:
         return no_match(name, "no complete line in the sample (a record longer than it)")
     text = _complete_lines(text, sample.is_truncated)
-    sniffed = sniff(text, sample.key, delimiters, quote)
+    sniffed = sniff(text, sample.key, delimiters, quote, complete=not sample.is_truncated)
     if sniffed is None:
         return no_match(name, "no rows in the sample")
     dialect, rows = sniffed

@@ -40,7 +40,7 @@ def decode(head: bytes, truncated: bool = True) -> tuple[str, str] | None:
     except UnicodeDecodeError as exc:
         if truncated and exc.start >= len(head) - 3:  # a multi-byte character cut by the sample end
             return head[: exc.start].decode("utf-8"), "UTF-8"
-        if _has_utf8_sequences(head):
+        if _is_mostly_utf8(head):
             # mixed: UTF-8 text with some bytes in another encoding. Reading it all as
             # Latin-1 would garble every UTF-8 character; read as UTF-8, the foreign
             # bytes become U+FFFD and the ingest sets those records aside.
@@ -53,10 +53,14 @@ _UTF8_SEQUENCE = re.compile(
 )
 
 
-def _has_utf8_sequences(data: bytes) -> bool:
-    """Whether ``data`` holds well-formed multi-byte UTF-8 characters (Latin-1 text
-    almost never does: it would take an accented capital followed by symbols)."""
-    return _UTF8_SEQUENCE.search(data) is not None
+def _is_mostly_utf8(data: bytes) -> bool:
+    """Whether ``data`` holds well-formed multi-byte UTF-8 characters, at least twice
+    as many as bytes that are not UTF-8 (Latin-1 text almost never holds any: it would
+    take an accented capital followed by symbols; Shift_JIS and the like hold some by
+    chance, among many more that are not)."""
+    valid = len(_UTF8_SEQUENCE.findall(data))
+    invalid = data.decode("utf-8", errors="replace").count("\ufffd")
+    return valid > 0 and valid >= 2 * invalid
 
 
 @dataclass(frozen=True)

@@ -136,3 +136,21 @@ def test_a_corrupt_gzip_is_reported_as_corrupt() -> None:
     assert [x.reason for x in classify_all(make_sample("b.gz", len(packed), bytes(packed)))] == [
         v.reason
     ]
+
+
+def test_a_quoted_line_break_in_the_last_row_proves_multiline_when_it_closes() -> None:
+    assert verdict("q.csv", b'col1\n"cell with\nnewline"\n').options["multiLine"] == "true"
+    assert verdict("u.csv", b'col1\n"hello\n\n world\n').options["multiLine"] == "false"
+
+
+def test_a_mostly_utf8_file_with_some_latin1_bytes_stays_utf8() -> None:
+    from engine.classify.model import decode
+
+    mixed = ("id,name\n" + "".join(f"{i},théta-{i}\n" for i in range(50))).encode()
+    mixed += "99,caf\u00e9\n".encode("latin-1")
+    text, encoding = decode(mixed, truncated=False) or ("", "")
+    assert encoding == "UTF-8" and "théta-7" in text and "caf\ufffd" in text
+    assert decode("caf\u00e9 na\u00efve\n".encode("latin-1"), False) == (
+        "café naïve\n",
+        "ISO-8859-1",
+    )
