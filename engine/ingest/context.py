@@ -260,11 +260,10 @@ class JobContext:
         if self.dead and quarantine and source.kind != JDBC:
             self._requarantine(source, transformation_ctx)
         self.record_dead_runs()
-        with self.step(f"read {source.described}"):
-            self.run_record.source = source.described
-            self.run_record.files_read += len(batch.files)
-            self.run_record.bytes_read += batch.bytes_read
-            return batch
+        self.run_record.source = source.described
+        self.run_record.files_read += len(batch.files)
+        self.run_record.bytes_read += batch.bytes_read
+        return batch
 
     def _with_source_file(self, batch: SourceBatch) -> Any:
         if batch.df is not None and batch.files and self.args.get("lineage", "true") != "false":
