@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from engine.config import Settings
@@ -24,5 +25,7 @@ def test_a_second_process_on_the_same_embedded_metastore_gets_a_clear_error(
     env = clean_env(HEADWATER_PROFILE="local", HEADWATER_HOME=str(local_settings.home_path))
     result = run_cli(["catalog", "databases"], env)
     assert result.returncode == 1
-    assert "open in another process" in result.stderr
-    assert "Traceback" not in result.stderr
+    said = " ".join(result.stderr.split())
+    assert f"is in use by pid {os.getpid()}" in said  # names the holder: this test process
+    assert "one headwater process at a time" in said
+    assert "Traceback" not in result.stderr and "at org.apache" not in result.stderr
