@@ -60,8 +60,8 @@ def crawl(
 
     name = None
     targets: list[CrawlTarget | JdbcCrawlTarget]
-    _refuse_local_folder(target)
     if "://" in target or "/" in target:
+        _refuse_local_folder(target)
         recrawl = CRAWL_NEW_FOLDERS_ONLY if new_folders_only else CRAWL_EVERYTHING
         targets = [
             CrawlTarget.parse(
@@ -74,8 +74,10 @@ def crawl(
             )
         ]
     else:
-        from engine.definitions import crawl_targets
+        from engine.definitions import crawl_targets, load_crawlers
 
+        if target not in load_crawlers() and Path(target).is_dir():
+            _refuse_local_folder(target)  # a folder here, not a crawler of headwater.yaml
         name, targets = target, crawl_targets(target)
     for crawl_target in targets:
         if isinstance(crawl_target, CrawlTarget):
@@ -123,9 +125,7 @@ def _refuse_local_folder(target: str) -> None:
     """A crawl reads a bucket; a local folder is landed first (one command)."""
     from engine.errors import CrawlError
 
-    local = target.startswith(("./", "../", "/", "~", "file:")) or (
-        "://" not in target and Path(target).is_dir()
-    )
+    local = target.startswith(("./", "../", "/", "~", "file:")) or Path(target).is_dir()
     if not local:
         return
     folder = Path(target.removeprefix("file://")).expanduser()

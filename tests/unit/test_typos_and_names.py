@@ -54,6 +54,9 @@ def test_a_local_folder_or_an_empty_path_is_not_crawled_silently(tmp_path: Path)
     assert code != 0 and "./data is a local folder" in out
     assert "headwater land ./data s3://landing/data/" in out
 
+    code, out = _cli(tmp_path, "crawl", "data")  # not a crawler of headwater.yaml: the folder
+    assert code != 0 and "data is a local folder" in out
+
     code, out = _cli(tmp_path, "land", "./data", "s3://landing/data/")
     assert code == 0, out
     assert (tmp_path / "home" / "lake" / "landing" / "data" / "a.csv").is_file()
