@@ -214,6 +214,18 @@ def test_two_schedulers_and_a_crash_mid_workflow_run_every_action_once(tmp_path:
             130,
             "a firing by the second scheduler",
         )
+        # a run still going at SIGTERM is handed over (left RUNNING for the next
+        # scheduler): let the firing's run end first
+        _wait_for(
+            lambda: all(
+                r["state"] not in ("STARTING", "RUNNING")
+                for r in run_cli_json(
+                    ["runs", "--kind", "trigger", "--name", "tick", "--json"], env
+                )
+            ),
+            120,
+            "the tick run to end",
+        )
         second.send_signal(signal.SIGTERM)
         assert second.wait(60) == 0
     finally:
