@@ -169,9 +169,6 @@ def flag_malformed_records(
     if fmt == "csv" and multiline and len(fields) > 1 and len(delimiter) == 1:
         escaped = delimiter if delimiter.isalnum() else "\\" + delimiter  # a Java literal
         pattern = f"\\n(?:[^\\n{escaped}]*{escaped}){{{len(fields) - 1}}}"  # linear
-        record = sf.concat_ws(
-            delimiter, *[sf.col(quote_name(f.name)).cast("string") for f in fields]
-        )
         swallowed = _any_text(texts, lambda c: c.rlike(pattern))
         reason = sf.concat(
             sf.lit("a quoted value runs over "),
