@@ -277,15 +277,25 @@ def read_jdbc(
         ) from exc
 
 
-def _first_line(exc: BaseException) -> str:
-    """The message worth showing: for a JVM error, its root cause's first line (the
-    top one is py4j's "An error occurred while calling o123.save")."""
+def _jvm_causes(exc: BaseException) -> list[Any]:
+    """A JVM error's Java exception and its causes, outermost first (none for others)."""
+    causes: list[Any] = []
     if isinstance(exc, Py4JJavaError):
         with contextlib.suppress(Exception):
             cause = exc.java_exception
-            while cause.getCause() is not None:
+            while cause is not None:
+                causes.append(cause)
                 cause = cause.getCause()
-            text = str(cause.getMessage() or cause.toString()).strip()
+    return causes
+
+
+def _first_line(exc: BaseException) -> str:
+    """The message worth showing: for a JVM error, its root cause's first line (the
+    top one is py4j's "An error occurred while calling o123.save")."""
+    causes = _jvm_causes(exc)
+    if causes:
+        with contextlib.suppress(Exception):
+            text = str(causes[-1].getMessage() or causes[-1].toString()).strip()
             if text:
                 return text.splitlines()[0]
     text = str(exc).strip()
@@ -298,12 +308,8 @@ _READ_FAILURE = re.compile(r"while reading file (\S+?)\.?(?:\s|$)")
 def failed_file(exc: BaseException) -> str | None:
     """The file Spark failed to read, when a JVM error says (FAILED_READ_FILE)."""
     texts = [str(exc)]
-    if isinstance(exc, Py4JJavaError):
-        with contextlib.suppress(Exception):
-            cause = exc.java_exception
-            while cause is not None:
-                texts.append(str(cause.getMessage() or ""))
-                cause = cause.getCause()
+    with contextlib.suppress(Exception):
+        texts += [str(cause.getMessage() or "") for cause in _jvm_causes(exc)]
     for text in texts:
         found = _READ_FAILURE.search(text)
         if found:

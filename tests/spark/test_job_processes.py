@@ -31,6 +31,19 @@ def _project(tmp_path: Path, jobs: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _csv_job(target: str) -> dict[str, Any]:
+    """A job over the CSV files _land writes."""
+    source_options = {"header": "true", "inferSchema": "true"}
+    return {
+        "arguments": {
+            "source": "s3://landing/grow/",
+            "format": "csv",
+            "source_options": source_options,
+            "target": target,
+        }
+    }
+
+
 def _land(tmp_path: Path, name: str, first_id: int) -> list[int]:
     data, ids = csv_part(first_id)
     folder = tmp_path / "home" / "lake" / "landing" / "grow"
@@ -56,19 +69,7 @@ def _writing_driver(state: Path) -> Callable[[], int | None]:
 def test_three_runs_with_the_middle_one_killed_land_each_row_exactly_once(
     tmp_path: Path, spark: Any
 ) -> None:
-    env = _project(
-        tmp_path,
-        {
-            "grow": {
-                "arguments": {
-                    "source": "s3://landing/grow/",
-                    "format": "csv",
-                    "source_options": {"header": "true", "inferSchema": "true"},
-                    "target": "raw.grow",
-                }
-            }
-        },
-    )
+    env = _project(tmp_path, {"grow": _csv_job("raw.grow")})
     expected = _land(tmp_path, "part-1.csv", 1)
     subprocess.run([*HEADWATER, "job", "run", "grow"], env=env, check=True, timeout=300)
 
@@ -198,19 +199,7 @@ def test_a_driver_killed_right_after_its_commit_is_registered_by_the_rerun(
 ) -> None:
     from engine.faults import FAULT_AFTER
 
-    env = _project(
-        tmp_path,
-        {
-            "fresh": {
-                "arguments": {
-                    "source": "s3://landing/grow/",
-                    "format": "csv",
-                    "source_options": {"header": "true", "inferSchema": "true"},
-                    "target": "raw.fresh",
-                }
-            }
-        },
-    )
+    env = _project(tmp_path, {"fresh": _csv_job("raw.fresh")})
     expected = _land(tmp_path, "part-1.csv", 1)
     killed = subprocess.run(
         [*HEADWATER, "job", "run", "fresh"],

@@ -18,6 +18,7 @@ from engine.ingest.definitions import load_jobs
 from engine.orchestrate.definitions import load_flows
 from engine.quality.definitions import job_suite
 from engine.replicate.definitions import load_tasks, replication_task
+from tests.unit.test_dms_mapping import include
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 BLOCK = re.compile(r"^```yaml\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -26,17 +27,7 @@ EXAMPLES = [
     for doc in sorted(DOCS.glob("*.md"))
     for n, text in enumerate(BLOCK.findall(doc.read_text()), 1)
 ]
-MAPPING = {
-    "rules": [
-        {
-            "rule-type": "selection",
-            "rule-id": "1",
-            "rule-name": "all",
-            "object-locator": {"schema-name": "public", "table-name": "%"},
-            "rule-action": "include",
-        }
-    ]
-}
+MAPPING = {"rules": [include("1", "public", "%")]}
 SUITE = {"name": "sales", "expectations": []}
 
 
