@@ -65,7 +65,9 @@ class StateError(HeadwaterError):
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    """The current UTC instant for run records: milliseconds, so two runs started within
+    one second (a fast python job and its rerun) still list in the order they ran."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 @dataclass
