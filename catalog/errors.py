@@ -43,6 +43,11 @@ class TableNotFoundError(CatalogError):
     """A named table is not in the catalog."""
 
 
+class DefinitionRefusedError(CatalogError):
+    """The metastore refused a table's new definition as an in-place change (changed
+    partition keys, or column types its policy calls incompatible)."""
+
+
 class CatalogUnavailableError(CatalogError):
     """The SQL endpoint cannot be reached (is the stack up?)."""
 

@@ -10,13 +10,20 @@ the Delta log, so :meth:`HiveCatalog.get_table` shows it either way.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from catalog import ddl
-from catalog.errors import CatalogError, DatabaseNotFoundError, TableNotFoundError
+from catalog.definitions import is_staging, merged_definition, same_partition_keys, staging_name
+from catalog.errors import (
+    CatalogError,
+    DatabaseNotFoundError,
+    DefinitionRefusedError,
+    TableNotFoundError,
+)
 from catalog.metastore import MetastoreReader
 from catalog.model import Column, Database, Partition, Table
 
@@ -104,6 +111,8 @@ class HiveCatalog:
         """Every table of ``database`` by name (one dropped meanwhile is left out)."""
         tables = {}
         for name in self.table_names(database):
+            if is_staging(name):
+                continue  # a definition being swapped in (catalog.definitions)
             try:
                 tables[name] = self.get_table(database, name)
             except TableNotFoundError:
@@ -206,6 +215,61 @@ class HiveCatalog:
 
     def drop_table(self, database: str, name: str, view: bool = False) -> None:
         self.runner.sql(ddl.drop_table_sql(database, name, view))
+
+    # -- a new definition for an existing table (see catalog.definitions) ------------
+    def stage_table(self, table: Table) -> Table:
+        """``table`` created under its staging name (a crashed attempt's is dropped first)."""
+        staged = dataclasses.replace(table, name=staging_name(table.name))
+        self.drop_table(staged.database, staged.name)
+        self.create_table(staged)
+        return staged
+
+    def alter_from_staging(self, table: Table, owned: frozenset[str]) -> None:
+        """Give ``table`` its staged definition in one metastore call, keeping the
+        properties users set (those not in ``owned``) and its partitions.
+
+        Raises:
+            DefinitionRefusedError: the metastore cannot change it in place (partition
+                keys differ, or column types it deems incompatible): swap it instead.
+        """
+        source = self._definitions()
+        current = source.raw_table(table.database, table.name)
+        staged = source.raw_table(table.database, staging_name(table.name))
+        if not same_partition_keys(current, staged):
+            raise DefinitionRefusedError(
+                f"table {table.qualified_name}: partition keys cannot change in place"
+            )
+        source.put_raw_table(table.database, table.name, merged_definition(current, staged, owned))
+        self.runner.sql(f"REFRESH TABLE {ddl.qualified(table.database, table.name)}")
+
+    def swap_from_staging(
+        self, table: Table, owned: frozenset[str], dropped: Callable[[], None] = lambda: None
+    ) -> None:
+        """Replace ``table`` by its staged definition: drop it (then ``dropped()``),
+        rename the staged one (between the two there is no table; the next crawl
+        re-creates it), then give back the properties users had set."""
+        source = self._definitions()
+        current = source.raw_table(table.database, table.name)
+        self.drop_table(table.database, table.name)
+        dropped()
+        staged = ddl.qualified(table.database, staging_name(table.name))
+        self.runner.sql(
+            f"ALTER TABLE {staged} RENAME TO {ddl.qualified(table.database, table.name)}"
+        )
+        renamed = source.raw_table(table.database, table.name)
+        source.put_raw_table(table.database, table.name, merged_definition(current, renamed, owned))
+        self.runner.sql(f"REFRESH TABLE {ddl.qualified(table.database, table.name)}")
+
+    def _definitions(self) -> Any:
+        """Who reads and replaces raw definitions: the metastore's thrift API (stack
+        CLI), or the Spark session's Hive client."""
+        for candidate in (self.metastore, self.runner):
+            if hasattr(candidate, "put_raw_table"):
+                return candidate
+        raise CatalogError(
+            "this catalog connection cannot change a table's definition",
+            hint="crawl with the headwater CLI or the crawl job (jobs/crawl.py)",
+        )
 
     def add_partitions(self, table: Table, partitions: list[Partition], batch: int = 100) -> None:
         for start in range(0, len(partitions), batch):

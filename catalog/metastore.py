@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from catalog import ddl
-from catalog.errors import CatalogError, CatalogUnavailableError
+from catalog.errors import CatalogError, CatalogUnavailableError, DefinitionRefusedError
 from catalog.metastore_db import MetastoreDatabase
 from catalog.model import Column, Database, Table
 
@@ -142,6 +142,31 @@ class MetastoreReader:
             self.backing.close()
             self.backing = None
             return None
+
+    # -- one table's raw definition (for an in-place change) ----------------------------
+    def raw_table(self, database: str, name: str) -> Any:
+        """The metastore's thrift ``Table`` for ``database.name``."""
+        return self._call(f"read table {database}.{name}", "get_table", database, name)
+
+    def put_raw_table(self, database: str, name: str, table: Any) -> None:
+        """Replace ``database.name``'s definition with ``table`` in one metastore call.
+
+        Raises:
+            DefinitionRefusedError: the metastore will not make this change in place.
+        """
+        from pymetastore.hive_metastore.ttypes import InvalidOperationException
+
+        try:
+            self._connect().alter_table(database, name, table)
+        except InvalidOperationException as exc:
+            raise DefinitionRefusedError(
+                f"the metastore refused to alter table {database}.{name}: {exc.message}"
+            ) from exc
+        except Exception as exc:  # thrift raises its generated exception types
+            message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            raise CatalogError(
+                f"the metastore failed to alter table {database}.{name}: {message}"
+            ) from exc
 
     def close(self) -> None:
         if self.backing is not None:

@@ -14,9 +14,12 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from catalog.ddl import DELTA, VIEW
+from catalog.ddl import VIEW
+from catalog.definitions import staging_name
+from catalog.errors import DefinitionRefusedError
 from catalog.hive import HiveCatalog
 from catalog.model import Table
+from engine import faults
 from engine.classify.registry import BUILT_IN, Classifier
 from engine.config import Settings
 from engine.crawl.delta import delta_table
@@ -39,6 +42,7 @@ from engine.crawl.plan import (
     DEPRECATE_IN_DATABASE,
     DEPRECATED_KEY,
     LOG,
+    UNCHANGED,
     UPDATE,
     UPDATE_IN_DATABASE,
     CrawlPlan,
@@ -275,9 +279,20 @@ def check_bucket(settings: Settings, target: CrawlTarget) -> None:
 
 
 def apply_plan(plan: CrawlPlan, catalog: HiveCatalog) -> None:
-    """Write a plan to the catalog: databases, tables, partitions, then deletions."""
+    """Write a plan to the catalog: databases, tables, partitions, then deletions.
+
+    A crash at any instant leaves every table with its old or its new definition
+    (updates are made in place, see :func:`_apply_change`), and the next crawl of the
+    target finishes the work: same plan, same result.
+    """
     if plan.create_database:
         catalog.create_database(plan.database)
+        faults.after_step(f"crawl: create database {plan.database}")
+    else:  # definitions a crashed crawl staged and never swapped in
+        present = {name.lower() for name in catalog.table_names(plan.database)}
+        for change in plan.changes:
+            if staging_name(change.table.name).lower() in present:
+                catalog.drop_table(plan.database, staging_name(change.table.name))
     for change in plan.changes:
         _apply_change(change, catalog)
     for deletion in plan.deletions:
@@ -290,16 +305,38 @@ def apply_plan(plan: CrawlPlan, catalog: HiveCatalog) -> None:
             catalog.set_properties(
                 table.database, table.name, {DEPRECATED_KEY: stamp}, view=table.format == VIEW
             )
+        faults.after_step(f"crawl: {deletion.behavior} {table.qualified_name}")
 
 
 def _apply_change(change: TableChange, catalog: HiveCatalog) -> None:
+    """One table's change. An update is built under a staging name and copied onto the
+    table in one metastore call (users' comments and properties kept); only a change
+    of format, location or partition keys swaps the table for the staged one."""
     table = change.table
-    if change.action == UPDATE and table.format != VIEW:  # views are replaced in place
-        catalog.drop_table(table.database, table.name)  # external: files stay
-    if change.action in (CREATE, UPDATE):
-        catalog.create_table(table)
+    if change.action == CREATE or (change.action == UPDATE and table.format == VIEW):
+        catalog.create_table(table)  # views: CREATE OR REPLACE, one statement
+        faults.after_step(f"crawl: {change.action} {table.qualified_name}")
+    elif change.action == UPDATE:
+        catalog.stage_table(table)
+        faults.after_step(f"crawl: stage {table.qualified_name}")
+        swap = change.replaces
+        if not swap:
+            try:
+                catalog.alter_from_staging(table, change.owned_keys)
+            except DefinitionRefusedError:
+                swap = True  # column types this metastore will not change in place
+        if swap:
+            catalog.swap_from_staging(
+                table,
+                change.owned_keys,
+                dropped=lambda: faults.after_step(f"crawl: drop {table.qualified_name}"),
+            )
+        faults.after_step(f"crawl: update {table.qualified_name}")
+        catalog.drop_table(table.database, staging_name(table.name))
+        faults.after_step(f"crawl: drop staging {table.qualified_name}")
     if change.new_partitions:
         catalog.add_partitions(table, list(change.new_partitions))
+        faults.after_step(f"crawl: add partitions {table.qualified_name}")
 
 
 def crawl(
@@ -341,10 +378,12 @@ def crawl(
             if state is not None:
                 state.add_seen_folders(run.crawler, planned.folders, planned.run_id)
                 for change in planned.plan.changes:
-                    # a Delta table's schema changes in its log, not the metastore: its
-                    # history still gets the new version (identical ones are not repeated)
-                    if change.action in (CREATE, UPDATE) or change.table.format == DELTA:
+                    # unchanged ones too: a Delta table's schema changes in its log, not
+                    # the metastore, and a crawl that died before this point left a
+                    # version out (identical versions are not repeated)
+                    if change.action in (CREATE, UPDATE, UNCHANGED):
                         state.add_table_version(change.table, planned.run_id)
+                faults.after_step("crawl: record table versions")
     except HeadwaterError as exc:
         if state is not None and not dry_run:
             run.run_id = run.run_id if run.run_id != "pending" else uuid.uuid4().hex[:12]

@@ -7,10 +7,11 @@ them and :func:`engine.crawl.crawler.apply_plan` can carry them out.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from catalog.ddl import DELTA
-from catalog.model import Partition, Table
+from catalog.model import Column, Partition, Table
 from catalog.versions import STAT_KEYS
 from engine.crawl.layout import Skipped
 
@@ -26,6 +27,25 @@ CRAWL_EVERYTHING, CRAWL_NEW_FOLDERS_ONLY = "crawl_everything", "crawl_new_folder
 RECRAWL_BEHAVIORS = (CRAWL_EVERYTHING, CRAWL_NEW_FOLDERS_ONLY)
 DELETE_BEHAVIORS = (DEPRECATE_IN_DATABASE, DELETE_FROM_DATABASE, LOG)
 DEPRECATED_KEY = "DEPRECATED_BY_CRAWLER"
+# Table properties a crawl writes (classifiers, statistics, bookkeeping). On an update
+# the crawler owns these and leaves every other property (a user's) as it was.
+CRAWLER_KEYS = frozenset(
+    {
+        *STAT_KEYS,
+        DEPRECATED_KEY,
+        "classification",
+        "delimiter",
+        "areColumnsQuoted",
+        "compressionType",
+        "encoding",
+        "skip.header.line.count",
+        "avroCodec",
+        "typeOfData",
+        "grokPattern",
+        "connectionName",
+        "sourceTable",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +59,27 @@ class TableChange:
     @property
     def is_write(self) -> bool:
         return self.action != UNCHANGED or bool(self.new_partitions)
+
+    @property
+    def replaces(self) -> bool:
+        """An update the metastore cannot make in place (another format, location or
+        partition keys): the table is swapped for a new one and its partitions re-added."""
+        old = self.previous
+        return self.action == UPDATE and old is not None and _moved(self.table, old)
+
+    @property
+    def owned_keys(self) -> frozenset[str]:
+        """The properties this change decides; the table's other ones are users'."""
+        return CRAWLER_KEYS | frozenset(self.table.parameters)
+
+
+def _moved(new: Table, old: Table) -> bool:
+    return (
+        new.format != old.format
+        or normalize_location(new.location) != normalize_location(old.location)
+        or [(k.name, k.type) for k in new.partition_keys]
+        != [(k.name, k.type) for k in old.partition_keys]
+    )
 
 
 @dataclass(frozen=True)
@@ -107,15 +148,33 @@ def plan_table(
 ) -> TableChange:
     if existing is None:
         return TableChange(CREATE, new, None, ("new table",), tuple(partitions))
+    new = with_comments(new, existing)
     reasons = _schema_differences(new, existing)
     fresh = tuple(p for p in partitions if p.values not in existing_partitions)
     if reasons and update_behavior == LOG:
         # The catalog keeps its definition; the change is only recorded.
         return TableChange(LOGGED, new, existing, tuple(reasons), fresh)
     if reasons:
-        # Re-created (external: no data is touched), so every partition is re-added.
-        return TableChange(UPDATE, new, existing, tuple(reasons), tuple(partitions))
+        change = TableChange(UPDATE, new, existing, tuple(reasons), fresh)
+        if change.replaces:  # a new table (external: no data is touched): every partition
+            change = dataclasses.replace(change, new_partitions=tuple(partitions))
+        return change
     return TableChange(UNCHANGED, new, existing, (), fresh)
+
+
+def with_comments(new: Table, existing: Table) -> Table:
+    """``new`` with the column comments of ``existing`` (set by users) where ``new``
+    has none: a recrawl neither loses them nor counts them as a change."""
+    said = {c.name.lower(): c.comment for c in (*existing.columns, *existing.partition_keys)}
+
+    def commented(columns: tuple[Column, ...]) -> tuple[Column, ...]:
+        return tuple(
+            c if c.comment else Column(c.name, c.type, said.get(c.name.lower())) for c in columns
+        )
+
+    return dataclasses.replace(
+        new, columns=commented(new.columns), partition_keys=commented(new.partition_keys)
+    )
 
 
 def plan_deletions(

@@ -33,7 +33,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from catalog.hive import HiveCatalog
-from engine import storage
+from engine import faults, storage
 from engine.crawl.delta import read_txn_version
 from engine.errors import ConfigError, ReplicationError
 from engine.ingest.context import default_location
@@ -370,6 +370,7 @@ class Replication:
                 now(),
             )
             self.store.save_batch(entry)
+            faults.after_step(f"replicate: record batch {entry.seq}")
             return applied + self._apply_batch(plans, batches[0].start_position, entry)
 
     def _apply_batch(self, plans: list[TablePlan], generation: str, entry: Batch) -> int:
@@ -387,7 +388,9 @@ class Replication:
                     total += len(found)
             entry.status, entry.changes = COMMITTED, total
             self.store.save_batch(entry)
+            faults.after_step(f"replicate: commit batch {entry.seq}")
             self.source.advance(self.task.slot, end)
+            faults.after_step(f"replicate: advance slot past batch {entry.seq}")
         self.ctx.run_record.rows_read += total
         self.store.save_job_run(self.ctx.run_record)
         print(
@@ -446,15 +449,21 @@ class Replication:
                     txn=(app, entry.seq),
                     user_metadata=metadata,
                 )
+            faults.after_step(f"replicate: write changes of {plan.source_name}")
             app = self.app_id(generation, plan, "current")
             if self._committed(current, app) < entry.seq:
                 spark_side.merge_current(
                     typed, plan, current, txn=(app, entry.seq), user_metadata=metadata
                 )
+            faults.after_step(f"replicate: merge into {plan.source_name}")
         finally:
             typed.unpersist()
         self._register(plan, change_table, changes=True)
         self._register(plan, current)
+        faults.after_step(f"replicate: register {plan.source_name}")
+        last = changes[-1].commit_lsn
+        if stats.last_position and parse_lsn(stats.last_position) >= last:
+            return  # a replayed batch this table's statistics already count
         counts = Counter(c.op for c in changes)
         stats.inserts += counts["I"]
         stats.updates += counts["U"]
@@ -466,6 +475,7 @@ class Replication:
         ).isoformat(timespec="milliseconds")
         stats.updated_at = now()
         self.store.save_table_stats(stats)
+        faults.after_step(f"replicate: count changes of {plan.source_name}")
 
     def _committed(self, location: str, app: str) -> int:
         store, prefix = storage.locate(self.ctx.settings, location)

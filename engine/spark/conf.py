@@ -47,6 +47,9 @@ def spark_conf(settings: Settings, *, app_name: str = "headwater") -> dict[str, 
         conf["spark.hadoop.javax.jdo.option.ConnectionURL"] = (
             f"jdbc:derby:;databaseName={derby};create=true"
         )
+        # a crawl changes column types in place (catalog.definitions); external
+        # tables over files hold no data the metastore could make unreadable
+        conf["spark.hadoop.hive.metastore.disallow.incompatible.col.type.changes"] = "false"
     else:
         s3 = settings.s3
         conf.update(

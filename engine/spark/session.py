@@ -22,7 +22,7 @@ from py4j.protocol import Py4JJavaError
 from pyspark.errors import AnalysisException, PySparkException
 from pyspark.sql import SparkSession
 
-from catalog.errors import CatalogError
+from catalog.errors import CatalogError, DefinitionRefusedError
 from engine.config import Settings
 from engine.errors import MetastoreBusyError, SetupError
 from engine.spark.conf import DELTA_PROBE_CLASS, spark_conf, spark_secrets
@@ -160,7 +160,12 @@ def _wait_for_derby(metastore: Path, timeout: float = DERBY_RELEASE_SECONDS) -> 
 
 
 class SparkSqlRunner:
-    """:class:`catalog.hive.SqlRunner` over a Spark session (local profile)."""
+    """:class:`catalog.hive.SqlRunner` over a Spark session (local profile, and jobs).
+
+    It also reads and replaces one table's raw metastore definition (what an in-place
+    crawl update needs) through the session's own Hive client: the thrift ``Table``
+    crosses py4j serialized, so Python handles the same objects as over a socket.
+    """
 
     def __init__(self, spark: SparkSession) -> None:
         self.spark = spark
@@ -176,3 +181,55 @@ class SparkSqlRunner:
         except (AnalysisException, PySparkException) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CatalogError(f"{first} (statement: {statement[:200]})") from exc
+
+    @property
+    def _jvm(self) -> Any:
+        return self.spark.sparkContext._jvm
+
+    def _metastore_client(self) -> Any:
+        jvm = self._jvm
+        client = self.spark._jsparkSession.sharedState().externalCatalog().unwrapped().client()
+        return jvm.org.apache.spark.sql.hive.client.HiveClientImpl.getHive(client.conf()).getMSC()
+
+    def _binary(self) -> Any:
+        return self._jvm.org.apache.thrift.protocol.TBinaryProtocol.Factory()
+
+    def raw_table(self, database: str, name: str) -> Any:
+        """The metastore's thrift ``Table`` for ``database.name``."""
+        from pymetastore.hive_metastore import ttypes
+        from thrift.protocol import TBinaryProtocol
+        from thrift.TSerialization import deserialize
+
+        jvm = self._jvm
+        try:
+            found = self._metastore_client().getTable(database, name)
+            data = bytes(jvm.org.apache.thrift.TSerializer(self._binary()).serialize(found))
+        except Py4JJavaError as exc:
+            message = str(exc.java_exception.getMessage() or exc.java_exception.toString())
+            raise CatalogError(
+                f"the metastore failed to read table {database}.{name}: {message}"
+            ) from None
+        return deserialize(ttypes.Table(), data, TBinaryProtocol.TBinaryProtocolFactory())
+
+    def put_raw_table(self, database: str, name: str, table: Any) -> None:
+        """Replace ``database.name``'s definition with ``table`` in one metastore call."""
+        from thrift.protocol import TBinaryProtocol
+        from thrift.TSerialization import serialize
+
+        jvm = self._jvm
+        data = serialize(table, TBinaryProtocol.TBinaryProtocolFactory())
+        try:
+            definition = jvm.org.apache.hadoop.hive.metastore.api.Table()
+            jvm.org.apache.thrift.TDeserializer(self._binary()).deserialize(
+                definition, bytearray(data)
+            )
+            self._metastore_client().alter_table(database, name, definition)
+        except Py4JJavaError as exc:
+            cause = exc.java_exception
+            message = str(cause.getMessage() or cause.toString())
+            refused = "InvalidOperationException" in cause.getClass().getName()
+            error = DefinitionRefusedError if refused else CatalogError
+            raise error(
+                f"the metastore {'refused' if refused else 'failed'} to alter table "
+                f"{database}.{name}: {message}"
+            ) from None

@@ -76,6 +76,8 @@ class MetastoreService(Service):
             "hive.async.log.enabled": "false",
             "hive.metastore.warehouse.dir": self.settings.warehouse_uri,
             "hive.metastore.event.db.notification.api.auth": "false",
+            # a crawl changes column types in place (catalog.definitions)
+            "hive.metastore.disallow.incompatible.col.type.changes": "false",
             "fs.s3a.endpoint": s3.endpoint,
             "fs.s3a.endpoint.region": s3.region,
             "fs.s3a.path.style.access": str(s3.path_style).lower(),

@@ -544,3 +544,70 @@ def test_mariadb_key_timestamp_increments_through_an_ingest_job(
     assert lake == [(i, "gold" if i in (3, 7) else "basic") for i in range(1, 52)]
     runs = run_cli_json(["job", "runs", "accounts_maria", "--json"], env)
     assert [(r["rows_read"], r["rows_written"]) for r in runs] == [(3, 3), (50, 50)]
+
+
+# Every step boundary of a CDC batch, in the order a batch passes them. Each resume
+# replays the pending batch one step further and is SIGKILLed there (issue 16).
+BATCH_STEPS = [
+    "replicate: record batch",
+    "replicate: write changes of crashrepl.items",
+    "replicate: merge into crashrepl.items",
+    "replicate: register crashrepl.items",
+    "replicate: count changes of crashrepl.items",
+    "replicate: commit batch",
+]
+
+
+def test_a_cdc_batch_killed_after_every_step_heals_and_counts_each_change_once(
+    stack: StackRun, tmp_path: Path
+) -> None:
+    from engine.faults import FAULT_AFTER
+
+    source = _source(stack)
+    source.execute(
+        "DROP SCHEMA IF EXISTS crashrepl CASCADE; CREATE SCHEMA crashrepl;"
+        "CREATE TABLE crashrepl.items (id int PRIMARY KEY, qty int);"
+        "CREATE TABLE crashrepl.notes (id int PRIMARY KEY, body text);"
+        "INSERT INTO crashrepl.items SELECT g, g FROM generate_series(1, 100) g;"
+    )
+    (tmp_path / "crash.json").write_text(json.dumps({"rules": [_selection("crashrepl")]}))
+    project = tmp_path / "headwater.yaml"
+    task = {"connection": "shop", "table_mappings": "crash.json"}
+    project.write_text(
+        connections_yaml(stack.settings) + yaml.safe_dump({"replication_tasks": {"crash": task}})
+    )
+    env = {**stack.env, "HEADWATER_PROJECT_FILE": str(project)}
+    _ok(run_cli(["replicate", "start", "crash"], env))
+
+    source.execute("INSERT INTO crashrepl.items SELECT g, g FROM generate_series(101, 150) g")
+    source.execute("UPDATE crashrepl.items SET qty = -qty WHERE id <= 10")
+    source.execute("DELETE FROM crashrepl.items WHERE id BETWEEN 11 AND 15")
+    source.execute("INSERT INTO crashrepl.notes VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+    for step in BATCH_STEPS:
+        killed = run_cli(["replicate", "resume", "crash"], {**env, FAULT_AFTER: step})
+        assert killed.returncode != 0, step
+        # the full-loaded table stays registered whatever instant the driver died
+        assert ("crash", "items", False) in _query(stack, "SHOW TABLES IN crash"), step
+    # the next batch's run dies once its slot moved, before its run was recorded
+    source.execute("INSERT INTO crashrepl.items SELECT g, 0 FROM generate_series(151, 155) g")
+    killed = run_cli(
+        ["replicate", "resume", "crash"], {**env, FAULT_AFTER: "replicate: advance slot"}
+    )
+    assert killed.returncode != 0
+    _ok(run_cli(["replicate", "resume", "crash"], env))
+
+    out = _ok(run_cli(["replicate", "validate", "crash"], env))
+    assert out.count("Validated") == 2, out
+    status = run_cli_json(["replicate", "status", "crash"], env)[0]
+    tables = {t["source"]: t for t in status["tables"]}
+    items, notes = tables["crashrepl.items"], tables["crashrepl.notes"]
+    assert (items["inserts"], items["updates"], items["deletes"]) == (55, 10, 5)
+    assert (notes["inserts"], notes["updates"], notes["deletes"]) == (3, 0, 0)
+    assert status["pending_batch"] is False
+    assert _query(stack, "SELECT count(*), count(DISTINCT _lsn) FROM crash.items__ct") == [(70, 70)]
+    assert _query(stack, "SELECT count(*), sum(qty) FROM crash.items") == [
+        (150, sum(range(16, 151)) - sum(range(1, 11)))
+    ]
+    runs = run_cli_json(["job", "runs", "replicate-crash"], env)
+    assert [r["state"] for r in runs].count("FAILED") == len(BATCH_STEPS) + 1
+    source.close()

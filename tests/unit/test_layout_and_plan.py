@@ -171,3 +171,26 @@ def test_deletions_only_touch_this_crawlers_tables_under_the_target() -> None:
     assert [d.table.name for d in gone] == ["gone"]
     gone = plan_deletions(tables, {"kept"}, target, DELETE_FROM_DATABASE)
     assert [d.table.name for d in gone] == ["gone", "old"]
+
+
+def test_an_update_in_place_adds_only_new_partitions_and_a_moved_table_gets_all() -> None:
+    existing = _table(columns=(Column("id", "string"),))
+    change = plan_table(_table(), PARTS, existing, {("1",)})
+    assert change.action == UPDATE and not change.replaces
+    assert [p.values for p in change.new_partitions] == [("2",)]
+    moved = plan_table(_table(location="file:/lake/elsewhere"), PARTS, existing, {("1",)})
+    assert moved.replaces and len(moved.new_partitions) == 2
+
+
+def test_users_column_comments_carry_over_and_are_no_change() -> None:
+    existing = _table(columns=(Column("id", "bigint", "the order number"),))
+    change = plan_table(_table(), PARTS, existing, {("1",), ("2",)})
+    assert change.action == UNCHANGED
+    assert change.table.columns[0].comment == "the order number"
+
+
+def test_the_crawler_owns_its_properties_and_leaves_users_ones() -> None:
+    existing = _table(parameters={"classification": "csv", "delimiter": ";", "team": "ml"})
+    change = plan_table(_table(parameters={"classification": "json"}), PARTS, existing, set())
+    assert {"classification", "delimiter", "recordCount"} <= change.owned_keys
+    assert "team" not in change.owned_keys
