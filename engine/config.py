@@ -10,7 +10,9 @@ the edge that needs them (the S3 client, the Spark conf handed to the JVM).
 
 from __future__ import annotations
 
+import copy
 import difflib
+import functools
 import os
 import re
 from functools import cached_property
@@ -207,29 +209,38 @@ def project_section(name: str) -> dict[str, Any]:
     """One top-level mapping of ``headwater.yaml`` (empty if the file or key is absent).
 
     The one place the project file is read: settings here, definitions
-    (crawlers, jobs …) in :mod:`engine.definitions`.
+    (crawlers, jobs …) in :mod:`engine.definitions`. Each version of its text is
+    parsed once (reading it is cheap, parsing is not): a long-running scheduler still
+    sees an edit, and a command that asks for five sections parses it once.
     """
     path = project_file()
     if not path.is_file():
         return {}
+    document = _project_document(str(path), path.read_text())
+    section = document.get(name) or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: '{name}' must be a mapping", path=str(path), key=name)
+    return copy.deepcopy(section)  # callers may change theirs; the parsed one stays
+
+
+@functools.lru_cache(maxsize=4)
+def _project_document(path: str, text: str) -> dict[str, Any]:
+    """The parsed, top-level-checked project file (one version of its text)."""
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})", path=str(path)) from exc
+        raise ConfigError(f"{path}: not valid YAML ({exc})", path=path) from exc
     if not isinstance(document, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping", path=str(path))
+        raise ConfigError(f"{path}: the top level must be a mapping", path=path)
     for key in document:
         if key not in PROJECT_SECTIONS:
             raise ConfigError(
                 f"{path}: unknown top-level key {key!r}{_did_you_mean(str(key), PROJECT_SECTIONS)}",
                 hint=f"the top-level keys are {', '.join(PROJECT_SECTIONS)}",
-                path=str(path),
+                path=path,
                 key=str(key),
             )
-    section = document.get(name) or {}
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: '{name}' must be a mapping", path=str(path), key=name)
-    return section
+    return document
 
 
 def definition_error(

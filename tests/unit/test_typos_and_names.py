@@ -22,6 +22,24 @@ def test_an_unknown_top_level_key_is_named_with_a_suggestion() -> None:
     assert "did you mean 'jobs'" in str(caught.value)
 
 
+def test_the_project_file_is_parsed_once_per_version_of_its_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import yaml
+
+    parsed = []
+    real = yaml.safe_load
+    monkeypatch.setattr(yaml, "safe_load", lambda text: parsed.append(text) or real(text))
+    Path("headwater.yaml").write_text("jobs:\n  a: {}\ncrawlers:\n  b: {}\n")
+    project_section("jobs")["a"]["changed"] = True  # a caller's copy
+    assert project_section("jobs") == {"a": {}}
+    assert project_section("crawlers") == {"b": {}}
+    assert len(parsed) == 1
+    Path("headwater.yaml").write_text("jobs:\n  c: {}\ncrawlers:\n  b: {}\n")  # same size
+    assert project_section("jobs") == {"c": {}}
+    assert len(parsed) == 2
+
+
 @pytest.mark.parametrize("name", ["../../../x", "/etc/passwd", ".hidden", "a/b", "", "a\nb"])
 def test_names_that_would_escape_as_paths_are_refused(name: str) -> None:
     with pytest.raises(ConfigError) as caught:
