@@ -10,6 +10,7 @@ import typer
 from catalog.output import render, say
 from engine.cli.context import STATE, key_values, open_state
 from engine.errors import ConfigError, JobError
+from engine.vocabulary import RunState
 
 if TYPE_CHECKING:
     pass
@@ -60,7 +61,7 @@ def run(
         f"{record.rows_read} · written {record.rows_written} · quarantined "
         f"{record.rows_quarantined} · log {record.log_path}"
     )
-    if record.state != "SUCCEEDED":
+    if record.state != RunState.SUCCEEDED:
         raise JobError(
             f"job {name} ended {record.state}"
             + (f" in step '{record.failed_step}'" if record.failed_step else "")

@@ -10,6 +10,7 @@ import typer
 from catalog.output import render, say
 from engine.cli.context import STATE
 from engine.errors import HeadwaterError, JobError
+from engine.vocabulary import BatchStatus, RunState
 
 app = typer.Typer(
     help="Replicate database tables into the lake: full load, CDC, validation.",
@@ -34,7 +35,7 @@ def _run(name: str, action: str, continuous: bool = False, master: str | None = 
         f"run {record.run_id}: {record.state} · changes read {record.rows_read} · full-load "
         f"rows {record.rows_written} · log {record.log_path}"
     )
-    if record.state != "SUCCEEDED" and not (continuous and record.state == "STOPPED"):
+    if record.state != RunState.SUCCEEDED and not (continuous and record.state == RunState.STOPPED):
         raise JobError(
             f"replication task {name} ({action}) ended {record.state}"
             + (f" in step '{record.failed_step}'" if record.failed_step else "")
@@ -124,7 +125,7 @@ def status(
         "last_run": runs[0].state if runs else "never run",
         "batches": max(0, len(batches) - 1),
         "last_batch_position": batches[-1].end_position if batches else "",
-        "pending_batch": bool(batches and batches[-1].status != "COMMITTED"),
+        "pending_batch": bool(batches and batches[-1].status != BatchStatus.COMMITTED),
     }
     if task.definition.has_cdc and batches:
         source = PostgresSource(task.connection)

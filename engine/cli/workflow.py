@@ -10,6 +10,7 @@ import typer
 from catalog.output import render, say
 from engine.cli.context import STATE, key_values, open_state
 from engine.errors import ConfigError, FlowError
+from engine.vocabulary import RunState
 
 if TYPE_CHECKING:
     from engine.orchestrate.definitions import Flow
@@ -49,7 +50,7 @@ def _start(
         say(f"run {run.run_id} recorded; `headwater scheduler` drives it")
         return
     final = run_to_end(driver, flow, run)
-    if final.state != "SUCCEEDED":
+    if final.state != RunState.SUCCEEDED:
         raise FlowError(
             f"{flow.kind} {flow.name} run {final.run_id} ended {final.state}: {final.error}",
             hint=f"see headwater workflow status {flow.name} --run {final.run_id}; resume the "
@@ -100,7 +101,7 @@ def resume(
 
     definition = flow(name, "workflow")
     previous = _run_of(open_state(), definition, run_id)
-    if previous.state not in ("FAILED", "STOPPED"):
+    if previous.state not in (RunState.FAILED, RunState.STOPPED):
         raise FlowError(
             f"run {previous.run_id} of workflow {name} is {previous.state}: only a FAILED or "
             "STOPPED run can be resumed",

@@ -37,13 +37,10 @@ from engine.crawl.layout import Skipped, TableLayout, group_tables
 from engine.crawl.plan import (
     CRAWL_EVERYTHING,
     CRAWL_NEW_FOLDERS_ONLY,
-    CREATE,
     DELETE_FROM_DATABASE,
     DEPRECATE_IN_DATABASE,
     DEPRECATED_KEY,
     LOG,
-    UNCHANGED,
-    UPDATE,
     UPDATE_IN_DATABASE,
     CrawlPlan,
     TableChange,
@@ -54,6 +51,7 @@ from engine.crawl.plan import (
 from engine.errors import CrawlError, HeadwaterError
 from engine.state.store import CrawlRun, RunStore, now
 from engine.storage import CountingStore, LocalStore, ObjectStore, open_store
+from engine.vocabulary import CrawlAction, RunState
 
 DEFAULT_SAMPLE_SIZE = 10  # files per leaf folder
 # Tables with this many files to sample are examined on executors when a crawl
@@ -313,10 +311,12 @@ def _apply_change(change: TableChange, catalog: HiveCatalog) -> None:
     table in one metastore call (users' comments and properties kept); only a change
     of format, location or partition keys swaps the table for the staged one."""
     table = change.table
-    if change.action == CREATE or (change.action == UPDATE and table.format == VIEW):
+    if change.action == CrawlAction.CREATE or (
+        change.action == CrawlAction.UPDATE and table.format == VIEW
+    ):
         catalog.create_table(table)  # views: CREATE OR REPLACE, one statement
         faults.after_step(f"crawl: {change.action} {table.qualified_name}")
-    elif change.action == UPDATE:
+    elif change.action == CrawlAction.UPDATE:
         catalog.stage_table(table)
         faults.after_step(f"crawl: stage {table.qualified_name}")
         swap = change.replaces
@@ -381,13 +381,17 @@ def crawl(
                     # unchanged ones too: a Delta table's schema changes in its log, not
                     # the metastore, and a crawl that died before this point left a
                     # version out (identical versions are not repeated)
-                    if change.action in (CREATE, UPDATE, UNCHANGED):
+                    if change.action in (
+                        CrawlAction.CREATE,
+                        CrawlAction.UPDATE,
+                        CrawlAction.UNCHANGED,
+                    ):
                         state.add_table_version(change.table, planned.run_id)
                 faults.after_step("crawl: record table versions")
     except HeadwaterError as exc:
         if state is not None and not dry_run:
             run.run_id = run.run_id if run.run_id != "pending" else uuid.uuid4().hex[:12]
-            run.state, run.ended_at, run.log = "FAILED", now(), str(exc)
+            run.state, run.ended_at, run.log = RunState.FAILED, now(), str(exc)
             state.save_crawl_run(run)
         raise
     result = CrawlResult(
@@ -406,9 +410,12 @@ def crawl(
 
 def _run_record(run: CrawlRun, result: CrawlResult) -> CrawlRun:
     plan = result.plan
-    run.state, run.ended_at = "SUCCEEDED", now()
-    run.tables_created, run.tables_updated = plan.count(CREATE), plan.count(UPDATE)
-    run.tables_unchanged = plan.count("unchanged")
+    run.state, run.ended_at = RunState.SUCCEEDED, now()
+    run.tables_created, run.tables_updated = (
+        plan.count(CrawlAction.CREATE),
+        plan.count(CrawlAction.UPDATE),
+    )
+    run.tables_unchanged = plan.count(CrawlAction.UNCHANGED)
     run.partitions_added = plan.partitions_added
     run.tables_deleted = sum(1 for d in plan.deletions if d.behavior == DELETE_FROM_DATABASE)
     run.files_listed, run.files_sampled = result.files_listed, result.files_sampled

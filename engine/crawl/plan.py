@@ -14,8 +14,8 @@ from catalog.ddl import DELTA
 from catalog.model import Column, Partition, Table
 from catalog.versions import STAT_KEYS
 from engine.crawl.layout import Skipped
+from engine.vocabulary import CrawlAction
 
-CREATE, UPDATE, UNCHANGED, LOGGED = "create", "update", "unchanged", "update-logged"
 # Schema change policy (Glue's SchemaChangePolicy): what to do with a changed table,
 # and with a table this crawler made whose files are gone.
 UPDATE_IN_DATABASE, LOG = "update_in_database", "log"
@@ -58,14 +58,14 @@ class TableChange:
 
     @property
     def is_write(self) -> bool:
-        return self.action != UNCHANGED or bool(self.new_partitions)
+        return self.action != CrawlAction.UNCHANGED or bool(self.new_partitions)
 
     @property
     def replaces(self) -> bool:
         """An update the metastore cannot make in place (another format, location or
         partition keys): the table is swapped for a new one and its partitions re-added."""
         old = self.previous
-        return self.action == UPDATE and old is not None and _moved(self.table, old)
+        return self.action == CrawlAction.UPDATE and old is not None and _moved(self.table, old)
 
     @property
     def owned_keys(self) -> frozenset[str]:
@@ -147,19 +147,19 @@ def plan_table(
     update_behavior: str = UPDATE_IN_DATABASE,
 ) -> TableChange:
     if existing is None:
-        return TableChange(CREATE, new, None, ("new table",), tuple(partitions))
+        return TableChange(CrawlAction.CREATE, new, None, ("new table",), tuple(partitions))
     new = with_comments(new, existing)
     reasons = _schema_differences(new, existing)
     fresh = tuple(p for p in partitions if p.values not in existing_partitions)
     if reasons and update_behavior == LOG:
         # The catalog keeps its definition; the change is only recorded.
-        return TableChange(LOGGED, new, existing, tuple(reasons), fresh)
+        return TableChange(CrawlAction.LOGGED, new, existing, tuple(reasons), fresh)
     if reasons:
-        change = TableChange(UPDATE, new, existing, tuple(reasons), fresh)
+        change = TableChange(CrawlAction.UPDATE, new, existing, tuple(reasons), fresh)
         if change.replaces:  # a new table (external: no data is touched): every partition
             change = dataclasses.replace(change, new_partitions=tuple(partitions))
         return change
-    return TableChange(UNCHANGED, new, existing, (), fresh)
+    return TableChange(CrawlAction.UNCHANGED, new, existing, (), fresh)
 
 
 def with_comments(new: Table, existing: Table) -> Table:

@@ -32,6 +32,7 @@ from engine.ingest.sources import list_files, path_uri
 from engine.ingest.spec import MERGE, OVERWRITE, PATH, SinkSpec, SourceSpec
 from engine.ingest.writer import BookmarkCommit, existing_columns, register
 from engine.state.store import now
+from engine.vocabulary import BookmarkOption
 
 ARROW_FORMATS = ("csv", "json", "parquet")
 
@@ -76,7 +77,7 @@ def read_new_files(
             key="source",
         )
     with ctx.step(f"read {source.described}"):
-        bookmarked = ctx.bookmark_option != bm.DISABLE
+        bookmarked = ctx.bookmark_option != BookmarkOption.DISABLE
         state = ctx.bookmark_state(transformation_ctx) if bookmarked else bm.BookmarkState()
         ctx.record_dead_runs()  # no quarantine to redo: python jobs fail on bad records
         base = path_uri(ctx.settings, source.name)

@@ -25,11 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import JobError
-
-DATA, RESET, REWIND = "DATA", "RESET", "REWIND"
-PENDING, COMMITTED, ABANDONED = "PENDING", "COMMITTED", "ABANDONED"
-ENABLE, DISABLE, PAUSE = "job-bookmark-enable", "job-bookmark-disable", "job-bookmark-pause"
-BOOKMARK_OPTIONS = (ENABLE, DISABLE, PAUSE)
+from engine.vocabulary import BookmarkKind, BookmarkStatus
 
 
 def app_id(job: str, context: str) -> str:
@@ -66,6 +62,10 @@ class BookmarkEntry:
     files: tuple[FileMark, ...] = ()
     high_water: HighWater | None = None
     target: str = ""  # the Delta table the entry's commit goes to
+
+    @property
+    def is_committed_data(self) -> bool:
+        return self.kind == BookmarkKind.DATA and self.status == BookmarkStatus.COMMITTED
 
     def state_json(self) -> str:
         body: dict[str, Any] = {
@@ -112,17 +112,21 @@ def reconcile(entries: list[BookmarkEntry], table_txn: int | None) -> dict[int, 
     A pending entry at or below the table's version committed (its write landed);
     above it, nothing of it landed and it is abandoned.
     """
-    changes = {}
+    changes: dict[int, str] = {}
     for entry in entries:
-        if entry.kind == DATA and entry.status == PENDING:
+        if entry.kind == BookmarkKind.DATA and entry.status == BookmarkStatus.PENDING:
             landed = table_txn is not None and entry.seq <= table_txn
-            changes[entry.seq] = COMMITTED if landed else ABANDONED
+            changes[entry.seq] = BookmarkStatus.COMMITTED if landed else BookmarkStatus.ABANDONED
     return changes
 
 
 def check_target(entries: list[BookmarkEntry], table_txn: int | None, target: str) -> None:
     """A committed entry the target does not know means the target was replaced."""
-    committed = [e.seq for e in entries if e.kind == DATA and e.status == COMMITTED]
+    committed = [
+        e.seq
+        for e in entries
+        if e.kind == BookmarkKind.DATA and e.status == BookmarkStatus.COMMITTED
+    ]
     if committed and (table_txn is None or table_txn < max(committed)):
         raise JobError(
             f"the bookmark says run seq {max(committed)} was committed to {target}, but that "
@@ -135,13 +139,13 @@ def check_target(entries: list[BookmarkEntry], table_txn: int | None, target: st
 
 def next_seq(entries: list[BookmarkEntry], table_txn: int | None) -> int:
     """The seq of the next DATA entry: above everything effective and the table's txn."""
-    used = [e.seq for e in entries if e.status != ABANDONED]
+    used = [e.seq for e in entries if e.status != BookmarkStatus.ABANDONED]
     return max([*used, table_txn if table_txn is not None else -1, -1]) + 1
 
 
 def current_state(entries: list[BookmarkEntry]) -> BookmarkState:
     """The bookmark as of the newest effective entry (see the module docstring)."""
-    effective = {e.seq: e for e in entries if e.status == COMMITTED}
+    effective = {e.seq: e for e in entries if e.status == BookmarkStatus.COMMITTED}
     if not effective:
         return BookmarkState()
     head = max(effective)
@@ -155,9 +159,9 @@ def current_state(entries: list[BookmarkEntry]) -> BookmarkState:
         if entry is None:
             seq = _previous(effective, seq)
             continue
-        if entry.kind == RESET:
+        if entry.kind == BookmarkKind.RESET:
             break
-        if entry.kind == REWIND:
+        if entry.kind == BookmarkKind.REWIND:
             seq = entry.base_seq
             continue
         for mark in entry.files:
@@ -198,9 +202,17 @@ def select_files(listed: list[FileMark], state: BookmarkState) -> FileSelection:
 def rewind_base(entries: list[BookmarkEntry], run_id: str) -> int:
     """The seq of the committed DATA entry written by ``run_id`` (a rewind's target)."""
     for entry in entries:
-        if entry.kind == DATA and entry.status == COMMITTED and entry.run_id == run_id:
+        if (
+            entry.kind == BookmarkKind.DATA
+            and entry.status == BookmarkStatus.COMMITTED
+            and entry.run_id == run_id
+        ):
             return entry.seq
-    runs = [e.run_id for e in entries if e.kind == DATA and e.status == COMMITTED]
+    runs = [
+        e.run_id
+        for e in entries
+        if e.kind == BookmarkKind.DATA and e.status == BookmarkStatus.COMMITTED
+    ]
     raise JobError(
         f"no committed bookmark entry from run {run_id!r}",
         hint=f"runs with bookmark entries: {', '.join(runs[-10:]) or 'none'}",

@@ -38,8 +38,9 @@ from engine.ingest import bookmarks as bm
 from engine.ingest.args import resolve_options
 from engine.ingest.sources import SourceBatch, read_source
 from engine.ingest.spec import JDBC, SinkSpec, SourceSpec
-from engine.state.jobs import FAILED, RUNNING, STOPPED, SUCCEEDED, JobRun, this_host
+from engine.state.jobs import JobRun, this_host
 from engine.state.store import RunStore, now, open_run_store
+from engine.vocabulary import BookmarkKind, BookmarkOption, BookmarkStatus, RunState
 
 LOG = logging.getLogger("headwater.job")
 EXIT_OK, EXIT_TERMINAL, EXIT_TRANSIENT, EXIT_CRASH = 0, 1, 3, 4
@@ -95,11 +96,11 @@ class JobContext:
                 attempt=int(args.get("ATTEMPT", "0")),
                 job_type=job_type,
             )
-            record.state, record.pid, record.host = RUNNING, os.getpid(), this_host()
+            record.state, record.pid, record.host = RunState.RUNNING, os.getpid(), this_host()
             record.arguments = visible_arguments(args)
             store.claim_job_run(record, max_concurrent_runs(record.job), now())
         else:
-            record.state, record.pid, record.host = RUNNING, os.getpid(), this_host()
+            record.state, record.pid, record.host = RunState.RUNNING, os.getpid(), this_host()
             store.save_job_run(record)
         return cls(settings, args, record, store)
 
@@ -131,7 +132,7 @@ class JobContext:
 
     @property
     def bookmark_option(self) -> str:
-        return self.args.get("job-bookmark-option", bm.ENABLE)
+        return self.args.get("job-bookmark-option", BookmarkOption.ENABLE)
 
     @property
     def spark(self) -> Any:
@@ -174,12 +175,12 @@ class JobContext:
         record = self.run_record
         record.ended_at = now()
         stored = self.store.job_run(record.run_id)
-        if stored is not None and stored.state == STOPPED:  # stopped on request: say so
-            record.state, record.error = STOPPED, stored.error
+        if stored is not None and stored.state == RunState.STOPPED:  # stopped on request: say so
+            record.state, record.error = RunState.STOPPED, stored.error
         elif error is None:
-            record.state = SUCCEEDED
+            record.state = RunState.SUCCEEDED
         else:
-            record.state = FAILED
+            record.state = RunState.FAILED
             record.failed_step = self.step_name
             text = str(error).strip() or type(error).__name__
             record.error = text.splitlines()[0][:2000]
@@ -194,7 +195,7 @@ class JobContext:
         """The bookmark of ``context``, after settling entries a killed run left pending."""
         entries = self.store.bookmark_entries(self.job_name, context)
         for entry in entries:
-            if entry.kind == bm.DATA and entry.status == bm.PENDING:
+            if entry.kind == BookmarkKind.DATA and entry.status == BookmarkStatus.PENDING:
                 txn = self._txn(entry.target, context)
                 for seq, status in bm.reconcile([entry], txn).items():
                     LOG.warning(
@@ -203,9 +204,13 @@ class JobContext:
                     self.store.set_bookmark_status(self.job_name, context, seq, status)
         entries = self.store.bookmark_entries(self.job_name, context)
         for entry in entries[-RECENT_ENTRIES:]:
-            if entry.kind == bm.DATA and entry.status == bm.COMMITTED:
+            if entry.is_committed_data:
                 self._settle_dead_run(entry, context)
-        targets = {e.target for e in entries if e.kind == bm.DATA and e.status == bm.COMMITTED}
+        targets = {
+            e.target
+            for e in entries
+            if e.kind == BookmarkKind.DATA and e.status == BookmarkStatus.COMMITTED
+        }
         for target in targets:
             mine = [e for e in entries if e.target == target]
             bm.check_target(mine, self._txn(target, context), target)
@@ -217,7 +222,7 @@ class JobContext:
         if entry.run_id == self.run_id or any(d.run_id == entry.run_id for _, d in self.dead):
             return
         dead = self.store.job_run(entry.run_id)
-        if dead is None or dead.state != FAILED or dead.delta_version is not None:
+        if dead is None or dead.state != RunState.FAILED or dead.delta_version is not None:
             return
         store, prefix = storage.locate(self.settings, entry.target)
         found = find_txn_commit(store, prefix, bm.app_id(self.job_name, context), entry.seq)
@@ -245,7 +250,7 @@ class JobContext:
     ) -> SourceBatch:
         """The source's new data (all of it with bookmarks disabled)."""
         with self.step(f"read {source.described}"):
-            bookmarked = self.bookmark_option != bm.DISABLE
+            bookmarked = self.bookmark_option != BookmarkOption.DISABLE
             state = self.bookmark_state(transformation_ctx) if bookmarked else bm.BookmarkState()
             batch = read_source(
                 self.spark,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from engine.errors import ConfigError
 from engine.ingest import bookmarks as bm
 from engine.state.store import RunStore, now
+from engine.vocabulary import BookmarkKind, BookmarkStatus
 
 
 def contexts(store: RunStore, job: str, context: str | None = None) -> list[str]:
@@ -32,7 +33,9 @@ def reset(store: RunStore, job: str, context: str | None = None) -> list[str]:
     for ctx in contexts(store, job, context):
         seq = bm.next_seq(store.bookmark_entries(job, ctx), None)
         store.put_bookmark_entry(
-            job, ctx, bm.BookmarkEntry(seq, bm.RESET, bm.COMMITTED, "cli", now())
+            job,
+            ctx,
+            bm.BookmarkEntry(seq, BookmarkKind.RESET, BookmarkStatus.COMMITTED, "cli", now()),
         )
         done.append(ctx)
     return done
@@ -45,7 +48,12 @@ def rewind(store: RunStore, job: str, to_run: str, context: str | None = None) -
         entries = store.bookmark_entries(job, ctx)
         base = bm.rewind_base(entries, to_run)
         entry = bm.BookmarkEntry(
-            bm.next_seq(entries, None), bm.REWIND, bm.COMMITTED, "cli", now(), base_seq=base
+            bm.next_seq(entries, None),
+            BookmarkKind.REWIND,
+            BookmarkStatus.COMMITTED,
+            "cli",
+            now(),
+            base_seq=base,
         )
         store.put_bookmark_entry(job, ctx, entry)
         done.append(ctx)

@@ -36,8 +36,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from engine.config import check_name, definition_error, project_file, project_section
 from engine.errors import ConfigError
-from engine.ingest.bookmarks import BOOKMARK_OPTIONS
 from engine.quality.definitions import QualityDefinition
+from engine.vocabulary import BOOKMARK_OPTIONS
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SCRIPT = "jobs/ingest.py"

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 from catalog.model import Table
 from engine.ingest.writer import QUARANTINE_DATABASE, quarantine_table
 from engine.quality.definitions import QualitySuite
-from engine.quality.gate import QUARANTINED, Verdict, decide, describe_failure, stop_error
+from engine.quality.gate import Verdict, decide, describe_failure, stop_error
 from engine.state.quality import QualityCheck
 from engine.state.store import now
+from engine.vocabulary import RuleOutcome
 
 if TYPE_CHECKING:
     from engine.ingest.context import JobContext
@@ -31,7 +32,7 @@ def check_batch(
     from engine.spark import quality as spark_quality
 
     verdict = evaluate(ctx, df, suite, target)
-    if verdict.outcome != QUARANTINED:
+    if verdict.outcome != RuleOutcome.QUARANTINED:
         return df, 0
     marks = {"_run_id": ctx.run_id, "_seq": -1 if seq is None else seq}
     good, bad = spark_quality.split_failing(

@@ -25,18 +25,9 @@ from engine.config import Settings, check_name
 from engine.errors import JobError
 from engine.ingest.context import EXIT_TERMINAL, new_run_id, visible_arguments
 from engine.ingest.definitions import DEFAULT_SCRIPT, JobDefinition
-from engine.state.jobs import (
-    ACTIVE_STATES,
-    FAILED,
-    RUNNING,
-    STARTING,
-    STOPPED,
-    SUCCEEDED,
-    TIMEOUT,
-    JobRun,
-    this_host,
-)
+from engine.state.jobs import JobRun, this_host
 from engine.state.store import RunStore, now
+from engine.vocabulary import ACTIVE_STATES, RunState
 
 KILL_GRACE_SECONDS = 10
 
@@ -134,7 +125,7 @@ def run_job(
             started_at=now(),
             attempt=attempt,
             previous_run_id=previous,
-            state=STARTING,
+            state=RunState.STARTING,
             pid=os.getpid(),
             host=this_host(),
             job_type=definition.type,
@@ -153,7 +144,7 @@ def run_job(
             store, record, command, definition.timeout_minutes * 60
         )
         record = _settle(store, run_id, code, timed_out, stopped, definition)
-        if record.state != FAILED or code == EXIT_TERMINAL or stopped:
+        if record.state != RunState.FAILED or code == EXIT_TERMINAL or stopped:
             return record
         previous = run_id
         if attempt < definition.max_retries:
@@ -187,7 +178,7 @@ def _supervise(
     stopped = threading.Event()
     child = _Child(command, Path(record.log_path))
     if record.job_type == "jvm":  # a jar does not report; the runner does
-        record.state, record.pid = RUNNING, child.process.pid
+        record.state, record.pid = RunState.RUNNING, child.process.pid
         store.save_job_run(record)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -226,18 +217,20 @@ def _settle(
     if record is None:
         raise JobError(f"run {run_id} vanished from the run-state database")
     if timed_out:
-        record.state = TIMEOUT
+        record.state = RunState.TIMEOUT
         record.error = f"stopped after its timeout of {definition.timeout_minutes} minute(s)"
-    elif stopped or record.state == STOPPED:
-        record.state, record.error = STOPPED, record.error or "stopped on request"
+    elif stopped or record.state == RunState.STOPPED:
+        record.state, record.error = RunState.STOPPED, record.error or "stopped on request"
     elif record.state in ACTIVE_STATES:  # the job never reported an end
-        record.state = SUCCEEDED if code == 0 and definition.type == "jvm" else FAILED
-        if record.state == FAILED:
+        record.state = (
+            RunState.SUCCEEDED if code == 0 and definition.type == "jvm" else RunState.FAILED
+        )
+        if record.state == RunState.FAILED:
             record.error = record.error or f"the job process exited with code {code}"
-    elif record.state == SUCCEEDED and code != 0:
-        record.state, record.error = FAILED, f"the job process exited with code {code}"
+    elif record.state == RunState.SUCCEEDED and code != 0:
+        record.state, record.error = RunState.FAILED, f"the job process exited with code {code}"
     record.ended_at = record.ended_at or now()
-    if record.state in (TIMEOUT, STOPPED):
+    if record.state in (RunState.TIMEOUT, RunState.STOPPED):
         record.ended_at = now()
     store.save_job_run(record)
     return record
@@ -252,7 +245,7 @@ def stop_runs(store: RunStore, job: str, *, whole_group: bool = True) -> list[st
     for record in store.job_runs(job, limit=100):
         if record.state not in ACTIVE_STATES or record.pid is None:
             continue
-        record.state, record.error, record.ended_at = STOPPED, "stopped on request", now()
+        record.state, record.error, record.ended_at = RunState.STOPPED, "stopped on request", now()
         store.save_job_run(record)
         if record.host == this_host():
             with contextlib.suppress(ProcessLookupError):

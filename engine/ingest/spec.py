@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import ConfigError
-from engine.ingest.bookmarks import BOOKMARK_OPTIONS, ENABLE
+from engine.vocabulary import BOOKMARK_OPTIONS, BookmarkOption
 
 CATALOG, PATH, JDBC = "catalog", "path", "jdbc"
 APPEND, OVERWRITE, MERGE = "append", "overwrite", "merge"
@@ -101,7 +101,7 @@ class IngestSpec:
     sink: SinkSpec
     mapping: tuple[ColumnMapping, ...] = ()
     choices: tuple[ChoiceSpec, ...] = ()
-    bookmark_option: str = ENABLE
+    bookmark_option: str = BookmarkOption.ENABLE
     lineage: bool = True
     quarantine: bool = True
     max_bad_records: int | None = None  # None: no limit (bad records only quarantined)
@@ -296,7 +296,7 @@ def parse_spec(options: dict[str, str]) -> IngestSpec:
             hint="e.g. --write_mode merge --merge_keys id",
             key="merge_keys",
         )
-    bookmark = options.get("job-bookmark-option", ENABLE)
+    bookmark = options.get("job-bookmark-option", BookmarkOption.ENABLE)
     if bookmark not in BOOKMARK_OPTIONS:
         raise ConfigError(
             f"--job-bookmark-option {bookmark!r} must be one of {', '.join(BOOKMARK_OPTIONS)}",

@@ -32,6 +32,7 @@ from engine.ingest.sources import SourceBatch
 from engine.ingest.spec import SinkSpec
 from engine.quality.definitions import QualitySuite
 from engine.state.store import now
+from engine.vocabulary import BookmarkKind, BookmarkOption, BookmarkStatus
 
 if TYPE_CHECKING:
     from engine.ingest.context import JobContext
@@ -63,7 +64,9 @@ class BookmarkCommit:
     def begin(self) -> BookmarkCommit:
         ctx = self.ctx
         ctx.store.lock_table(self.location, ctx.run_id, now())
-        if ctx.bookmark_option == bm.ENABLE and (self.batch.files or self.batch.high_water):
+        if ctx.bookmark_option == BookmarkOption.ENABLE and (
+            self.batch.files or self.batch.high_water
+        ):
             entries = ctx.store.bookmark_entries(ctx.job_name, self.batch.context)
             self.seq = bm.next_seq(entries, read_txn_version(self.store, self.prefix, self.app))
         return self
@@ -93,8 +96,8 @@ class BookmarkCommit:
         batch, ctx = self.batch, self.ctx
         entry = bm.BookmarkEntry(
             self.seq,
-            bm.DATA,
-            bm.PENDING,
+            BookmarkKind.DATA,
+            BookmarkStatus.PENDING,
             ctx.run_id,
             now(),
             files=batch.files,
@@ -115,7 +118,7 @@ class BookmarkCommit:
                 table=self.table,
             )
         self.ctx.store.set_bookmark_status(
-            self.ctx.job_name, self.batch.context, self.seq, bm.COMMITTED
+            self.ctx.job_name, self.batch.context, self.seq, BookmarkStatus.COMMITTED
         )
 
     def release(self) -> None:

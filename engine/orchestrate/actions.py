@@ -23,8 +23,9 @@ from engine.errors import HeadwaterError
 from engine.orchestrate.definitions import ActionDefinition, load_flows
 from engine.orchestrate.plan import substitute
 from engine.state.jobs import this_host
-from engine.state.orchestrate import FAILED, STOPPED, SUCCEEDED, TIMEOUT, FlowRun
+from engine.state.orchestrate import FlowRun
 from engine.state.store import RunStore, now, open_run_store
+from engine.vocabulary import RunState
 
 WORKFLOW_NAME_ENV = "HEADWATER_WORKFLOW_NAME"
 WORKFLOW_RUN_ID_ENV = "HEADWATER_WORKFLOW_RUN_ID"
@@ -76,7 +77,9 @@ def run_action(
         definition = definition.model_copy(update={"timeout_minutes": action.timeout_minutes})
     record = run_job(settings, store, name, definition, overrides)
     error = (f"[{record.failed_step}] " if record.failed_step else "") + record.error
-    return Outcome(record.state, error if record.state != SUCCEEDED else "", (record.run_id,))
+    return Outcome(
+        record.state, error if record.state != RunState.SUCCEEDED else "", (record.run_id,)
+    )
 
 
 def _crawl(settings: Settings, store: RunStore, run: FlowRun, node: str, name: str) -> Outcome:
@@ -91,7 +94,7 @@ def _crawl(settings: Settings, store: RunStore, run: FlowRun, node: str, name: s
         result = crawl(settings, catalog, target, state=store, crawler_name=name)
         made.append(result.run_id)
         store.set_node_progress(run.run_id, node, ",".join(made))
-    return Outcome(SUCCEEDED, "", tuple(made))
+    return Outcome(RunState.SUCCEEDED, "", tuple(made))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,10 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not store.node_started(run_id, node, token, os.getpid(), this_host()):
         print(f"{run_id} {node}: already taken by another launch; nothing to do", flush=True)
         return 0
-    outcome = Outcome(FAILED, "the action ended without an outcome")
+    outcome = Outcome(RunState.FAILED, "the action ended without an outcome")
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise _Interrupted(TIMEOUT if signum == signal.SIGALRM else STOPPED)
+        raise _Interrupted(RunState.TIMEOUT if signum == signal.SIGALRM else RunState.STOPPED)
 
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGALRM, interrupt)
@@ -130,10 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{now()} {run_id} {node}: starting", flush=True)
         outcome = run_action(settings, store, run, node, action)
     except _Interrupted as stop:
-        what = "timed out" if stop.state == TIMEOUT else "stopped on request"
+        what = "timed out" if stop.state == RunState.TIMEOUT else "stopped on request"
         outcome = Outcome(stop.state, what)
     except HeadwaterError as exc:
-        outcome = Outcome(FAILED, exc.message + (f" ({exc.hint})" if exc.hint else ""))
+        outcome = Outcome(RunState.FAILED, exc.message + (f" ({exc.hint})" if exc.hint else ""))
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the record below must be written
@@ -141,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs = ",".join(outcome.runs) or (previous[0].action_runs if previous else "")
         store.finish_node(run_id, node, outcome.state, outcome.error, runs, now())
         print(f"{now()} {run_id} {node}: {outcome.state} {outcome.error}".rstrip(), flush=True)
-    return 0 if outcome.state == SUCCEEDED else 1
+    return 0 if outcome.state == RunState.SUCCEEDED else 1
 
 
 if __name__ == "__main__":

@@ -46,14 +46,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.config import SAFE_NAME, definition_error, project_file, project_section
 from engine.errors import ConfigError
 from engine.orchestrate.cron import CronSchedule
+from engine.vocabulary import FINAL_STATES, RunState
 
 SCHEDULE, CONDITIONAL, ON_DEMAND = "schedule", "conditional", "on_demand"
-WATCHABLE_STATES = ("SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED")
+WATCHABLE_STATES = FINAL_STATES
 KINDS = ("crawler", "job", "replication")
 REPLICATION_RUNS = ("auto", "start", "resume", "reload", "validate")
 HINT = "see docs/scheduling.md"
@@ -108,7 +109,16 @@ class ConditionDefinition(_Strict):
     crawler: str | None = None
     job: str | None = None
     replication: str | None = None
-    state: Literal["SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED"] = "SUCCEEDED"
+    state: RunState = RunState.SUCCEEDED
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _final(cls, value: Any) -> Any:
+        if value not in WATCHABLE_STATES:
+            raise ValueError(
+                f"a condition watches how a run ended: one of {', '.join(WATCHABLE_STATES)}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _shape(self) -> ConditionDefinition:

@@ -27,16 +27,12 @@ from engine.orchestrate.definitions import Flow
 from engine.orchestrate.plan import final_state, plan_step
 from engine.state.jobs import is_alive, this_host
 from engine.state.orchestrate import (
-    ACTIVE,
-    RUNNING,
-    STARTING,
-    STOPPED,
-    SUCCEEDED,
     Firing,
     FlowNode,
     FlowRun,
 )
 from engine.state.store import RunStore, now
+from engine.vocabulary import ACTIVE_STATES, RunState
 
 # A STARTING node whose launch did not take it for this long is launched again.
 STALE_START_SECONDS = 30
@@ -105,7 +101,7 @@ class Driver:
         if previous is not None:
             fired = sorted(self.store.fired_triggers(previous.run_id) | {flow.start})
             for node in self.store.flow_nodes(previous.run_id):
-                if node.state == SUCCEEDED and node.node in flow.nodes():
+                if node.state == RunState.SUCCEEDED and node.node in flow.nodes():
                     node.run_id, node.carried = run.run_id, 1
                     carried.append(node)
         if not self.store.start_flow_run(run, flow.max_concurrent_runs, firing, (carried, fired)):
@@ -117,17 +113,17 @@ class Driver:
     def step(self, flow: Flow, run: FlowRun) -> str | None:
         """One pass over a run; its final state once it settled."""
         for node in self.store.flow_nodes(run.run_id):
-            if node.state in ACTIVE:
+            if node.state in ACTIVE_STATES:
                 self._check(run, node)
         nodes = {n.node: n for n in self.store.flow_nodes(run.run_id)}
         for node in nodes.values():
             self._show(run, node)
         if run.run_id in self.halted:
-            if any(n.state in ACTIVE for n in nodes.values()):
+            if any(n.state in ACTIVE_STATES for n in nodes.values()):
                 return None
             state, error = final_state({k: n.state for k, n in nodes.items()})
-            if state == SUCCEEDED:
-                state, error = STOPPED, "stopped before it finished"
+            if state == RunState.SUCCEEDED:
+                state, error = RunState.STOPPED, "stopped before it finished"
             return self._settle(run, state, error)
         step = plan_step(
             flow, {k: n.state for k, n in nodes.items()}, self.store.fired_triggers(run.run_id)
@@ -150,7 +146,7 @@ class Driver:
     def drive(self, flows: dict[str, Flow]) -> int:
         """Step every running run this process may drive; how many it stepped."""
         stepped = 0
-        for run in self.store.flow_runs(state=RUNNING, limit=1000):
+        for run in self.store.flow_runs(state=RunState.RUNNING, limit=1000):
             if not self.claim(run):
                 continue
             flow = flows.get(run.flow)
@@ -170,15 +166,15 @@ class Driver:
 
     def _orphan(self, run: FlowRun) -> None:
         self.stop(run)
-        if not any(n.state in ACTIVE for n in self.store.flow_nodes(run.run_id)):
+        if not any(n.state in ACTIVE_STATES for n in self.store.flow_nodes(run.run_id)):
             message = f"{run.flow} is no longer defined in headwater.yaml"
-            self.store.finish_flow_run(run.run_id, "FAILED", message, now())
+            self.store.finish_flow_run(run.run_id, RunState.FAILED, message, now())
             self.report(f"{run.flow}: run {run.run_id} FAILED ({message})")
 
     def release(self) -> list[str]:
         """Hand every run this process drives to the next driver (a scheduler)."""
         handed = []
-        for run in self.store.flow_runs(state=RUNNING, limit=1000):
+        for run in self.store.flow_runs(state=RunState.RUNNING, limit=1000):
             if run.driver == self.holder:
                 self.store.release_driver(run.run_id, self.holder)
                 handed.append(run.run_id)
@@ -189,11 +185,11 @@ class Driver:
         ones not yet taken STOPPED, launch nothing more; it ends STOPPED."""
         self.halted.add(run.run_id)
         for node in self.store.flow_nodes(run.run_id):
-            if node.state == STARTING:
+            if node.state == RunState.STARTING:
                 self.store.finish_node(
-                    run.run_id, node.node, STOPPED, "stopped before it started", "", now()
+                    run.run_id, node.node, RunState.STOPPED, "stopped before it started", "", now()
                 )
-            elif node.state == RUNNING and node.pid and node.host == this_host():
+            elif node.state == RunState.RUNNING and node.pid and node.host == this_host():
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(node.pid, signal.SIGTERM)
 
@@ -209,7 +205,7 @@ class Driver:
             node = FlowNode(
                 run.run_id,
                 node_id,
-                STARTING,
+                RunState.STARTING,
                 trigger,
                 token,
                 now(),
@@ -241,7 +237,7 @@ class Driver:
             del self.children[(run.run_id, node.node)]
             self._ended_silently(run, node, f"its process exited with code {code}")
             return
-        if node.state == RUNNING:
+        if node.state == RunState.RUNNING:
             if not is_alive(node.pid, node.host):
                 self._ended_silently(run, node, f"its process (pid {node.pid}) is gone")
             return
@@ -252,14 +248,16 @@ class Driver:
 
     def _ended_silently(self, run: FlowRun, node: FlowNode, why: str) -> None:
         message = f"the action ended without recording an outcome ({why}); see {node.log_path}"
-        self.store.finish_node(run.run_id, node.node, "FAILED", message, node.action_runs, now())
+        self.store.finish_node(
+            run.run_id, node.node, RunState.FAILED, message, node.action_runs, now()
+        )
 
     def _show(self, run: FlowRun, node: FlowNode) -> None:
         key = (run.run_id, node.node)
         if self.shown.get(key) == node.state:
             return
         self.shown[key] = node.state
-        if node.state not in ACTIVE:
+        if node.state not in ACTIVE_STATES:
             detail = (
                 " (carried over)" if node.carried else (f": {node.error}" if node.error else "")
             )
@@ -281,7 +279,7 @@ def run_to_end(driver: Driver, flow: Flow, run: FlowRun, poll_seconds: float = 1
     try:
         while True:
             current = driver.store.flow_run(run.run_id)
-            if current is None or current.state != RUNNING:
+            if current is None or current.state != RunState.RUNNING:
                 break
             if stopping.is_set() and not stopped:
                 driver.report(f"{run.flow}: run {run.run_id}: stopping its actions")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from engine.orchestrate.definitions import CONDITIONAL, Flow, TriggerDefinition
+from engine.vocabulary import RunState
 
 
 def _label(name: str, trigger: TriggerDefinition) -> str:
@@ -58,13 +59,13 @@ def tree_lines(flow: Flow, states: Mapping[str, str] | None = None) -> list[str]
 def dot(flow: Flow, states: Mapping[str, str] | None = None) -> str:
     """Graphviz DOT: box nodes for actions, ellipses for triggers, edges as Glue's."""
     states = states or {}
-    colours = {
-        "SUCCEEDED": "palegreen",
-        "FAILED": "salmon",
-        "TIMEOUT": "salmon",
-        "STOPPED": "khaki",
-        "RUNNING": "lightblue",
-        "STARTING": "lightblue",
+    colours: dict[str, str] = {
+        RunState.SUCCEEDED: "palegreen",
+        RunState.FAILED: "salmon",
+        RunState.TIMEOUT: "salmon",
+        RunState.STOPPED: "khaki",
+        RunState.RUNNING: "lightblue",
+        RunState.STARTING: "lightblue",
     }
     out = [f'digraph "{flow.name}" {{', "  rankdir=LR;"]
     for name, trigger in flow.triggers.items():

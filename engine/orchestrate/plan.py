@@ -17,9 +17,8 @@ from engine.orchestrate.definitions import (
     Flow,
     PredicateDefinition,
 )
+from engine.vocabulary import ACTIVE_STATES, RunState
 
-SUCCEEDED, FAILED, TIMEOUT, STOPPED = "SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED"
-ACTIVE = ("STARTING", "RUNNING")
 PROPERTY = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
 
 
@@ -59,7 +58,7 @@ def plan_step(flow: Flow, nodes: Mapping[str, str], fired: set[str]) -> Step:
         if name not in now_fired:
             continue
         step.start += [(name, a.node) for a in trigger.actions if a.node not in nodes]
-    if not step.fire and not step.start and not any(s in ACTIVE for s in nodes.values()):
+    if not step.fire and not step.start and not any(s in ACTIVE_STATES for s in nodes.values()):
         step.final_state, step.error = final_state(nodes)
     return step
 
@@ -67,13 +66,13 @@ def plan_step(flow: Flow, nodes: Mapping[str, str], fired: set[str]) -> Step:
 def final_state(nodes: Mapping[str, str]) -> tuple[str, str]:
     """A settled run: FAILED if an action failed or timed out, STOPPED if one was
     stopped, else SUCCEEDED; the error names the nodes."""
-    failed = sorted(n for n, s in nodes.items() if s in (FAILED, TIMEOUT))
-    stopped = sorted(n for n, s in nodes.items() if s == STOPPED)
+    failed = sorted(n for n, s in nodes.items() if s in (RunState.FAILED, RunState.TIMEOUT))
+    stopped = sorted(n for n, s in nodes.items() if s == RunState.STOPPED)
     if failed:
-        return FAILED, "failed: " + ", ".join(f"{n} ({nodes[n]})" for n in failed)
+        return RunState.FAILED, "failed: " + ", ".join(f"{n} ({nodes[n]})" for n in failed)
     if stopped:
-        return STOPPED, "stopped: " + ", ".join(stopped)
-    return SUCCEEDED, ""
+        return RunState.STOPPED, "stopped: " + ", ".join(stopped)
+    return RunState.SUCCEEDED, ""
 
 
 @dataclass

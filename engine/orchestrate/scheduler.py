@@ -32,8 +32,9 @@ from engine.orchestrate.definitions import CONDITIONAL, SCHEDULE, Flow, load_flo
 from engine.orchestrate.driver import Driver
 from engine.orchestrate.plan import decide_conditional, decide_schedule
 from engine.state.jobs import this_host
-from engine.state.orchestrate import FIRED, SKIPPED, Firing, TriggerSetting
+from engine.state.orchestrate import Firing, TriggerSetting
 from engine.state.store import RunStore, now
+from engine.vocabulary import FiringOutcome
 
 DEFAULT_TICK_SECONDS = 5.0
 LEASE_SECONDS = 30.0
@@ -159,7 +160,7 @@ class Scheduler:
                     flow.owner,
                     instant.isoformat(),
                     stamp,
-                    SKIPPED,
+                    FiringOutcome.SKIPPED,
                     detail=f"missed while no scheduler ran (catch_up: {trigger.catch_up})",
                     decided_by=self.holder,
                 )
@@ -170,7 +171,7 @@ class Scheduler:
                     flow.owner,
                     f"{skipped[0].isoformat()}..{skipped[-SKIPPED_KEPT - 1].isoformat()}",
                     stamp,
-                    SKIPPED,
+                    FiringOutcome.SKIPPED,
                     detail=f"{len(skipped) - SKIPPED_KEPT} earlier missed firings",
                     decided_by=self.holder,
                 )
@@ -181,7 +182,12 @@ class Scheduler:
             key = decision.fire.isoformat()
             late = " (caught up: missed while no scheduler ran)" if decision.late else ""
             firing = Firing(
-                flow.owner, key, stamp, FIRED, detail=late.strip(" ()"), decided_by=self.holder
+                flow.owner,
+                key,
+                stamp,
+                FiringOutcome.FIRED,
+                detail=late.strip(" ()"),
+                decided_by=self.holder,
             )
             run = self.driver.start_run(flow, f"schedule {key}{late}", firing=firing)
             if run is None:
@@ -204,7 +210,7 @@ class Scheduler:
         if not fire:
             return
         key = "after " + ",".join(f"{n}={consumed[n]}" for n in sorted(consumed))
-        firing = Firing(flow.owner, key, now(), FIRED, decided_by=self.holder)
+        firing = Firing(flow.owner, key, now(), FiringOutcome.FIRED, decided_by=self.holder)
         self.driver.start_run(flow, f"condition met ({key})", firing=firing)
         setting.consumed = consumed
         self.store.save_trigger_setting(setting)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -30,15 +30,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from engine.config import project_file
 from engine.errors import ConfigError
 from engine.quality.rules import Rule, check_names, parse_rules, rules_from_suite
-
-FAIL, WARN, QUARANTINE = "fail", "warn", "quarantine"
-ACTIONS = (FAIL, WARN, QUARANTINE)
+from engine.vocabulary import QualityAction
 
 
 class QualityDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["fail", "warn", "quarantine"] = "fail"
+    action: QualityAction = QualityAction.FAIL
     rules: list[Any] = Field(default_factory=list)
     suite: str | None = None
 

@@ -11,15 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import JobError
-from engine.quality.definitions import FAIL, QUARANTINE, WARN, QualitySuite
+from engine.quality.definitions import QualitySuite
 from engine.quality.rules import Rule
-
-PASSED, WARNED, QUARANTINED, STOPPED = (
-    "PASSED",
-    "WARNED",
-    "QUARANTINED",
-    "STOPPED",
-)
+from engine.vocabulary import QualityAction, RuleOutcome
 
 
 class QualityError(JobError):
@@ -57,19 +51,21 @@ class Verdict:
 
     @property
     def commits(self) -> bool:
-        return self.outcome != STOPPED
+        return self.outcome != RuleOutcome.STOPPED
 
 
 def decide(suite: QualitySuite, results: Sequence[RuleResult]) -> Verdict:
     failed = tuple(r for r in results if not r.success)
     if not failed:
-        return Verdict(PASSED, ())
-    if suite.action == WARN:
-        return Verdict(WARNED, failed)
-    if suite.action == QUARANTINE and all(r.row_level for r in failed):
+        return Verdict(RuleOutcome.PASSED, ())
+    if suite.action == QualityAction.WARN:
+        return Verdict(RuleOutcome.WARNED, failed)
+    if suite.action == QualityAction.QUARANTINE and all(r.row_level for r in failed):
         names = {r.rule for r in failed}
-        return Verdict(QUARANTINED, failed, tuple(r for r in suite.rules if r.name in names))
-    return Verdict(STOPPED, failed)
+        return Verdict(
+            RuleOutcome.QUARANTINED, failed, tuple(r for r in suite.rules if r.name in names)
+        )
+    return Verdict(RuleOutcome.STOPPED, failed)
 
 
 def describe_failure(result: RuleResult) -> str:
@@ -86,7 +82,7 @@ def describe_failure(result: RuleResult) -> str:
 def stop_error(suite: QualitySuite, verdict: Verdict, target: str) -> QualityError:
     """The error a stopped batch ends its run with: which rules, and what to do."""
     broken = "; ".join(describe_failure(r) for r in verdict.failed)
-    if suite.action == FAIL:
+    if suite.action == QualityAction.FAIL:
         why = f"quality suite {suite.name} failed"
         hint = "see the rules' observed values with `headwater quality results`; fix the data, "
         hint += "or set the suite's action to warn or quarantine"

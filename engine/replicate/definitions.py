@@ -32,8 +32,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from engine.config import definition_error, project_file, project_section
 from engine.connections import Connection, load_connections
 from engine.errors import ConfigError
-from engine.quality.definitions import QUARANTINE, QualityDefinition, QualitySuite, build_suite
+from engine.quality.definitions import QualityDefinition, QualitySuite, build_suite
 from engine.replicate.mapping import TableMapping, parse_mapping
+from engine.vocabulary import QualityAction
 
 if TYPE_CHECKING:
     from engine.ingest.definitions import JobDefinition
@@ -69,7 +70,7 @@ class ReplicationTaskDefinition(BaseModel):
     @classmethod
     def _mirror(cls, value: dict[str, QualityDefinition]) -> dict[str, QualityDefinition]:
         for table, suite in value.items():
-            if suite.action == QUARANTINE:
+            if suite.action == QualityAction.QUARANTINE:
                 raise ValueError(
                     f"{table}: a replication target mirrors its source, so its suite can "
                     "fail or warn, not quarantine rows (validation would report them missing)"

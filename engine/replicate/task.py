@@ -53,15 +53,11 @@ from engine.replicate.validate import (
     source_row_hash,
 )
 from engine.state.replication import (
-    COMMITTED,
-    COMPLETED,
-    FULL_LOAD,
-    PENDING,
-    TABLE_ERROR,
     Batch,
     TableStats,
 )
 from engine.state.store import now
+from engine.vocabulary import BatchStatus, TableLoadState
 
 if TYPE_CHECKING:
     from engine.ingest.context import JobContext
@@ -180,7 +176,15 @@ class Replication:
 
     def _record_start(self, generation: str, position: str) -> None:
         self.store.save_batch(
-            Batch(self.task.name, 0, COMMITTED, generation, position, self.ctx.run_id, now())
+            Batch(
+                self.task.name,
+                0,
+                BatchStatus.COMMITTED,
+                generation,
+                position,
+                self.ctx.run_id,
+                now(),
+            )
         )
 
     def _target(self, plan: TablePlan) -> str:
@@ -191,7 +195,7 @@ class Replication:
         """Load the tables, ``max_full_load_subtasks`` at a time, all in ``snapshot``."""
         stats = self.stats()
         for plan in plans:
-            stats[plan.source_name].state = FULL_LOAD
+            stats[plan.source_name].state = TableLoadState.FULL_LOAD
             self.store.save_table_stats(stats[plan.source_name])
         workers = min(self.task.definition.max_full_load_subtasks, len(plans))
         spark = self.ctx.spark  # built once, before the threads share it
@@ -206,9 +210,9 @@ class Replication:
                 entry = stats[plan.source_name]
                 try:
                     entry.full_load_rows = futures[plan.source_name].result()
-                    entry.state = COMPLETED
+                    entry.state = TableLoadState.COMPLETED
                 except ReplicationError as exc:
-                    entry.state, entry.ddls = TABLE_ERROR, str(exc)[:500]
+                    entry.state, entry.ddls = TableLoadState.TABLE_ERROR, str(exc)[:500]
                     errors.append(exc)
                 entry.updated_at = now()
                 self.store.save_table_stats(entry)
@@ -291,7 +295,7 @@ class Replication:
         if not self.task.definition.has_full_load:
             return
         stats = self.stats()
-        todo = [p for p in plans if stats[p.source_name].state != COMPLETED]
+        todo = [p for p in plans if stats[p.source_name].state != TableLoadState.COMPLETED]
         if todo:
             print(f"task {self.task.name}: loading {len(todo)} table(s) not loaded yet")
             with self.source.plain_snapshot() as snapshot:
@@ -348,7 +352,7 @@ class Replication:
         while True:
             batches = self.store.batches(self.task.name)
             last = batches[-1]
-            if last.status == PENDING:
+            if last.status == BatchStatus.PENDING:
                 LOG.warning(
                     "batch %s of run %s was not confirmed: replaying it", last.seq, last.run_id
                 )
@@ -363,7 +367,7 @@ class Replication:
             entry = Batch(
                 self.task.name,
                 last.seq + 1,
-                PENDING,
+                BatchStatus.PENDING,
                 last.end_position,
                 format_lsn(end),
                 self.ctx.run_id,
@@ -386,7 +390,7 @@ class Replication:
                 if found:
                     self._apply_table(plan, found, entry, generation, stats[plan.source_name])
                     total += len(found)
-            entry.status, entry.changes = COMMITTED, total
+            entry.status, entry.changes = BatchStatus.COMMITTED, total
             self.store.save_batch(entry)
             faults.after_step(f"replicate: commit batch {entry.seq}")
             self.source.advance(self.task.slot, end)

@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.errors import ConfigError
 from engine.state.store import RunStore
+from engine.vocabulary import RunState
 
 KINDS = ("crawl", "job", "replication", "workflow", "trigger")
 REPLICATION_PREFIX = "replicate-"
@@ -80,7 +81,7 @@ def recent_runs(
         for crawl in store.crawl_runs(name, fetch):
             error = (
                 "; ".join(e["reason"] for e in crawl.errors[:3])
-                if crawl.state != "SUCCEEDED"
+                if crawl.state != RunState.SUCCEEDED
                 else ""
             )
             found.append(
@@ -92,7 +93,7 @@ def recent_runs(
                     crawl.started_at,
                     crawl.ended_at,
                     seconds_between(crawl.started_at, crawl.ended_at),
-                    error or (crawl.log if crawl.state == "FAILED" else ""),
+                    error or (crawl.log if crawl.state == RunState.FAILED else ""),
                     asdict(crawl),
                 )
             )

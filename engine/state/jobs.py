@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from engine.errors import JobError
-from engine.ingest.bookmarks import ABANDONED, BookmarkEntry
+from engine.ingest.bookmarks import BookmarkEntry
 from engine.stack.process import is_pid_alive
+from engine.vocabulary import ACTIVE_STATES, BookmarkStatus, RunState
 
 JOB_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS job_runs (
@@ -39,15 +40,6 @@ JOB_SCHEMA = (
         location TEXT PRIMARY KEY, run_id TEXT NOT NULL, pid INTEGER NOT NULL,
         host TEXT NOT NULL, since TEXT NOT NULL)""",
 )
-STARTING, RUNNING, SUCCEEDED, FAILED, TIMEOUT, STOPPED = (
-    "STARTING",
-    "RUNNING",
-    "SUCCEEDED",
-    "FAILED",
-    "TIMEOUT",
-    "STOPPED",
-)
-ACTIVE_STATES = (STARTING, RUNNING)
 JOB_RUN_COLUMNS = (
     "run_id",
     "job",
@@ -93,7 +85,7 @@ class JobRun:
     started_at: str
     attempt: int = 0
     previous_run_id: str | None = None
-    state: str = STARTING
+    state: str = RunState.STARTING
     ended_at: str | None = None
     pid: int | None = None
     host: str | None = None
@@ -168,7 +160,7 @@ class JobStateMixin:
                 if is_alive(other.pid, other.host):
                     live.append(other)
                     continue
-                other.state, other.ended_at = FAILED, now
+                other.state, other.ended_at = RunState.FAILED, now
                 other.error = other.error or "the run's process ended without a final state"
                 self._write_run(cursor, other)
             if len(live) >= max_concurrent:
@@ -253,7 +245,7 @@ class JobStateMixin:
                     "DELETE FROM job_bookmarks WHERE job = ? AND context = ? AND seq = ? "
                     "AND status = ?"
                 ),
-                (job, context, entry.seq, ABANDONED),
+                (job, context, entry.seq, BookmarkStatus.ABANDONED),
             )
             cursor.execute(
                 self._sql(

@@ -17,6 +17,7 @@ from typing import Any
 
 from engine.errors import HeadwaterError
 from engine.state.jobs import is_alive
+from engine.vocabulary import ACTIVE_STATES, FiringOutcome, RunState
 
 ORCHESTRATE_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS flow_runs (
@@ -46,16 +47,6 @@ ORCHESTRATE_SCHEMA = (
         name TEXT PRIMARY KEY, holder TEXT NOT NULL, pid INTEGER NOT NULL,
         host TEXT NOT NULL, renewed_at TEXT NOT NULL)""",
 )
-STARTING, RUNNING, SUCCEEDED, FAILED, TIMEOUT, STOPPED = (
-    "STARTING",
-    "RUNNING",
-    "SUCCEEDED",
-    "FAILED",
-    "TIMEOUT",
-    "STOPPED",
-)
-ACTIVE = (STARTING, RUNNING)
-FIRED, SKIPPED, REFUSED = "FIRED", "SKIPPED", "REFUSED"
 LEASE = "scheduler"
 _RUN = (
     "run_id",
@@ -102,7 +93,7 @@ class FlowRun:
     flow: str  # workflow:NAME | trigger:NAME
     started_at: str
     started_by: str  # "schedule 2026-11-28T10:00:00+00:00", "on demand", "resume of wr_…"
-    state: str = RUNNING
+    state: str = RunState.RUNNING
     ended_at: str | None = None
     previous_run_id: str | None = None
     properties: dict[str, str] = field(default_factory=dict)
@@ -247,7 +238,7 @@ class OrchestrateStateMixin:
                 return False
             if max_concurrent is not None:
                 going = self._select_flow_runs(
-                    cursor, "flow = ? AND state = ?", (run.flow, RUNNING), 1000
+                    cursor, "flow = ? AND state = ?", (run.flow, RunState.RUNNING), 1000
                 )
                 if len(going) >= max_concurrent:
                     message = (
@@ -256,7 +247,7 @@ class OrchestrateStateMixin:
                         f"{max_concurrent}"
                     )
                     if firing is not None:
-                        firing.outcome, firing.detail = REFUSED, message
+                        firing.outcome, firing.detail = FiringOutcome.REFUSED, message
                         self._insert_row(cursor, "trigger_firings", _FIRING, asdict(firing))
                         return False
                     raise FlowConcurrencyError(
@@ -284,7 +275,7 @@ class OrchestrateStateMixin:
         """Become the process advancing a run, unless a live one already is."""
         with self._exclusive() as cursor:
             found = self._select_flow_runs(cursor, "run_id = ?", (run_id,), 1)
-            if not found or found[0].state != RUNNING:
+            if not found or found[0].state != RunState.RUNNING:
                 return False
             run = found[0]
             if run.driver and run.driver != holder:
@@ -318,7 +309,7 @@ class OrchestrateStateMixin:
                     "UPDATE flow_runs SET state = ?, error = ?, ended_at = ?, driver = '', "
                     "driver_pid = NULL, driver_host = NULL WHERE run_id = ? AND state = ?"
                 ),
-                (state, error, now, run_id, RUNNING),
+                (state, error, now, run_id, RunState.RUNNING),
             )
 
     # -- nodes -------------------------------------------------------------------------
@@ -355,18 +346,18 @@ class OrchestrateStateMixin:
             run_id,
             node,
             "state = ? AND token = ?",
-            (STARTING, old_token),
+            (RunState.STARTING, old_token),
         )
 
     def node_started(self, run_id: str, node: str, token: str, pid: int, host: str) -> bool:
         """The action process takes its node: STARTING with its token → RUNNING."""
         return self._update_node(
             "state = ?, pid = ?, host = ?",
-            (RUNNING, pid, host),
+            (RunState.RUNNING, pid, host),
             run_id,
             node,
             "state = ? AND token = ?",
-            (STARTING, token),
+            (RunState.STARTING, token),
         )
 
     def finish_node(
@@ -378,7 +369,7 @@ class OrchestrateStateMixin:
             run_id,
             node,
             "state IN (?, ?)",
-            ACTIVE,
+            ACTIVE_STATES,
         )
 
     def _update_node(

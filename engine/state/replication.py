@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from engine.vocabulary import TableLoadState
+
 REPLICATION_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS replication_tables (
         task TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL DEFAULT '',
@@ -28,14 +30,6 @@ REPLICATION_SCHEMA = (
         created_at TEXT NOT NULL, changes BIGINT NOT NULL DEFAULT 0,
         PRIMARY KEY (task, seq))""",
 )
-# Table states, as DMS names them.
-BEFORE_LOAD, FULL_LOAD, COMPLETED, TABLE_ERROR = (
-    "Before load",
-    "Full load",
-    "Table completed",
-    "Table error",
-)
-PENDING, COMMITTED = "PENDING", "COMMITTED"
 
 
 @dataclass
@@ -43,7 +37,7 @@ class TableStats:
     task: str
     source: str
     target: str = ""
-    state: str = BEFORE_LOAD
+    state: str = TableLoadState.BEFORE_LOAD
     full_load_rows: int = 0
     inserts: int = 0
     updates: int = 0

@@ -16,6 +16,7 @@ from engine.state.jobs import JOB_SCHEMA, JobStateMixin
 from engine.state.orchestrate import ORCHESTRATE_SCHEMA, OrchestrateStateMixin
 from engine.state.quality import QUALITY_SCHEMA, QualityStateMixin
 from engine.state.replication import REPLICATION_SCHEMA, ReplicationStateMixin
+from engine.vocabulary import RunState
 
 STATE_DATABASE = "headwater"
 SCHEMA = (
@@ -79,7 +80,7 @@ class CrawlRun:
     target: str
     database_name: str
     started_at: str
-    state: str = "RUNNING"
+    state: str = RunState.RUNNING
     ended_at: str | None = None
     tables_created: int = 0
     tables_updated: int = 0

@@ -13,6 +13,7 @@ import pytest
 from engine.ingest import bookmarks as bm
 from engine.state.jobs import JobRun, TableBusyError, this_host
 from engine.state.store import RunStore
+from engine.vocabulary import BookmarkKind, BookmarkStatus
 
 
 def store(tmp_path: Path) -> RunStore:
@@ -22,12 +23,20 @@ def store(tmp_path: Path) -> RunStore:
 def test_bookmark_entries_round_trip_and_an_abandoned_seq_is_replaced(tmp_path: Path) -> None:
     runs = store(tmp_path)
     entry = bm.BookmarkEntry(
-        0, bm.DATA, bm.PENDING, "r1", "t", files=(bm.FileMark("f", 1, 2.0),), target="s3a://raw/t"
+        0,
+        BookmarkKind.DATA,
+        BookmarkStatus.PENDING,
+        "r1",
+        "t",
+        files=(bm.FileMark("f", 1, 2.0),),
+        target="s3a://raw/t",
     )
     runs.put_bookmark_entry("j", "source", entry)
     assert runs.bookmark_entries("j", "source") == [entry]
-    runs.set_bookmark_status("j", "source", 0, bm.ABANDONED)
-    again = bm.BookmarkEntry(0, bm.DATA, bm.PENDING, "r2", "t", target="s3a://raw/t")
+    runs.set_bookmark_status("j", "source", 0, BookmarkStatus.ABANDONED)
+    again = bm.BookmarkEntry(
+        0, BookmarkKind.DATA, BookmarkStatus.PENDING, "r2", "t", target="s3a://raw/t"
+    )
     runs.put_bookmark_entry("j", "source", again)
     assert [e.run_id for e in runs.bookmark_entries("j", "source")] == ["r2"]
     assert runs.bookmark_contexts("j") == ["source"]

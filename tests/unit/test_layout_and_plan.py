@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from catalog.model import Column, Partition, Table
 from engine.crawl.layout import group_tables, table_name
-from engine.crawl.plan import CREATE, UNCHANGED, UPDATE, plan_table
+from engine.crawl.plan import plan_table
 from engine.storage import ObjectInfo
+from engine.vocabulary import CrawlAction
 
 
 def obj(key: str, size: int = 10) -> ObjectInfo:
@@ -79,27 +80,27 @@ PARTS = [Partition(("1",), "s3a://landing/t/dt=1"), Partition(("2",), "s3a://lan
 
 def test_a_new_table_is_created_with_all_partitions() -> None:
     change = plan_table(_table(), PARTS, None, set())
-    assert change.action == CREATE and len(change.new_partitions) == 2
+    assert change.action == CrawlAction.CREATE and len(change.new_partitions) == 2
 
 
 def test_same_schema_only_adds_new_partitions_even_if_stats_change() -> None:
     existing = _table(parameters={"classification": "csv", "recordCount": "3"})
     change = plan_table(_table(), PARTS, existing, {("1",)})
-    assert change.action == UNCHANGED
+    assert change.action == CrawlAction.UNCHANGED
     assert [p.values for p in change.new_partitions] == [("2",)]
 
 
 def test_a_schema_change_is_an_update_with_reasons() -> None:
     existing = _table(columns=(Column("id", "string"),))
     change = plan_table(_table(), PARTS, existing, {("1",), ("2",)})
-    assert change.action == UPDATE
+    assert change.action == CrawlAction.UPDATE
     assert "columns changed" in change.reasons[0]
 
 
 def test_hadoop_and_uri_spellings_of_a_location_are_the_same_table() -> None:
     existing = _table(location="file:/lake/landing/t")
     new = _table(location="file:///lake/landing/t/")
-    assert plan_table(new, [], existing, set()).action == UNCHANGED
+    assert plan_table(new, [], existing, set()).action == CrawlAction.UNCHANGED
 
 
 def test_value_like_folders_under_the_include_path_make_it_one_table() -> None:
@@ -133,11 +134,11 @@ def test_exclusions_and_table_prefix() -> None:
 
 
 def test_log_update_behavior_keeps_the_catalog_and_adds_partitions() -> None:
-    from engine.crawl.plan import LOG, LOGGED
+    from engine.crawl.plan import LOG
 
     existing = _table(columns=(Column("id", "string"),))
     change = plan_table(_table(), PARTS, existing, {("1",)}, update_behavior=LOG)
-    assert change.action == LOGGED and "columns changed" in change.reasons[0]
+    assert change.action == CrawlAction.LOGGED and "columns changed" in change.reasons[0]
     assert [p.values for p in change.new_partitions] == [("2",)]
 
 
@@ -176,7 +177,7 @@ def test_deletions_only_touch_this_crawlers_tables_under_the_target() -> None:
 def test_an_update_in_place_adds_only_new_partitions_and_a_moved_table_gets_all() -> None:
     existing = _table(columns=(Column("id", "string"),))
     change = plan_table(_table(), PARTS, existing, {("1",)})
-    assert change.action == UPDATE and not change.replaces
+    assert change.action == CrawlAction.UPDATE and not change.replaces
     assert [p.values for p in change.new_partitions] == [("2",)]
     moved = plan_table(_table(location="file:/lake/elsewhere"), PARTS, existing, {("1",)})
     assert moved.replaces and len(moved.new_partitions) == 2
@@ -185,7 +186,7 @@ def test_an_update_in_place_adds_only_new_partitions_and_a_moved_table_gets_all(
 def test_users_column_comments_carry_over_and_are_no_change() -> None:
     existing = _table(columns=(Column("id", "bigint", "the order number"),))
     change = plan_table(_table(), PARTS, existing, {("1",), ("2",)})
-    assert change.action == UNCHANGED
+    assert change.action == CrawlAction.UNCHANGED
     assert change.table.columns[0].comment == "the order number"
 
 

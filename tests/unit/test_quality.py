@@ -13,10 +13,11 @@ from catalog.model import Column
 from engine.errors import ConfigError
 from engine.quality import suggest
 from engine.quality.definitions import QualityDefinition, QualitySuite, build_suite
-from engine.quality.gate import PASSED, QUARANTINED, STOPPED, WARNED, RuleResult, decide
+from engine.quality.gate import RuleResult, decide
 from engine.quality.rules import parse_rules, rules_from_suite
 from engine.state.quality import QualityCheck
 from engine.state.store import RunStore
+from engine.vocabulary import RuleOutcome
 
 
 def test_the_compact_list_becomes_named_expectations() -> None:
@@ -156,14 +157,14 @@ def _results(*successes: bool) -> list[RuleResult]:
 
 
 def test_the_action_decides_what_a_failure_does() -> None:
-    assert decide(_suite("fail"), _results(True, True)).outcome == PASSED
-    assert decide(_suite("fail"), _results(False, True)).outcome == STOPPED
-    assert decide(_suite("warn"), _results(False, False)).outcome == WARNED
+    assert decide(_suite("fail"), _results(True, True)).outcome == RuleOutcome.PASSED
+    assert decide(_suite("fail"), _results(False, True)).outcome == RuleOutcome.STOPPED
+    assert decide(_suite("warn"), _results(False, False)).outcome == RuleOutcome.WARNED
     quarantined = decide(_suite("quarantine"), _results(False, True))
-    assert quarantined.outcome == QUARANTINED and quarantined.commits
+    assert quarantined.outcome == RuleOutcome.QUARANTINED and quarantined.commits
     assert [r.name for r in quarantined.quarantine] == ["not_null:id"]
     # a failed table-level rule cannot be quarantined: the batch stops
-    assert decide(_suite("quarantine"), _results(False, False)).outcome == STOPPED
+    assert decide(_suite("quarantine"), _results(False, False)).outcome == RuleOutcome.STOPPED
 
 
 def test_checks_are_stored_with_the_run_and_a_retry_replaces_them(tmp_path: Path) -> None:
@@ -172,7 +173,9 @@ def test_checks_are_stored_with_the_run_and_a_retry_replaces_them(tmp_path: Path
     passed = RuleResult("row_count", "t", (), False, True, {"value": 10})
 
     def check(run: str, at: str, *results: RuleResult) -> QualityCheck:
-        return QualityCheck(run, "sales", "s", "raw.sales", "fail", STOPPED, at, results)
+        return QualityCheck(
+            run, "sales", "s", "raw.sales", "fail", RuleOutcome.STOPPED, at, results
+        )
 
     store.save_quality_check(check("r1", "2026-01-01T00:00:00", failed, passed))
     store.save_quality_check(check("r1", "2026-01-01T00:00:01", passed))  # retried
