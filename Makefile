@@ -76,10 +76,11 @@ bench: $(STAMP) ## Run the benchmarks and write docs/benchmarks.md (installs Duc
 	$(HW) stack setup --no-minio
 	$(BIN)/python -m tests.bench.run
 
-lint: $(STAMP) ## ruff (lint + format check) and mypy
+lint: $(STAMP) ## ruff (lint + format check), mypy and the package layers (docs/architecture.md)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(PYTEST) -q -p no:cacheprovider tests/unit/test_architecture.py
 
 docker-check: $(STAMP) ## Validate docker/compose.yaml (schema check; no Docker engine needed)
 	$(BIN)/python docker/check_compose.py docker/compose.yaml

@@ -1,5 +1,5 @@
 # MinIO built from source at the commit the native stack pins
-# (engine/stack/artifacts.py MINIO_VERSION): no community binaries are published.
+# (engine/artifacts.py MINIO_VERSION): no community binaries are published.
 FROM golang:1.24-bookworm AS build
 ARG MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 RUN CGO_ENABLED=0 GOBIN=/out go install github.com/minio/minio@${MINIO_VERSION}

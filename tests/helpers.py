@@ -59,7 +59,7 @@ def run_spark_submit(
     script: str, args: list[str], env: dict[str, str], timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
     """``spark-submit jobs/<script> ARGS`` with the venv's pyspark, as a user runs it."""
-    from engine.stack.artifacts import spark_home
+    from engine.artifacts import spark_home
 
     return subprocess.run(
         [str(spark_home() / "bin" / "spark-submit"), str(JOBS / script), *args],

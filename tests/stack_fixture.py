@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from engine.config import Settings, load_settings
+from engine.process import is_pid_alive
 from engine.stack import launcher
-from engine.stack.process import is_pid_alive
 from tests.helpers import clean_env, free_port, settings_env
 
 

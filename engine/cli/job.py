@@ -136,7 +136,7 @@ def bookmark_show(
     Example: headwater job bookmark show sales
     """
     from engine.ingest import control
-    from engine.ingest.bookmarks import current_state
+    from engine.state.bookmarks import current_state
 
     store = open_state()
     rows = []

@@ -22,7 +22,7 @@ def setup(
 
     Example: headwater stack setup
     """
-    from engine.stack import artifacts
+    from engine import artifacts
 
     for what, where in artifacts.setup(STATE.settings, with_minio=minio).items():
         say(f"{what}: {where}")

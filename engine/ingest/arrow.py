@@ -25,12 +25,12 @@ import pyarrow as pa
 from engine import storage
 from engine.config import Settings
 from engine.errors import ConfigError, JobError
-from engine.ingest import bookmarks as bm
 from engine.ingest.context import JobContext, default_location
 from engine.ingest.evolution import plan_evolution
 from engine.ingest.sources import list_files, path_uri
 from engine.ingest.spec import MERGE, OVERWRITE, PATH, SinkSpec, SourceSpec
 from engine.ingest.writer import BookmarkCommit, existing_columns, register
+from engine.state import bookmarks as bm
 from engine.state.store import now
 from engine.vocabulary import BookmarkOption
 

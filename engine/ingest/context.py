@@ -34,10 +34,10 @@ from engine import faults, storage
 from engine.config import Settings, check_name, load_settings
 from engine.crawl.delta import find_txn_commit, read_txn_version
 from engine.errors import HeadwaterError
-from engine.ingest import bookmarks as bm
 from engine.ingest.args import resolve_options
 from engine.ingest.sources import SourceBatch, read_source
 from engine.ingest.spec import JDBC, SinkSpec, SourceSpec
+from engine.state import bookmarks as bm
 from engine.state.jobs import JobRun, this_host
 from engine.state.store import RunStore, now, open_run_store
 from engine.vocabulary import BookmarkKind, BookmarkOption, BookmarkStatus, RunState
@@ -333,8 +333,8 @@ class JobContext:
         """Land ``df`` in ``sink`` and advance ``batch``'s bookmark in the same commit,
         after the job's quality suite (``--quality FILE`` or its definition) passed
         it (docs/quality.md)."""
+        from engine.ingest.definitions import job_suite
         from engine.ingest.writer import land
-        from engine.quality.definitions import job_suite
 
         with self.step(f"write {sink.qualified_name}"):
             if batch.is_empty or df is None:

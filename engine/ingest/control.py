@@ -8,7 +8,7 @@ rewinding to a later run.
 from __future__ import annotations
 
 from engine.errors import ConfigError
-from engine.ingest import bookmarks as bm
+from engine.state import bookmarks as bm
 from engine.state.store import RunStore, now
 from engine.vocabulary import BookmarkKind, BookmarkStatus
 

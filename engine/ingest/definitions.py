@@ -36,7 +36,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from engine.config import check_name, definition_error, project_file, project_section
 from engine.errors import ConfigError
-from engine.quality.definitions import QualityDefinition
+from engine.quality.definitions import (
+    QualityDefinition,
+    QualitySuite,
+    build_suite,
+    suite_from_file,
+)
 from engine.vocabulary import BOOKMARK_OPTIONS
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -149,3 +154,15 @@ def job(name: str) -> JobDefinition:
 def max_concurrent_runs(name: str) -> int:
     definition = load_jobs().get(name)
     return definition.max_concurrent_runs if definition else 1
+
+
+def job_suite(job: str, argument: str | None) -> QualitySuite | None:
+    """The suite a run of ``job`` checks: ``--quality FILE``, else the job definition's."""
+    if argument:
+        return suite_from_file(Path(argument))
+    definition = load_jobs().get(job)
+    if definition is None or definition.quality is None:
+        return None
+    return build_suite(
+        definition.quality, job, f"jobs.{job}.quality", project_file().resolve().parent
+    )

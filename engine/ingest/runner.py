@@ -38,7 +38,7 @@ def build_command(
     entry = str(definition.resolve_path(definition.entry_point))
     if definition.type == "python":
         return [sys.executable, entry, *arguments]
-    from engine.stack.artifacts import spark_home
+    from engine.artifacts import spark_home
 
     command = [str(spark_home() / "bin" / "spark-submit")]
     if master or definition.master:
@@ -106,7 +106,7 @@ def run_job(
 ) -> JobRun:
     """Run ``name`` to a final state (with retries); the last attempt's record."""
     if definition.type != "python":
-        from engine.stack import artifacts
+        from engine import artifacts
 
         if not artifacts.is_spark_defaults_current(settings):
             artifacts.write_spark_defaults(settings)  # what spark-submit reads
@@ -160,10 +160,10 @@ def check_arguments(name: str, definition: JobDefinition, overrides: dict[str, s
     if definition.type != "spark" or definition.entry_point != DEFAULT_SCRIPT:
         return
     from engine.ingest.args import resolve_options
+    from engine.ingest.definitions import job_suite
     from engine.ingest.job import REQUIRED_ARGS
     from engine.ingest.sources import connection
     from engine.ingest.spec import parse_spec
-    from engine.quality.definitions import job_suite
 
     options = resolve_options(definition.command_arguments(name, overrides), REQUIRED_ARGS)
     spec = parse_spec(options)

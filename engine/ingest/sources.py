@@ -19,14 +19,14 @@ from engine import storage
 from engine.config import Settings
 from engine.connections import Connection, load_connections
 from engine.errors import ConfigError, JobError
-from engine.ingest.bookmarks import (
+from engine.ingest.spec import CATALOG, JDBC, QUARANTINABLE, SourceSpec
+from engine.spark import lake
+from engine.state.bookmarks import (
     BookmarkState,
     FileMark,
     HighWater,
     select_files,
 )
-from engine.ingest.spec import CATALOG, JDBC, QUARANTINABLE, SourceSpec
-from engine.spark import lake
 
 LOG = logging.getLogger(__name__)
 NUMERIC_OR_TIME = ("tinyint", "smallint", "int", "bigint", "float", "double", "date", "timestamp")

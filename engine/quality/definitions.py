@@ -27,7 +27,6 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine.config import project_file
 from engine.errors import ConfigError
 from engine.quality.rules import Rule, check_names, parse_rules, rules_from_suite
 from engine.vocabulary import QualityAction
@@ -103,17 +102,3 @@ def suite_from_file(path: Path) -> QualitySuite:
             key="quality",
         ) from exc
     return build_suite(definition, path.stem, str(path), path.parent)
-
-
-def job_suite(job: str, argument: str | None) -> QualitySuite | None:
-    """The suite a run of ``job`` checks: ``--quality FILE``, else the job definition's."""
-    if argument:
-        return suite_from_file(Path(argument))
-    from engine.ingest.definitions import load_jobs
-
-    definition = load_jobs().get(job)
-    if definition is None or definition.quality is None:
-        return None
-    return build_suite(
-        definition.quality, job, f"jobs.{job}.quality", project_file().resolve().parent
-    )

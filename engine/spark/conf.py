@@ -8,8 +8,6 @@ hand them to the JVM without putting them on a command line or in a log.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from engine.config import Settings
 from engine.connections import catalog_conf, catalog_secrets, load_connections
 
@@ -18,7 +16,6 @@ DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
 DELTA_PROBE_CLASS = "io.delta.tables.DeltaTable"
 S3A_SECRET_KEY = "spark.hadoop.fs.s3a.secret.key"
 # Driver logging (quiet by default); named in spark-defaults.conf by `make setup`.
-LOG4J2_FILE = Path(__file__).resolve().parent / "log4j2.properties"
 
 
 def spark_conf(settings: Settings, *, app_name: str = "headwater") -> dict[str, str]:

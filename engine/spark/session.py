@@ -23,10 +23,10 @@ from pyspark.errors import AnalysisException, PySparkException
 from pyspark.sql import SparkSession
 
 from catalog.errors import CatalogError, DefinitionRefusedError
+from engine import artifacts
 from engine.config import Settings
 from engine.errors import MetastoreBusyError, SetupError
 from engine.spark.conf import DELTA_PROBE_CLASS, spark_conf, spark_secrets
-from engine.stack import artifacts
 
 HADOOP_PREFIX = "spark.hadoop."
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from engine.config import Settings
 from engine.errors import SetupError
-from engine.stack.process import ManagedProcess, is_port_open
+from engine.process import ManagedProcess, is_port_open
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-from engine.stack import artifacts
+from engine import artifacts
 from engine.stack.base import Service
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"

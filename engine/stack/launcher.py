@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterable
 
 from engine.config import ACTIVE_MARKER, Settings
 from engine.errors import StackError
+from engine.process import is_port_open
 from engine.stack.base import Service, ServiceStatus
 from engine.stack.cluster import SparkMasterService, SparkWorkerService
 from engine.stack.mariadb import MariaDBService
 from engine.stack.metastore import MetastoreService
 from engine.stack.minio import MinioService
 from engine.stack.postgres import PostgresService
-from engine.stack.process import is_port_open
 from engine.stack.thrift import ThriftServerService
 
 # Start order; stop order is the reverse (the metastore before its database).

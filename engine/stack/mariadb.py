@@ -16,8 +16,8 @@ import subprocess
 from pathlib import Path
 
 from engine.errors import SetupError, StackError
+from engine.process import log_tail
 from engine.stack.base import Service
-from engine.stack.process import log_tail
 
 MARIADB_SYSTEM_USER = "mysql"
 SOURCE_DATABASE = "shop"

@@ -13,11 +13,11 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from engine import artifacts
 from engine.errors import StackError
-from engine.stack import artifacts
+from engine.process import log_tail
 from engine.stack.base import Service, java_binary, write_private
 from engine.stack.postgres import PostgresService
-from engine.stack.process import log_tail
 
 HIVE_METASTORE_JAR = "hive-metastore-2.3.10.jar"
 # The metastore needs the cache's JDBC driver and S3A (database and table locations

@@ -11,8 +11,7 @@ import os
 import urllib.error
 import urllib.request
 
-from engine import storage
-from engine.stack import artifacts
+from engine import artifacts, storage
 from engine.stack.base import Service
 
 

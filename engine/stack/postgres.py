@@ -10,8 +10,8 @@ from pathlib import Path
 
 from engine.config import Settings
 from engine.errors import SetupError, StackError
+from engine.process import log_tail
 from engine.stack.base import Service, write_private
-from engine.stack.process import log_tail
 from engine.state.store import STATE_DATABASE
 
 PG_SYSTEM_USER = "postgres"

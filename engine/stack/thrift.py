@@ -12,8 +12,8 @@ import os
 
 from catalog.hive import HiveCatalog
 from catalog.hiveserver2 import HiveServer2Runner
+from engine import artifacts
 from engine.spark.conf import spark_conf, spark_secrets
-from engine.stack import artifacts
 from engine.stack.base import Service, write_private
 
 THRIFT_SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"

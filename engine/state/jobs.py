@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from engine.errors import JobError
-from engine.ingest.bookmarks import BookmarkEntry
-from engine.stack.process import is_pid_alive
+from engine.process import is_pid_alive
+from engine.state.bookmarks import BookmarkEntry
 from engine.vocabulary import ACTIVE_STATES, BookmarkStatus, RunState
 
 JOB_SCHEMA = (

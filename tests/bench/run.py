@@ -123,8 +123,8 @@ def corpus_vs_duckdb() -> tuple[int, int, int, int]:
 
 
 def bench_jars() -> tuple[int, float]:
+    from engine.artifacts import cached_jars
     from engine.config import load_settings
-    from engine.stack.artifacts import cached_jars
 
     jars = cached_jars(load_settings())
     return len(jars), sum(j.stat().st_size for j in jars) / 2**20

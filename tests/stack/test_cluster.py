@@ -9,9 +9,9 @@ from pyhive import hive
 
 from engine import storage
 from engine.demo import DATA
+from engine.process import is_pid_alive
 from engine.stack import launcher
 from engine.stack.cluster import SparkMasterService
-from engine.stack.process import is_pid_alive
 from tests.helpers import run_cli, run_cli_json
 from tests.stack_fixture import StackRun
 

@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.errors import JobError
-from engine.ingest import bookmarks as bm
-from engine.ingest.bookmarks import BookmarkEntry, FileMark, HighWater
+from engine.state import bookmarks as bm
+from engine.state.bookmarks import BookmarkEntry, FileMark, HighWater
 from engine.vocabulary import BookmarkKind, BookmarkStatus
 
 DATA, RESET, REWIND = BookmarkKind

@@ -14,9 +14,8 @@ import pytest
 from engine.config import PROJECT_FILE_ENV
 from engine.connections import load_connections
 from engine.definitions import load_classifiers, load_crawlers
-from engine.ingest.definitions import load_jobs
+from engine.ingest.definitions import job_suite, load_jobs
 from engine.orchestrate.definitions import load_flows
-from engine.quality.definitions import job_suite
 from engine.replicate.definitions import load_tasks, replication_task
 from tests.unit.test_dms_mapping import include
 

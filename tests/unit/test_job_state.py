@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.ingest import bookmarks as bm
+from engine.state import bookmarks as bm
 from engine.state.jobs import JobRun, TableBusyError, this_host
 from engine.state.store import RunStore
 from engine.vocabulary import BookmarkKind, BookmarkStatus

@@ -235,8 +235,7 @@ def test_a_profile_suggests_an_editable_suite() -> None:
 def test_a_job_definition_carries_its_suite(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from engine.ingest.definitions import load_jobs
-    from engine.quality.definitions import job_suite
+    from engine.ingest.definitions import job_suite, load_jobs
 
     path = tmp_path / "headwater.yaml"
     monkeypatch.setenv("HEADWATER_PROJECT_FILE", str(path))

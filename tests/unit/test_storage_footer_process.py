@@ -10,7 +10,7 @@ import pytest
 
 from engine.crawl.footer import hive_type, read_parquet_footer
 from engine.errors import CrawlError, StackError
-from engine.stack.process import ManagedProcess, is_pid_alive
+from engine.process import ManagedProcess, is_pid_alive
 from engine.storage import LocalStore
 
 

@@ -25,9 +25,12 @@ DISTINCT = {
 def _bare_states(path: Path) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if node.value in DISTINCT:
-                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value in DISTINCT
+        ):
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
     return found
 
 

@@ -1,7 +1,7 @@
 """What `make setup` puts in the cache outside the clone, and where to find it.
 
 * JVM jars (Delta, S3A + AWS SDK modules, JDBC drivers), resolved once from Maven
-  Central with the pom beside this module;
+  Central with the pom in engine/stack/jars/
 * the loopback metastore launcher, compiled once against the wheel's Hive jars;
 * a MinIO server, built once from source with ``go install`` at a pinned version;
 * ``spark-defaults.conf`` in the wheel's ``conf/``, listing the cached jars, so that
@@ -24,7 +24,6 @@ from pathlib import Path
 
 from engine.config import Settings
 from engine.errors import SetupError
-from engine.spark.conf import LOG4J2_FILE
 
 MINIO_MODULE = "github.com/minio/minio"
 # The newest commit of MinIO's community repository (unmaintained since 2025-12).
@@ -33,8 +32,10 @@ METASTORE_LAUNCHER = "LoopbackMetastore"
 SETUP_HINT = "run `make setup` (or `headwater stack setup`) once; it fills the cache"
 
 _HERE = Path(__file__).resolve().parent
-POM = _HERE / "jars" / "pom.xml"
-LAUNCHER_SOURCE = _HERE / "java" / f"{METASTORE_LAUNCHER}.java"
+POM = _HERE / "stack" / "jars" / "pom.xml"
+LAUNCHER_SOURCE = _HERE / "stack" / "java" / f"{METASTORE_LAUNCHER}.java"
+# Spark's logging for every driver headwater starts (spark-defaults.conf names it)
+LOG4J2_FILE = _HERE / "spark" / "log4j2.properties"
 
 
 def spark_home() -> Path:
