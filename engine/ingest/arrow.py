@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from engine import storage
 from engine.config import Settings
@@ -30,6 +31,7 @@ from engine.ingest.evolution import plan_evolution
 from engine.ingest.sources import list_files, path_uri
 from engine.ingest.spec import MERGE, OVERWRITE, PATH, SinkSpec, SourceSpec
 from engine.ingest.writer import BookmarkCommit, existing_columns, register
+from engine.lake.merge import SHOWN_DUPLICATES, duplicate_keys_error, merge_condition
 from engine.state import bookmarks as bm
 from engine.state.store import now
 from engine.vocabulary import BookmarkOption
@@ -171,6 +173,8 @@ def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: boo
         if existing is not None:  # fails on an incompatible change, before writing
             incoming = [(f.name, hive_type(f.type)) for f in table.schema]
             plan_evolution(sink.qualified_name, existing, incoming)
+        if sink.mode == MERGE:
+            _check_unique_keys(table, sink.merge_keys, location)
         uri, options = storage.delta_uri(ctx.settings, location)
         txns = [] if protocol.txn is None else [Transaction(*protocol.txn)]
         props = CommitProperties(
@@ -181,7 +185,7 @@ def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: boo
         with ctx.step(f"commit to {sink.qualified_name}"), _delta_errors(location):
             written = table.num_rows
             if sink.mode == MERGE and existing is not None:
-                condition = " AND ".join(f"t.{k} = s.{k}" for k in sink.merge_keys)
+                condition = merge_condition(sink.merge_keys, "datafusion")
                 metrics = (
                     DeltaTable(uri, storage_options=options)
                     .merge(
@@ -252,3 +256,13 @@ def _catalog(settings: Settings) -> Any:
     from catalog.hiveserver2 import HiveServer2Runner
 
     return HiveCatalog(HiveServer2Runner(settings.stack.host, settings.stack.thrift_port))
+
+
+def _check_unique_keys(table: pa.Table, keys: tuple[str, ...], location: str) -> None:
+    """Refuse a merge batch that holds a key on several rows (engine.lake.merge)."""
+    counts = table.select(list(keys)).group_by(list(keys)).aggregate([([], "count_all")])
+    repeated = counts.filter(pc.greater(counts["count_all"], 1))
+    if repeated.num_rows:
+        rows = repeated.select(list(keys)).to_pylist()[:SHOWN_DUPLICATES]
+        shown = [tuple(row[k] for k in keys) for row in rows]
+        raise duplicate_keys_error(keys, shown, repeated.num_rows, location)

@@ -28,6 +28,7 @@ from catalog.hive import HiveCatalog
 from catalog.model import Table
 from engine.connections import Connection
 from engine.errors import JobError, SourceNotFoundError
+from engine.lake.merge import SHOWN_DUPLICATES, duplicate_keys_error, merge_condition
 from engine.spark.session import SparkSqlRunner
 
 CORRUPT = "_corrupt_record"
@@ -396,6 +397,8 @@ def write_delta(
     if add_columns:
         conf[AUTO_MERGE] = "true"
     try:
+        if mode == "merge":
+            check_unique_keys(df, merge_keys, location)
         if mapped and exists:
             enable_column_mapping(spark, location)
         with _session_conf(spark, conf):
@@ -475,7 +478,7 @@ def enable_column_mapping(spark: SparkSession, location: str) -> None:
 
 
 def _merge(spark: SparkSession, df: DataFrame, location: str, keys: tuple[str, ...]) -> None:
-    condition = " AND ".join(f"t.{quote_name(k)} <=> s.{quote_name(k)}" for k in keys)
+    condition = merge_condition(keys, "spark")
     (
         DeltaTable.forPath(spark, location)
         .alias("t")
@@ -484,6 +487,19 @@ def _merge(spark: SparkSession, df: DataFrame, location: str, keys: tuple[str, .
         .whenNotMatchedInsertAll()
         .execute()
     )
+
+
+def check_unique_keys(df: DataFrame, keys: tuple[str, ...], location: str) -> None:
+    """Refuse a merge batch that holds a key on several rows (engine.lake.merge)."""
+    repeated = (
+        df.groupBy(*[sf.col(quote_name(k)) for k in keys])
+        .agg(sf.count(sf.lit(1)).alias("_rows"))
+        .where("_rows > 1")
+    )
+    examples = repeated.limit(SHOWN_DUPLICATES).collect()
+    if examples:
+        shown = [tuple(row[: len(keys)]) for row in examples]
+        raise duplicate_keys_error(keys, shown, repeated.count(), location)
 
 
 def column_types(df: DataFrame) -> list[tuple[str, str]]:

@@ -19,6 +19,7 @@ from pyspark.sql import types as st
 from catalog.ddl import quote_name
 from engine.connections import Connection
 from engine.errors import ReplicationError
+from engine.lake.merge import merge_condition
 from engine.replicate.mapping import TablePlan
 from engine.replicate.mysql import quote as mysql_quote
 from engine.replicate.postgres import quote as pg_quote
@@ -321,7 +322,7 @@ def merge_current(
             if source_of[n]
             else f"s.{name}"
         )
-    condition = " AND ".join(f"t.{quote_name(k)} = s.{quote_name(k)}" for k in keys)
+    condition = merge_condition(keys, "spark")  # one row per key: ``latest``
     key_type = next((c.spark_type for c in plan.columns if c.name == keys[0]), "")
     prunable = key_type in ("tinyint", "smallint", "int", "bigint", "string", "date")
     if len(keys) == 1 and truncated_at is None and (prunable or key_type.startswith("decimal")):

@@ -27,6 +27,7 @@ LAYERS = [
     ["engine.quality"],
     ["engine.catalogs"],
     ["engine.spark"],
+    ["engine.lake"],
     [
         "engine.classify",
         "engine.storage",
