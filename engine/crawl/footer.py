@@ -11,48 +11,22 @@ import pyarrow.parquet as pq
 
 from catalog.model import Column
 from engine.errors import CrawlError
+from engine.lake.types import catalog_type
 from engine.storage import ObjectStore
 
-_INTEGERS = {8: "tinyint", 16: "smallint", 32: "int", 64: "bigint"}
-_UNSIGNED = {8: "smallint", 16: "int", 32: "bigint", 64: "bigint"}
+
+def hive_type(data_type: pa.DataType, naive_timestamp: str = "timestamp_ntz") -> str:
+    """The catalog type of a footer's Arrow type (engine.lake.types), or a CrawlError."""
+    found = catalog_type(data_type, naive_timestamp)
+    if found is None:
+        raise CrawlError(
+            f"column type {data_type} has no catalog equivalent",
+            hint="cast the column when writing the file, or exclude the file from the crawl",
+        )
+    return found
 
 
-def hive_type(data_type: pa.DataType) -> str:
-    """The Hive type string of an Arrow type."""
-    t = pa.types
-    if t.is_boolean(data_type):
-        return "boolean"
-    if t.is_signed_integer(data_type):
-        return _INTEGERS[data_type.bit_width]
-    if t.is_unsigned_integer(data_type):
-        return _UNSIGNED[data_type.bit_width]
-    if t.is_float16(data_type) or t.is_float32(data_type):
-        return "float"
-    if t.is_float64(data_type):
-        return "double"
-    if t.is_decimal(data_type):
-        return f"decimal({data_type.precision},{data_type.scale})"
-    if t.is_string(data_type) or t.is_large_string(data_type) or t.is_null(data_type):
-        return "string"
-    if t.is_binary(data_type) or t.is_large_binary(data_type) or t.is_fixed_size_binary(data_type):
-        return "binary"
-    if t.is_date(data_type):
-        return "date"
-    if t.is_timestamp(data_type):
-        return "timestamp"
-    if t.is_list(data_type) or t.is_large_list(data_type):
-        return f"array<{hive_type(data_type.value_type)}>"
-    if t.is_map(data_type):
-        return f"map<{hive_type(data_type.key_type)},{hive_type(data_type.item_type)}>"
-    if t.is_struct(data_type):
-        fields = ",".join(f"{f.name}:{hive_type(f.type)}" for f in data_type)
-        return f"struct<{fields}>"
-    if t.is_dictionary(data_type):
-        return hive_type(data_type.value_type)
-    raise CrawlError(
-        f"Parquet column type {data_type} has no Hive equivalent",
-        hint="cast the column when writing the file, or exclude the file from the crawl",
-    )
+NTZ = "timestamp_ntz"
 
 
 class _RangeFile(io.RawIOBase):
@@ -106,18 +80,29 @@ def _read_footer(
     read: Callable[[pa.PythonFile], Any],
     named: ObjectStore | None = None,
 ) -> Footer:
-    """Columns and row count through ``read`` (pyarrow), errors naming the file."""
+    """Columns and row count through ``read`` (pyarrow: schema, rows and the names of
+    the columns whose naive timestamps Spark reads as ``timestamp``), errors naming
+    the file."""
     origin = named or store
     assert not isinstance(origin, _BytesStore)
     try:
-        schema, rows = read(pa.PythonFile(_RangeFile(store, key, size), mode="r"))
+        schema, rows, zoned = read(pa.PythonFile(_RangeFile(store, key, size), mode="r"))
     except (pa.ArrowException, OSError) as exc:
         raise CrawlError(
             f"{origin.uri(key)}: not a readable {kind} file ({exc})",
             hint="remove or replace the file, or exclude it from the crawl",
             path=origin.uri(key),
         ) from exc
-    return tuple(Column(f.name.lower(), hive_type(f.type)) for f in schema), int(rows)
+    try:
+        columns = tuple(
+            Column(f.name.lower(), hive_type(f.type, "timestamp" if f.name in zoned else NTZ))
+            for f in schema
+        )
+    except CrawlError as exc:
+        raise CrawlError(
+            f"{origin.uri(key)}: {exc.message}", hint=exc.hint, path=origin.uri(key)
+        ) from exc
+    return columns, int(rows)
 
 
 PARQUET_MAGIC = b"PAR1"
@@ -131,9 +116,15 @@ def read_parquet_footer(store: ObjectStore, key: str, size: int) -> Footer:
     it); pyarrow then parses the footer framed as a file of no row groups' data.
     """
 
-    def read(source: pa.PythonFile) -> tuple[pa.Schema, int]:
+    def read(source: pa.PythonFile) -> tuple[pa.Schema, int, set[str]]:
         parquet = pq.ParquetFile(source)
-        return parquet.schema_arrow, parquet.metadata.num_rows
+        leaves = parquet.schema
+        int96 = {
+            leaves.column(i).path
+            for i in range(len(leaves))
+            if leaves.column(i).physical_type == "INT96"  # Spark reads these as timestamp
+        }
+        return parquet.schema_arrow, parquet.metadata.num_rows, int96
 
     tail = store.read(key, max(0, size - PARQUET_TAIL), min(size, PARQUET_TAIL))
     if size >= 12 and tail.endswith(PARQUET_MAGIC):
@@ -152,8 +143,9 @@ def read_orc_footer(store: ObjectStore, key: str, size: int) -> Footer:
     """Columns and row count of one ORC file."""
     import pyarrow.orc as orc
 
-    def read(source: pa.PythonFile) -> tuple[pa.Schema, int]:
+    def read(source: pa.PythonFile) -> tuple[pa.Schema, int, set[str]]:
         orc_file = orc.ORCFile(source)
-        return orc_file.schema, orc_file.nrows
+        # Spark reads an ORC timestamp as timestamp (not timestamp_ntz)
+        return orc_file.schema, orc_file.nrows, {f.name for f in orc_file.schema}
 
     return _read_footer(store, key, size, "ORC", read)

@@ -32,6 +32,7 @@ from engine.ingest.sources import list_files, path_uri
 from engine.ingest.spec import MERGE, OVERWRITE, PATH, SinkSpec, SourceSpec
 from engine.ingest.writer import BookmarkCommit, existing_columns, register
 from engine.lake.merge import SHOWN_DUPLICATES, duplicate_keys_error, merge_condition
+from engine.lake.types import catalog_type
 from engine.state import bookmarks as bm
 from engine.state.store import now
 from engine.vocabulary import BookmarkOption
@@ -115,28 +116,17 @@ def read_new_files(
         return batch
 
 
-def hive_type(arrow_type: pa.DataType) -> str:
-    """An Arrow type in the catalog's words (for the schema evolution rules)."""
-    names = {
-        pa.int8(): "tinyint",
-        pa.int16(): "smallint",
-        pa.int32(): "int",
-        pa.int64(): "bigint",
-        pa.float32(): "float",
-        pa.float64(): "double",
-        pa.string(): "string",
-        pa.large_string(): "string",
-        pa.bool_(): "boolean",
-        pa.date32(): "date",
-        pa.binary(): "binary",
-    }
-    if arrow_type in names:
-        return names[arrow_type]
-    if pa.types.is_timestamp(arrow_type):
-        return "timestamp" if arrow_type.tz else "timestamp_ntz"
-    if pa.types.is_decimal(arrow_type):
-        return f"decimal({arrow_type.precision},{arrow_type.scale})"
-    return str(arrow_type)
+def hive_type(name: str, arrow_type: pa.DataType) -> str:
+    """A batch column's type in the catalog's words (as delta-rs writes it: a naive
+    timestamp is ``timestamp_ntz``), for the schema evolution rules."""
+    found = catalog_type(arrow_type, "timestamp_ntz")
+    if found is None:
+        raise JobError(
+            f"column {name} has type {arrow_type}, which a Delta table cannot hold",
+            hint="cast it in the source, or run the job as a spark job",
+            column=name,
+        )
+    return found
 
 
 def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: bool = True) -> None:
@@ -171,7 +161,7 @@ def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: boo
     try:
         existing = existing_columns(store, prefix)
         if existing is not None:  # fails on an incompatible change, before writing
-            incoming = [(f.name, hive_type(f.type)) for f in table.schema]
+            incoming = [(f.name, hive_type(f.name, f.type)) for f in table.schema]
             plan_evolution(sink.qualified_name, existing, incoming)
         if sink.mode == MERGE:
             _check_unique_keys(table, sink.merge_keys, location)

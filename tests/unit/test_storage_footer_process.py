@@ -24,12 +24,22 @@ def test_local_store_lists_reads_ranges_and_gives_hadoop_uris(tmp_path: Path) ->
     assert store.uri("t/dt=2026-01-01") == f"file://{tmp_path}/landing/t/dt=2026-01-01"
 
 
+def test_int96_timestamps_are_spark_timestamps(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path, "b")
+    (tmp_path / "b").mkdir()
+    table = pa.table({"at": pa.array([0], pa.timestamp("ns"))})
+    pq.write_table(table, tmp_path / "b" / "old.parquet", use_deprecated_int96_timestamps=True)
+    columns, _ = read_parquet_footer(store, "old.parquet", store.size("old.parquet"))
+    assert [(c.name, c.type) for c in columns] == [("at", "timestamp")]
+
+
 def test_parquet_footer_gives_columns_and_rows(tmp_path: Path) -> None:
     store = LocalStore(tmp_path, "b")
     table = pa.table(
         {
             "ID": pa.array([1, 2, 3], pa.int64()),
             "when": pa.array([0, 1, 2], pa.timestamp("us")),
+            "zoned": pa.array([0, 1, 2], pa.timestamp("us", "UTC")),
             "day": pa.array([0, 1, 2], pa.date32()),
             "tags": pa.array([["a"], [], ["b", "c"]]),
             "price": pa.array([1, 2, 3], pa.decimal128(10, 2)),
@@ -41,7 +51,8 @@ def test_parquet_footer_gives_columns_and_rows(tmp_path: Path) -> None:
     assert rows == 3
     assert [(c.name, c.type) for c in columns] == [
         ("id", "bigint"),
-        ("when", "timestamp"),
+        ("when", "timestamp_ntz"),  # what Spark reads a naive Parquet timestamp as
+        ("zoned", "timestamp"),
         ("day", "date"),
         ("tags", "array<string>"),
         ("price", "decimal(10,2)"),
