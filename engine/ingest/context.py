@@ -32,11 +32,11 @@ from typing import Any
 from catalog.hive import HiveCatalog
 from engine import faults, storage
 from engine.config import Settings, check_name, load_settings
-from engine.crawl.delta import find_txn_commit, read_txn_version
 from engine.errors import HeadwaterError
 from engine.ingest.args import resolve_options
 from engine.ingest.sources import SourceBatch, read_source
 from engine.ingest.spec import JDBC, SinkSpec, SourceSpec
+from engine.lake.log import find_txn_commit, read_txn_version
 from engine.state import bookmarks as bm
 from engine.state.jobs import JobRun, this_host
 from engine.state.store import RunStore, now, open_run_store

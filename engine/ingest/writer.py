@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 from catalog.hive import HiveCatalog
 from catalog.model import Table
 from engine import storage
-from engine.crawl.delta import read_delta_schema, read_txn_version
 from engine.errors import JobError
 from engine.ingest.evolution import plan_evolution
 from engine.ingest.sources import SourceBatch
 from engine.ingest.spec import SinkSpec
+from engine.lake.log import read_delta_schema, read_txn_version
 from engine.quality.definitions import QualitySuite
 from engine.state import bookmarks as bm
 from engine.state.store import now

@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Any
 
 from catalog.hive import HiveCatalog
 from engine import faults, storage
-from engine.crawl.delta import read_txn_version
 from engine.errors import ConfigError, ReplicationError
 from engine.ingest.context import default_location
 from engine.ingest.spec import SinkSpec
+from engine.lake.log import read_txn_version
 from engine.replicate.definitions import ReplicationTask, replication_task
 from engine.replicate.mapping import TablePlan
 from engine.replicate.mysql import MySQLSource

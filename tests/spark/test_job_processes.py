@@ -138,7 +138,7 @@ def test_a_jvm_job_is_submitted_with_its_main_class(tmp_path: Path) -> None:
 def test_a_python_job_lands_new_files_with_delta_rs_and_spark_reads_them(
     tmp_path: Path, spark: Any
 ) -> None:
-    from engine.crawl.delta import read_txn_version
+    from engine.lake.log import read_txn_version
     from engine.storage import LocalStore
 
     env = _project(

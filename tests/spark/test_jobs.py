@@ -262,7 +262,7 @@ def test_the_bookmark_survives_delta_log_clean_up(local_settings: Settings, spar
     """Checkpoints keep each application's newest txn: with the old commits gone the
     table still knows the bookmark's seq, and the next run neither repeats nor skips."""
     from engine import storage
-    from engine.crawl.delta import read_txn_version
+    from engine.lake.log import read_txn_version
 
     args = {
         "source": f"{ROOT}/cleaned/",

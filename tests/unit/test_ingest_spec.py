@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.crawl.delta import read_txn_version
 from engine.errors import ConfigError
 from engine.ingest.evolution import SchemaEvolutionError, plan_evolution
 from engine.ingest.spec import (
@@ -20,6 +19,7 @@ from engine.ingest.spec import (
     parse_mapping,
     parse_spec,
 )
+from engine.lake.log import read_txn_version
 from engine.storage import LocalStore
 
 BASE = {"JOB_NAME": "j", "target": "raw.t"}

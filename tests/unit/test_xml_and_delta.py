@@ -13,9 +13,10 @@ import pytest
 from engine.classify.model import UNKNOWN, Sample
 from engine.classify.registry import classify, make_sample
 from engine.classify.xml import xml_classifier
-from engine.crawl.delta import delta_table, hive_type, read_delta_schema
+from engine.crawl.delta import delta_table
 from engine.crawl.layout import group_tables
 from engine.errors import CrawlError
+from engine.lake.log import hive_type, read_delta_schema
 from engine.storage import LocalStore, ObjectInfo
 
 ORDERS = b"""<?xml version="1.0" encoding="UTF-8"?>
