@@ -23,10 +23,12 @@ returns the same changes) and tables that already committed it are skipped.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from types import FrameType
@@ -257,18 +259,19 @@ class Replication:
                 df.unpersist()
                 raise ReplicationError(exc.message, hint=exc.hint, table=plan.source_name) from exc
         try:
-            _, rows = spark_side.write_table(
-                df,
-                self.location(plan),
-                mode="append" if prep == "do-nothing" else "overwrite",
-                replace_schema=prep == "drop-and-create",
-                user_metadata={
-                    "task": self.task.name,
-                    "run_id": self.ctx.run_id,
-                    "full_load": plan.source_name,
-                    "generation": generation,
-                },
-            )
+            with self._writing(self.location(plan)):
+                _, rows = spark_side.write_table(
+                    df,
+                    self.location(plan),
+                    mode="append" if prep == "do-nothing" else "overwrite",
+                    replace_schema=prep == "drop-and-create",
+                    user_metadata={
+                        "task": self.task.name,
+                        "run_id": self.ctx.run_id,
+                        "full_load": plan.source_name,
+                        "generation": generation,
+                    },
+                )
         finally:
             if suite is not None:
                 df.unpersist()
@@ -436,30 +439,33 @@ class Replication:
             "position": entry.end_position,
         }
         try:
-            suite = self.task.suites.get(plan.source_name.lower())
-            if suite is not None:  # fail: the batch stays pending, replayed by the next run
-                from engine.ingest.quality import evaluate
+            with self._writing(change_table, current):
+                suite = self.task.suites.get(plan.source_name.lower())
+                if suite is not None:  # fail: the batch stays pending, replayed by the next run
+                    from engine.ingest.quality import evaluate
 
-                evaluate(self.ctx, spark_side.row_images(typed, plan), suite, self._target(plan))
-            self._note_ddl(plan, current, stats, changes[-1])
-            app = self.app_id(generation, plan, "changes")
-            if self._committed(change_table, app) < entry.seq:
-                spark_side.write_table(
-                    spark_side.change_rows(typed, plan),
-                    change_table,
-                    mode="append",
-                    replace_schema=False,
-                    partition_by=(spark_side.COMMIT_DATE,),
-                    txn=(app, entry.seq),
-                    user_metadata=metadata,
-                )
-            faults.after_step(f"replicate: write changes of {plan.source_name}")
-            app = self.app_id(generation, plan, "current")
-            if self._committed(current, app) < entry.seq:
-                spark_side.merge_current(
-                    typed, plan, current, txn=(app, entry.seq), user_metadata=metadata
-                )
-            faults.after_step(f"replicate: merge into {plan.source_name}")
+                    evaluate(
+                        self.ctx, spark_side.row_images(typed, plan), suite, self._target(plan)
+                    )
+                self._note_ddl(plan, current, stats, changes[-1])
+                app = self.app_id(generation, plan, "changes")
+                if self._committed(change_table, app) < entry.seq:
+                    spark_side.write_table(
+                        spark_side.change_rows(typed, plan),
+                        change_table,
+                        mode="append",
+                        replace_schema=False,
+                        partition_by=(spark_side.COMMIT_DATE,),
+                        txn=(app, entry.seq),
+                        user_metadata=metadata,
+                    )
+                faults.after_step(f"replicate: write changes of {plan.source_name}")
+                app = self.app_id(generation, plan, "current")
+                if self._committed(current, app) < entry.seq:
+                    spark_side.merge_current(
+                        typed, plan, current, txn=(app, entry.seq), user_metadata=metadata
+                    )
+                faults.after_step(f"replicate: merge into {plan.source_name}")
         finally:
             typed.unpersist()
         self._register(plan, change_table, changes=True)
@@ -480,6 +486,20 @@ class Replication:
         stats.updated_at = now()
         self.store.save_table_stats(stats)
         faults.after_step(f"replicate: count changes of {plan.source_name}")
+
+    @contextlib.contextmanager
+    def _writing(self, *locations: str) -> Iterator[None]:
+        """Hold the one-writer lock of each table while writing it: a job or python job
+        writing one of them meanwhile is waited for, and waits for this batch."""
+        taken: list[str] = []
+        try:
+            for location in locations:
+                self.store.lock_table(location, self.ctx.run_id, now())
+                taken.append(location)
+            yield
+        finally:
+            for location in taken:
+                self.store.unlock_table(location, self.ctx.run_id)
 
     def _committed(self, location: str, app: str) -> int:
         store, prefix = storage.locate(self.ctx.settings, location)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,6 +21,9 @@ from engine.process import is_pid_alive
 from engine.state.bookmarks import BookmarkEntry
 from engine.vocabulary import ACTIVE_STATES, BookmarkStatus, RunState
 
+# How long a writer waits for another run writing the same table, and how often it looks.
+WRITER_WAIT_SECONDS = 900.0
+LOCK_POLL_SECONDS = 0.5
 JOB_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS job_runs (
         run_id TEXT PRIMARY KEY, job TEXT NOT NULL, attempt INTEGER NOT NULL,
@@ -275,8 +279,32 @@ class JobStateMixin:
             )
 
     # -- one writer per Delta table ----------------------------------------------------
-    def lock_table(self, location: str, run_id: str, now: str) -> None:
-        location = _canonical(location)
+    def lock_table(
+        self, location: str, run_id: str, now: str, wait: float = WRITER_WAIT_SECONDS
+    ) -> None:
+        """Become the one writer of the Delta table at ``location``: a table another
+        live run writes is waited for (up to ``wait`` seconds, then TableBusyError),
+        so a job, a python job and a replication batch on one table take turns; a
+        holder whose process is gone is released."""
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            holder = self._try_lock(_canonical(location), run_id, now)
+            if holder is None:
+                return
+            if time.monotonic() >= deadline:
+                raise TableBusyError(
+                    f"{_canonical(location)} is being written by {holder} (waited {wait:.0f} s)",
+                    hint="Delta on S3 allows one writer per table: run again when it ended",
+                    path=location,
+                )
+            if not told:
+                print(f"waiting for {holder}, which is writing {location}", flush=True)
+                told = True
+            time.sleep(LOCK_POLL_SECONDS)
+
+    def _try_lock(self, location: str, run_id: str, now: str) -> str | None:
+        """Take the lock (None), or describe its live holder."""
         with self._exclusive() as cursor:
             cursor.execute(
                 self._sql("SELECT run_id, pid, host FROM table_writers WHERE location = ?"),
@@ -284,11 +312,7 @@ class JobStateMixin:
             )
             row = cursor.fetchone()
             if row is not None and row[0] != run_id and is_alive(int(row[1]), str(row[2])):
-                raise TableBusyError(
-                    f"{location} is being written by run {row[0]} (pid {row[1]} on {row[2]})",
-                    hint="Delta on S3 allows one writer per table: wait for that run to finish",
-                    path=location,
-                )
+                return f"run {row[0]} (pid {row[1]} on {row[2]})"
             cursor.execute(self._sql("DELETE FROM table_writers WHERE location = ?"), (location,))
             cursor.execute(
                 self._sql(
@@ -297,6 +321,7 @@ class JobStateMixin:
                 ),
                 (location, run_id, os.getpid(), this_host(), now),
             )
+        return None
 
     def unlock_table(self, location: str, run_id: str) -> None:
         location = _canonical(location)

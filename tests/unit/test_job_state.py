@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -52,13 +53,43 @@ def test_one_writer_per_table_whatever_the_uri_spelling(tmp_path: Path) -> None:
         with sqlite3.connect(tmp_path / "state.db") as db:
             db.execute("UPDATE table_writers SET pid = ?, run_id = 'other'", (holder.pid,))
         with pytest.raises(TableBusyError, match=r"file:/lake/raw/t is being written by run other"):
-            runs.lock_table("file:///lake/raw/t/", "r2", "now")
+            runs.lock_table("file:///lake/raw/t/", "r2", "now", wait=0.6)
     finally:
         holder.kill()
         holder.wait()
     runs.lock_table("file:///lake/raw/t", "r2", "now")  # the holder is gone: released
     runs.unlock_table("file:/lake/raw/t", "r2")
     runs.lock_table("s3a://raw/t", "r3", "now")
+
+
+def test_a_second_writer_waits_for_the_first_to_finish(tmp_path: Path) -> None:
+    """Two processes (a job and a replication batch, say) on one table take turns."""
+    runs = store(tmp_path)
+    script = (
+        "import sqlite3, sys, time\n"
+        "from engine.state.store import RunStore\n"
+        "runs = RunStore(sqlite3.connect(sys.argv[1]), '?')\n"
+        "runs.lock_table('s3a://raw/t', 'first', 'now')\n"
+        "print('locked', flush=True)\n"
+        "time.sleep(1.5)\n"
+        "runs.unlock_table('s3a://raw/t', 'first')\n"
+    )
+    first = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path / "state.db")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert first.stdout is not None and first.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        runs.lock_table("s3a://raw/t/", "second", "now", wait=30)
+        waited = time.monotonic() - started
+    finally:
+        first.wait(30)
+    assert first.returncode == 0
+    assert waited >= 0.5  # it took its turn after the first let go
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        assert db.execute("SELECT run_id FROM table_writers").fetchall() == [("second",)]
 
 
 def test_runs_are_listed_newest_first_with_their_arguments(tmp_path: Path) -> None:
