@@ -27,6 +27,6 @@ def open_catalog(settings: Settings) -> HiveCatalog:
             HiveServer2Runner(stack.host, stack.thrift_port),
             MetastoreReader(stack.host, stack.metastore_port, backing),
         )
-    from engine.spark.session import SparkSqlRunner, build_session
+    from engine.spark.session import build_session, session_catalog
 
-    return HiveCatalog(SparkSqlRunner(build_session(settings, app_name="headwater-cli")))
+    return session_catalog(build_session(settings, app_name="headwater-cli"))

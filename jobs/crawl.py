@@ -12,14 +12,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from catalog.hive import HiveCatalog
 from engine.config import load_settings
 from engine.crawl.crawler import DISTRIBUTE_FROM, CrawlTarget, crawl
 from engine.definitions import crawl_targets
 from engine.errors import ConfigError, HeadwaterError
 from engine.ingest.args import resolve_options
 from engine.spark.crawl import spark_file_mapper
-from engine.spark.session import SparkSqlRunner, build_session
+from engine.spark.session import build_session, session_catalog
 from engine.state.store import open_run_store
 
 
@@ -41,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ConfigError("give --crawler NAME or --target s3://bucket/prefix")
         settings = load_settings()
         spark = build_session(settings, "headwater-crawl")
-        catalog = HiveCatalog(SparkSqlRunner(spark))
+        catalog = session_catalog(spark)
         state = open_run_store(settings)
         mapper = spark_file_mapper(spark, settings)  # large tables: sampled on executors
         distribute_from = int(options.get("distribute_from", DISTRIBUTE_FROM))

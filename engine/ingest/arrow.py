@@ -242,10 +242,9 @@ def _catalog(settings: Settings) -> Any:
             f"{settings.buckets.raw}/ --database raw` (the embedded metastore needs a JVM)"
         )
         return None
-    from catalog.hive import HiveCatalog
-    from catalog.hiveserver2 import HiveServer2Runner
+    from engine.catalogs import open_catalog  # the stack's: PyHive, no JVM here
 
-    return HiveCatalog(HiveServer2Runner(settings.stack.host, settings.stack.thrift_port))
+    return open_catalog(settings)
 
 
 def _check_unique_keys(table: pa.Table, keys: tuple[str, ...], location: str) -> None:

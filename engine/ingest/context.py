@@ -144,9 +144,9 @@ class JobContext:
 
     def catalog(self) -> HiveCatalog:
         """The Data Catalog through this job's session."""
-        from engine.spark.session import SparkSqlRunner
+        from engine.spark.session import session_catalog
 
-        return HiveCatalog(SparkSqlRunner(self.spark))
+        return session_catalog(self.spark)
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:

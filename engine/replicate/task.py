@@ -34,7 +34,6 @@ from datetime import datetime, timezone
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from catalog.hive import HiveCatalog
 from engine import faults, storage
 from engine.errors import ConfigError, ReplicationError
 from engine.ingest.context import default_location
@@ -309,16 +308,8 @@ class Replication:
 
         table = plan.target_table.lower() + (CHANGE_TABLE_SUFFIX if changes else "")
         store, prefix = storage.locate(self.ctx.settings, location)
-        from engine.spark.session import SparkSqlRunner
-
-        register(
-            self.ctx,
-            SinkSpec(self.task.database, table),
-            location,
-            store,
-            prefix,
-            HiveCatalog(SparkSqlRunner(self.ctx.spark)),
-        )
+        sink = SinkSpec(self.task.database, table)
+        register(self.ctx, sink, location, store, prefix, self.ctx.catalog())
 
     # -- change data capture ---------------------------------------------------------------
     def _cdc(self, plans: list[TablePlan], continuous: bool) -> None:

@@ -24,12 +24,11 @@ from pyspark.sql import types as st
 
 from catalog.ddl import quote_name
 from catalog.errors import TableNotFoundError
-from catalog.hive import HiveCatalog
 from catalog.model import Table
 from engine.connections import Connection
 from engine.errors import JobError, SourceNotFoundError
 from engine.lake.merge import SHOWN_DUPLICATES, duplicate_keys_error, merge_condition
-from engine.spark.session import SparkSqlRunner
+from engine.spark.session import session_catalog
 
 CORRUPT = "_corrupt_record"
 MALFORMED_REASON = "_malformed_reason"  # a record Spark parsed, that headwater judged malformed
@@ -55,7 +54,7 @@ class DeltaCommit:
 def catalog_table(spark: SparkSession, qualified_name: str) -> Table:
     database, _, name = qualified_name.partition(".")
     try:
-        return HiveCatalog(SparkSqlRunner(spark)).get_table(database, name)
+        return session_catalog(spark).get_table(database, name)
     except TableNotFoundError as exc:
         raise SourceNotFoundError(
             f"source table {qualified_name} is not in the catalog",

@@ -23,6 +23,7 @@ from pyspark.errors import AnalysisException, PySparkException
 from pyspark.sql import SparkSession
 
 from catalog.errors import CatalogError, DefinitionRefusedError
+from catalog.hive import HiveCatalog
 from engine import artifacts
 from engine.config import Settings
 from engine.errors import MetastoreBusyError, SetupError
@@ -233,3 +234,9 @@ class SparkSqlRunner:
                 f"the metastore {'refused' if refused else 'failed'} to alter table "
                 f"{database}.{name}: {message}"
             ) from None
+
+
+def session_catalog(spark: SparkSession) -> HiveCatalog:
+    """The Data Catalog through ``spark``'s metastore (embedded or remote): the one
+    way code holding a Spark session reaches the catalog."""
+    return HiveCatalog(SparkSqlRunner(spark))
