@@ -50,6 +50,22 @@ def _first_crawl(
     return target
 
 
+def _crawl_dying_after(
+    step: str,
+    settings: Settings,
+    catalog: HiveCatalog,
+    target: CrawlTarget,
+    state: RunStore,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A crawl of ``target`` that dies right after ``step`` (engine.faults)."""
+    monkeypatch.setenv(FAULT_AFTER, step)
+    monkeypatch.setenv(FAULT_MODE, "raise")
+    with pytest.raises(SimulatedCrash):
+        crawl(settings, catalog, target, state=state)
+    monkeypatch.delenv(FAULT_AFTER)
+
+
 def _check_updated(catalog: HiveCatalog, spark: Any, case: str, state: RunStore) -> None:
     table = catalog.get_table(case, "t")
     assert [(c.name, c.type) for c in table.columns] == NEW
@@ -102,11 +118,7 @@ def test_a_crawl_dying_after_a_step_leaves_a_table_and_the_recrawl_finishes(
     case = "crash_" + step.removeprefix("crawl: ").replace(" ", "_")
     state = RunStore(sqlite3.connect(tmp_path / "state.db"), "?")
     target = _first_crawl(local_settings, catalog, spark, case, state)
-    monkeypatch.setenv(FAULT_AFTER, step)
-    monkeypatch.setenv(FAULT_MODE, "raise")
-    with pytest.raises(SimulatedCrash):
-        crawl(local_settings, catalog, target, state=state)
-    monkeypatch.delenv(FAULT_AFTER)
+    _crawl_dying_after(step, local_settings, catalog, target, state, monkeypatch)
     assert _columns(catalog, case, "t") in (OLD, NEW)  # never no table
     assert catalog.get_table(case, "t").parameters.get("owner_team") == "ml"
 
@@ -133,11 +145,7 @@ def test_changed_partition_keys_swap_the_table_and_a_crash_between_heals(
     shutil.rmtree(local_settings.lake_path / BUCKET / "swap/t/day=1")
     store.put("swap/t/region=eu/a.csv", b"id,v\n1,2\n")
 
-    monkeypatch.setenv(FAULT_AFTER, "crawl: drop swap.t")
-    monkeypatch.setenv(FAULT_MODE, "raise")
-    with pytest.raises(SimulatedCrash):
-        crawl(local_settings, catalog, target, state=state)
-    monkeypatch.delenv(FAULT_AFTER)
+    _crawl_dying_after("crawl: drop swap.t", local_settings, catalog, target, state, monkeypatch)
     assert catalog.table_names("swap") == [staging_name("t")]  # the staged one waits
 
     (change,) = crawl(local_settings, catalog, target, state=state).plan.changes
