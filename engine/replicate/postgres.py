@@ -10,6 +10,7 @@ records the batch's position.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -72,6 +73,10 @@ class PostgresSource:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._conn: psycopg.Connection[Any] | None = None
+        # One statement or snapshot transaction at a time on the shared connection: a
+        # full load's threads would otherwise open a transaction inside another's (a
+        # savepoint, where SET TRANSACTION fails and aborts both).
+        self._turn = threading.RLock()
 
     def connect(self, **extra: str) -> psycopg.Connection[Any]:
         """A new connection; wrong credentials and an unreachable server are named
@@ -115,7 +120,8 @@ class PostgresSource:
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
-            return self.conn.execute(sql, params).fetchall()
+            with self._turn:
+                return self.conn.execute(sql, params).fetchall()
         except psycopg.OperationalError as exc:
             raise SourceUnavailableError(
                 f"connection {self.connection.name}: lost the source: {exc}",
@@ -270,7 +276,7 @@ class PostgresSource:
             return self.query(sql)
         conn = self.conn
         try:
-            with conn.transaction():
+            with self._turn, conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
                 return conn.execute(sql).fetchall()

@@ -611,3 +611,36 @@ def test_a_cdc_batch_killed_after_every_step_heals_and_counts_each_change_once(
     runs = run_cli_json(["job", "runs", "replicate-crash"], env)
     assert [r["state"] for r in runs].count("FAILED") == len(BATCH_STEPS) + 1
     source.close()
+
+
+def test_snapshot_reads_from_many_threads_take_turns_on_the_connection(
+    stack: StackRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full load's threads read bounds in the exported snapshot on one connection;
+    without taking turns one's transaction opened inside another's and aborted both
+    ('current transaction is aborted'), failing multi-table full loads at random."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine.connections import load_connections
+    from engine.replicate.postgres import PostgresSource
+
+    _source(stack).close()  # the source database exists
+    project = tmp_path / "headwater.yaml"
+    project.write_text(connections_yaml(stack.settings))
+    monkeypatch.setenv("HEADWATER_PROJECT_FILE", str(project))
+    monkeypatch.setenv(SOURCE_PASSWORD_ENV, stack.env[SOURCE_PASSWORD_ENV])
+    source = PostgresSource(load_connections()["shop"])
+    try:
+        with (
+            source.temporary_snapshot("hw_turns_probe") as (_, snapshot),
+            ThreadPoolExecutor(8) as pool,
+        ):
+            counts = list(
+                pool.map(
+                    lambda n: source.in_snapshot(snapshot, f"SELECT {n} + count(*) FROM pg_class"),
+                    range(200),
+                )
+            )
+    finally:
+        source.close()
+    assert len({row[0][0] - n for n, row in enumerate(counts)}) == 1  # one snapshot, 200 reads
