@@ -14,10 +14,10 @@ def test_a_recrawl_updates_in_place_and_keeps_what_users_set(
     profile_env: dict[str, str],
 ) -> None:
     settings = settings_for(profile_env)
-    storage.ensure_buckets(settings, ["landing"])
-    store = storage.open_store(settings, "landing")
+    storage.ensure_buckets(settings, ["recrawl"])  # crawled by no other test
+    store = storage.open_store(settings, "recrawl")
     store.put("recrawl/orders/day=1/a.csv", b"id,total\n1,10\n2,20\n")
-    crawl = ["crawl", "s3://landing/recrawl/", "--database", "recrawl"]
+    crawl = ["crawl", "s3://recrawl/recrawl/", "--database", "recrawl"]
     (first,) = run_cli_json(crawl, profile_env)
     assert first["action"] == "create"
     for statement in (

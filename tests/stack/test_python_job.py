@@ -16,14 +16,15 @@ from tests.stack_fixture import StackRun
 def test_a_python_job_lands_registers_and_reruns_on_the_stack(
     stack: StackRun, tmp_path: Path
 ) -> None:
-    store = storage.open_store(stack.settings, "landing")
+    storage.ensure_buckets(stack.settings, ["pyjob"])  # crawled by no other test
+    store = storage.open_store(stack.settings, "pyjob")
     store.put("pyjob/payments/a.csv", b"id,amount,note\n1,2.5,x\n2,3.5,y\n")
     project = tmp_path / "headwater.yaml"
     job = {
         "type": "python",
         "script": "jobs/ingest_python.py",
         "arguments": {
-            "source": "s3://landing/pyjob/payments/",
+            "source": "s3://pyjob/pyjob/payments/",
             "format": "csv",
             "target": "raw.py_payments",
             "write_mode": "merge",
