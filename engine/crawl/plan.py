@@ -150,6 +150,8 @@ def plan_table(
         return TableChange(CrawlAction.CREATE, new, None, ("new table",), tuple(partitions))
     new = with_comments(new, existing)
     reasons = _schema_differences(new, existing)
+    if DEPRECATED_KEY in existing.parameters:  # its files are back: the mark goes
+        reasons.append("its files are back (it was deprecated)")
     fresh = tuple(p for p in partitions if p.values not in existing_partitions)
     if reasons and update_behavior == LOG:
         # The catalog keeps its definition; the change is only recorded.

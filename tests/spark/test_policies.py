@@ -38,6 +38,12 @@ def test_a_table_whose_files_are_gone(
     elif behavior == "deprecate_in_database":
         assert "DEPRECATED_BY_CRAWLER" in catalog.get_table(bucket, "b").parameters
         assert crawl(local_settings, catalog, target).plan.deletions == []  # once only
+        store.put("b/part.csv", b"name,city\nann,paris\n")  # the files come back
+        (back,) = [
+            c for c in crawl(local_settings, catalog, target).plan.changes if c.table.name == "b"
+        ]
+        assert back.action == "update" and not back.replaces
+        assert "DEPRECATED_BY_CRAWLER" not in catalog.get_table(bucket, "b").parameters
     else:
         assert "DEPRECATED_BY_CRAWLER" not in catalog.get_table(bucket, "b").parameters
 

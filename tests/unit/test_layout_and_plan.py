@@ -195,3 +195,11 @@ def test_the_crawler_owns_its_properties_and_leaves_users_ones() -> None:
     change = plan_table(_table(parameters={"classification": "json"}), PARTS, existing, set())
     assert {"classification", "delimiter", "recordCount"} <= change.owned_keys
     assert "team" not in change.owned_keys
+
+
+def test_a_deprecated_table_whose_files_are_back_is_updated_to_lose_the_mark() -> None:
+    existing = _table(parameters={"classification": "csv", "DEPRECATED_BY_CRAWLER": "1"})
+    change = plan_table(_table(), PARTS, existing, {("1",), ("2",)})
+    assert change.action == CrawlAction.UPDATE and not change.replaces
+    assert change.reasons == ("its files are back (it was deprecated)",)
+    assert "DEPRECATED_BY_CRAWLER" in change.owned_keys
