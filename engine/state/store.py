@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -100,6 +101,9 @@ class RunStore(JobStateMixin, ReplicationStateMixin, OrchestrateStateMixin, Qual
     def __init__(self, connection: Any, placeholder: str) -> None:
         self.connection = connection
         self.placeholder = placeholder
+        # one transaction at a time on the connection: a replication's full-load
+        # threads share the run's store (their writer locks, statistics)
+        self.turn = threading.RLock()
         with self._cursor() as cursor:
             for statement in (
                 *SCHEMA,
@@ -119,20 +123,29 @@ class RunStore(JobStateMixin, ReplicationStateMixin, OrchestrateStateMixin, Qual
             self.exclusive = exclusive
 
         def __enter__(self) -> Any:
-            self.cursor = self.store.connection.cursor()
-            if self.exclusive:
-                if self.store.placeholder == "?":  # SQLite: take the write lock now
-                    self.cursor.execute("BEGIN IMMEDIATE")
-                else:  # PostgreSQL: one advisory lock for headwater's claims
-                    self.cursor.execute("SELECT pg_advisory_xact_lock(4812031)")
+            self.store.turn.acquire()
+            try:
+                self.cursor = self.store.connection.cursor()
+                if self.exclusive:
+                    if self.store.placeholder == "?":  # SQLite: take the write lock now
+                        self.cursor.execute("BEGIN IMMEDIATE")
+                    else:  # PostgreSQL: one advisory lock for headwater's claims
+                        self.cursor.execute("SELECT pg_advisory_xact_lock(4812031)")
+            except BaseException:
+                self.store.connection.rollback()
+                self.store.turn.release()
+                raise
             return self.cursor
 
         def __exit__(self, kind: object, *_: object) -> None:
-            if kind is None:
-                self.store.connection.commit()
-            else:
-                self.store.connection.rollback()
-            self.cursor.close()
+            try:
+                if kind is None:
+                    self.store.connection.commit()
+                else:
+                    self.store.connection.rollback()
+                self.cursor.close()
+            finally:
+                self.store.turn.release()
 
     def _cursor(self) -> RunStore._Cursor:
         return RunStore._Cursor(self)
@@ -256,7 +269,8 @@ def open_run_store(settings: Settings) -> RunStore:
     """SQLite under ``<home>`` (local) or the stack's PostgreSQL (stack)."""
     if settings.profile == "local":
         settings.home_path.mkdir(parents=True, exist_ok=True)
-        return RunStore(sqlite3.connect(settings.home_path / "state.db", timeout=30), "?")
+        database = settings.home_path / "state.db"
+        return RunStore(sqlite3.connect(database, timeout=30, check_same_thread=False), "?")
     import psycopg
 
     stack = settings.stack

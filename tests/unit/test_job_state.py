@@ -101,3 +101,25 @@ def test_runs_are_listed_newest_first_with_their_arguments(tmp_path: Path) -> No
     listed = runs.job_runs("j", limit=2)
     assert [r.run_id for r in listed] == ["jr_2", "jr_1"]
     assert listed[0].arguments == {"n": "2"}
+
+
+def test_the_local_store_serves_a_runs_threads(tmp_path: Path) -> None:
+    """A replication's full-load threads take their tables' writer locks on the run's
+    store: SQLite refused a connection made in another thread ('SQLite objects
+    created in a thread can only be used in that same thread')."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine.config import load_settings
+    from engine.state.store import open_run_store
+
+    runs = open_run_store(load_settings(profile="local", home=tmp_path))
+
+    def write(n: int) -> None:
+        runs.lock_table(f"file:/lake/raw/t{n}", "run", "now")
+        runs.unlock_table(f"file:/lake/raw/t{n}", "run")
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(write, range(40)))
+    with runs._cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM table_writers")
+        assert cursor.fetchone() == (0,)

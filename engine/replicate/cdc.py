@@ -1,0 +1,232 @@
+"""A replication task's change data capture, one batch at a time, exactly once.
+
+A batch's entry (sequence number, end position) is written PENDING; each table's
+change-table append and current-state MERGE carry the Delta transaction
+``(headwater/replicate/<task>/<generation>/<table>/<kind>, seq)``; the entry becomes
+COMMITTED and only then is the slot advanced. A run that finds a PENDING entry
+replays exactly that batch (a peek of the same positions returns the same changes)
+and tables that already committed it are skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from engine import faults
+from engine.errors import ReplicationError
+from engine.ingest.quality import evaluate
+from engine.lake.sink import Write
+from engine.replicate.current import fill_unchanged
+from engine.replicate.mapping import TablePlan
+from engine.replicate.pgoutput import Change, decode, format_lsn, parse_lsn
+from engine.spark import replicate as spark_side
+from engine.spark.lake import SparkWriter
+from engine.state.replication import Batch, TableStats
+from engine.state.store import now
+from engine.vocabulary import BatchStatus
+
+if TYPE_CHECKING:
+    from engine.replicate.task import Replication
+
+LOG = logging.getLogger("headwater.replicate")
+
+
+class ChangeCapture:
+    def __init__(self, run: Replication) -> None:
+        self.run = run
+
+    def loop(self, plans: list[TablePlan], continuous: bool) -> None:
+        if not self.run.task.definition.has_cdc:
+            return
+        previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            self.run.stopping = True
+            print(f"task {self.run.task.name}: stopping after this batch", flush=True)
+
+        if continuous:
+            for s in previous:
+                signal.signal(s, stop)
+        try:
+            while True:
+                started = time.monotonic()
+                self.batch(self.run.plans())
+                if not continuous or self.run.stopping:
+                    return
+                pause = self.run.task.definition.continuous_interval_seconds
+                while not self.run.stopping and time.monotonic() - started < pause:
+                    time.sleep(0.2)
+                if self.run.stopping:
+                    return
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    def batch(self, plans: list[TablePlan], upto: int | None = None) -> int:
+        """Replay a pending batch if a run left one, then read and apply the changes
+        committed before ``upto`` (default: now). The number of changes applied."""
+        applied = 0
+        while True:
+            batches = self.run.store.batches(self.run.task.name)
+            last = batches[-1]
+            if last.status == BatchStatus.PENDING:
+                LOG.warning(
+                    "batch %s of run %s was not confirmed: replaying it", last.seq, last.run_id
+                )
+                applied += self._apply_batch(plans, batches[0].start_position, last)
+                continue
+            if last.end_position:
+                self.run.source.advance(self.run.task.slot, parse_lsn(last.end_position))
+            end = upto if upto is not None else self.run.source.current_lsn()
+            if last.end_position and end <= parse_lsn(last.end_position):
+                print(f"task {self.run.task.name}: no new changes")
+                return applied
+            entry = Batch(
+                self.run.task.name,
+                last.seq + 1,
+                BatchStatus.PENDING,
+                last.end_position,
+                format_lsn(end),
+                self.run.ctx.run_id,
+                now(),
+            )
+            self.run.store.save_batch(entry)
+            faults.after_step(f"replicate: record batch {entry.seq}")
+            return applied + self._apply_batch(plans, batches[0].start_position, entry)
+
+    def _apply_batch(self, plans: list[TablePlan], generation: str, entry: Batch) -> int:
+        end = parse_lsn(entry.end_position)
+        with self.run.ctx.step(f"CDC batch {entry.seq}"):
+            changes: dict[tuple[str, str], list[Change]] = {}
+            for change in decode(self.run.source.peek(self.run.task.slot, self.run.task.slot, end)):
+                changes.setdefault((change.schema, change.table), []).append(change)
+            stats = self.run.stats()
+            total = 0
+            for plan in plans:
+                found = changes.get((plan.source.schema, plan.source.name))
+                if found:
+                    self._apply_table(plan, found, entry, generation, stats[plan.source_name])
+                    total += len(found)
+            entry.status, entry.changes = BatchStatus.COMMITTED, total
+            self.run.store.save_batch(entry)
+            faults.after_step(f"replicate: commit batch {entry.seq}")
+            self.run.source.advance(self.run.task.slot, end)
+            faults.after_step(f"replicate: advance slot past batch {entry.seq}")
+        self.run.ctx.run_record.rows_read += total
+        self.run.store.save_job_run(self.run.ctx.run_record)
+        print(
+            f"task {self.run.task.name}: batch {entry.seq} applied {total} change(s) up to "
+            f"{entry.end_position}"
+        )
+        return total
+
+    def _apply_table(
+        self,
+        plan: TablePlan,
+        changes: list[Change],
+        entry: Batch,
+        generation: str,
+        stats: TableStats,
+    ) -> None:
+        spark = self.run.ctx.spark
+        current, change_table = self.run.location(plan), self.run.location(plan, changes=True)
+        changes = fill_unchanged(changes, plan.source.primary_key)
+        typed = spark_side.typed_changes(spark_side.change_frame(spark, changes), plan).cache()
+        metadata = {
+            "task": self.run.task.name,
+            "run_id": self.run.ctx.run_id,
+            "batch": entry.seq,
+            "position": entry.end_position,
+        }
+        try:
+            with self.run.writing(change_table, current):
+                suite = self.run.task.suites.get(plan.source_name.lower())
+                if suite is not None:  # fail: the batch stays pending, replayed by the next run
+                    evaluate(
+                        self.run.ctx,
+                        spark_side.row_images(typed, plan),
+                        suite,
+                        self.run.target(plan),
+                    )
+                self._note_ddl(plan, current, stats, changes[-1])
+                app = self.run.app_id(generation, plan, "changes")
+                if self.run.committed(change_table, app) < entry.seq:
+                    SparkWriter().write(
+                        spark_side.change_rows(typed, plan),
+                        Write(
+                            change_table,
+                            partition_by=(spark_side.COMMIT_DATE,),
+                            txn=(app, entry.seq),
+                            user_metadata=metadata,
+                            add_columns=True,
+                            error=ReplicationError,
+                        ),
+                    )
+                faults.after_step(f"replicate: write changes of {plan.source_name}")
+                app = self.run.app_id(generation, plan, "current")
+                if self.run.committed(current, app) < entry.seq:
+                    spark_side.merge_current(
+                        typed,
+                        plan,
+                        Write(
+                            current,
+                            txn=(app, entry.seq),
+                            user_metadata=metadata,
+                            add_columns=True,
+                            error=ReplicationError,
+                        ),
+                    )
+                faults.after_step(f"replicate: merge into {plan.source_name}")
+        finally:
+            typed.unpersist()
+        self.run.register(plan, change_table, changes=True)
+        self.run.register(plan, current)
+        faults.after_step(f"replicate: register {plan.source_name}")
+        self._count(plan, changes, stats)
+
+    def _count(self, plan: TablePlan, changes: list[Change], stats: TableStats) -> None:
+        """Add the batch's changes to the table's statistics (once: a replayed batch
+        that the statistics already count is not added again)."""
+        last = changes[-1].commit_lsn
+        if stats.last_position and parse_lsn(stats.last_position) >= last:
+            return
+        counts = Counter(c.op for c in changes)
+        stats.inserts += counts["I"]
+        stats.updates += counts["U"]
+        stats.deletes += counts["D"]
+        stats.truncates += counts["T"]
+        stats.last_position = format_lsn(changes[-1].commit_lsn)
+        stats.last_commit_at = datetime.fromtimestamp(
+            changes[-1].commit_micros / 1e6, timezone.utc
+        ).isoformat(timespec="milliseconds")
+        stats.updated_at = now()
+        self.run.store.save_table_stats(stats)
+        faults.after_step(f"replicate: count changes of {plan.source_name}")
+
+    def _note_ddl(self, plan: TablePlan, location: str, stats: TableStats, last: Change) -> None:
+        """Source DDL seen in a batch: added columns are carried into the lake (the
+        writes merge the schema); dropped ones are kept and reported."""
+        existing = spark_side.delta_columns(self.run.ctx.spark, location)
+        if existing is None:
+            return
+        targets = [c.name for c in plan.columns]
+        notes = []
+        added = [c for c in targets if c not in existing]
+        gone = [c for c in existing if c not in targets]
+        if added:
+            notes.append(f"added column(s) {', '.join(added)} at {format_lsn(last.lsn)}")
+        if gone:
+            notes.append(
+                f"column(s) {', '.join(gone)} no longer on the source at {format_lsn(last.lsn)}: "
+                "kept in the lake, NULL from then on"
+            )
+        for note in notes:
+            if note.split(" at ")[0] not in stats.ddls:
+                print(f"task {self.run.task.name}: {plan.source_name}: {note}")
+                stats.ddls = f"{stats.ddls}; {note}".strip("; ")
