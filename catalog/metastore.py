@@ -242,9 +242,12 @@ def _field_column(field: dict[str, Any]) -> Column:
 
 
 def spark_type_name(data_type: Any) -> str:
-    """A Spark JSON data type as the Hive type string DESCRIBE shows (``bigint``,
-    ``array<struct<a:int>>`` …)."""
+    """A Spark JSON data type (as the metastore's schema property and Delta's log
+    store it) as the Hive type string DESCRIBE shows (``bigint``,
+    ``array<struct<a:int>>``, ``decimal(10,2)`` …)."""
     if isinstance(data_type, str):
+        if data_type.startswith(("decimal", "char", "varchar")):
+            return data_type.replace(" ", "")
         return _HIVE_NAMES.get(data_type, data_type)
     kind = data_type.get("type")
     if kind == "array":

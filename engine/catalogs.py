@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from catalog.hive import HiveCatalog
+from catalog.metastore import MetastoreReader
+from catalog.metastore_db import MetastoreDatabase
 from engine.config import Settings
 
 
@@ -12,8 +14,6 @@ def open_catalog(settings: Settings) -> HiveCatalog:
     or a Spark session on the embedded metastore (local)."""
     if settings.profile == "stack":
         from catalog.hiveserver2 import HiveServer2Runner
-        from catalog.metastore import MetastoreReader
-        from catalog.metastore_db import MetastoreDatabase
 
         stack = settings.stack
         backing = MetastoreDatabase(

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from catalog.cli import split_name
+from engine.catalogs import open_catalog
 from engine.config import Settings, load_settings
 from engine.errors import HeadwaterError
 from engine.storage import delta_uri
@@ -76,8 +77,6 @@ class TableSnapshot:
 
 
 def _locate(settings: Settings, name: str) -> Table:
-    from engine.catalogs import open_catalog
-
     table = open_catalog(settings).get_table(*split_name(name))
     if table.format != "delta":
         raise HandoffError(

@@ -8,7 +8,9 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +106,12 @@ def delta_live_files(table_dir: Path) -> list[Path]:
             elif "remove" in action:
                 live.pop(urllib.parse.unquote(action["remove"]["path"]), None)
     return list(live.values())
+
+
+def until(test: Callable[[], Any], what: str, seconds: float = 300.0, poll: float = 0.2) -> None:
+    """Wait for ``test()`` to be true, or fail naming ``what`` was waited for."""
+    deadline = time.monotonic() + seconds
+    while not test():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(poll)

@@ -1,5 +1,6 @@
 """Shared CLI state: settings from the global options, and the catalog to use."""
 
+# deferred imports: a command imports its machinery when it runs; `headwater --help` loads none
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,5 +1,6 @@
 """``headwater crawl`` and ``headwater classify``."""
 
+# deferred imports: a command imports its machinery when it runs; `headwater --help` loads none
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,5 +1,6 @@
 """``headwater snapshot`` and ``headwater catalog history``: pinned versions for ML."""
 
+# deferred imports: a command imports its machinery when it runs; `headwater --help` loads none
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,5 +1,6 @@
 """Schema history and run records: ``catalog versions``, ``catalog diff``, ``runs``."""
 
+# deferred imports: a command imports its machinery when it runs; `headwater --help` loads none
 from __future__ import annotations
 
 from typing import Any

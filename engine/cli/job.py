@@ -1,5 +1,6 @@
 """``headwater job``: run jobs, see their runs, stop them, manage their bookmarks."""
 
+# deferred imports: a command imports its machinery when it runs; `headwater --help` loads none
 from __future__ import annotations
 
 from dataclasses import asdict

@@ -1,7 +1,9 @@
 """``headwater quality``: the results kept with runs, and a starting suite for a table."""
 
+# deferred imports: a command imports its machinery when it runs; `headwater --help` loads none
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
@@ -98,8 +100,6 @@ def suggest(
 
     Example: headwater quality suggest raw.sales -o quality/sales.yaml
     """
-    from datetime import datetime, timezone
-
     from engine.quality import suggest as profiler
 
     database, table_name = split_name(name)

@@ -1,5 +1,6 @@
 """``headwater replicate``: run replication tasks (DMS), stop them, see their state."""
 
+# deferred imports: a command imports its machinery when it runs; `headwater --help` loads none
 from __future__ import annotations
 
 from dataclasses import asdict

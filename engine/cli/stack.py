@@ -1,5 +1,6 @@
 """``headwater stack …``: fill the cache, start, check and stop the native services."""
 
+# deferred imports: a command imports its machinery when it runs; `headwater --help` loads none
 from __future__ import annotations
 
 import typer

@@ -1,8 +1,10 @@
 """``headwater workflow``, ``headwater trigger`` and ``headwater scheduler``."""
 
+# deferred imports: a command imports its machinery when it runs; `headwater --help` loads none
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Literal
 
 import typer
@@ -244,8 +246,6 @@ def _set_enabled(name: str, kind: Literal["workflow", "trigger"], enabled: bool)
 
 
 def _list_flows(kind: str, as_json: bool) -> None:
-    from datetime import datetime, timezone
-
     from engine.orchestrate.definitions import SCHEDULE, load_flows
     from engine.orchestrate.scheduler import is_enabled
 

@@ -13,25 +13,26 @@ def body(ctx: JobContext) -> None:
 
 from __future__ import annotations
 
-import contextlib
 import io
-import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.json as pj
+import pyarrow.parquet as pq
 
 from engine import storage
+from engine.catalogs import open_catalog
 from engine.config import Settings
 from engine.errors import ConfigError, JobError
 from engine.ingest.context import JobContext, default_location
 from engine.ingest.evolution import plan_evolution
 from engine.ingest.sources import list_files, path_uri
-from engine.ingest.spec import MERGE, OVERWRITE, PATH, SinkSpec, SourceSpec
-from engine.ingest.writer import BookmarkCommit, existing_columns, register
-from engine.lake.merge import SHOWN_DUPLICATES, duplicate_keys_error, merge_condition
+from engine.ingest.spec import PATH, SinkSpec, SourceSpec
+from engine.ingest.writer import register
+from engine.lake.deltars import DeltaRsWriter
+from engine.lake.sink import Write, landed_columns
 from engine.lake.types import catalog_type
 from engine.state import bookmarks as bm
 from engine.state.store import now
@@ -54,15 +55,9 @@ class ArrowBatch:
 
 def _parse(fmt: str, data: bytes, options: dict[str, str]) -> pa.Table:
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
         return pq.read_table(io.BytesIO(data))
     if fmt == "json":
-        import pyarrow.json as pj
-
         return pj.read_json(io.BytesIO(data))
-    import pyarrow.csv as pcsv
-
     delimiter = options.get("sep", options.get("delimiter", ","))
     return pcsv.read_csv(io.BytesIO(data), parse_options=pcsv.ParseOptions(delimiter=delimiter))
 
@@ -131,8 +126,6 @@ def hive_type(name: str, arrow_type: pa.DataType) -> str:
 
 def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: bool = True) -> None:
     """Land ``batch.table`` in ``sink`` with the bookmark in the same commit."""
-    from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
-
     if ctx.args.get("quality"):
         raise ConfigError(
             f"job {ctx.job_name}: --quality suites are checked by spark jobs, not python "
@@ -140,74 +133,45 @@ def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: boo
             hint="run the batch through jobs/ingest.py (type: spark) to check it",
             key="quality",
         )
+    location = default_location(ctx.settings, sink)
     if batch.table is None:
         print(f"job {ctx.job_name}: nothing new in {batch.described}")
         catalog = _catalog(ctx.settings)
         if catalog is not None and not catalog.has_table(sink.database, sink.table):
-            location = default_location(ctx.settings, sink)
             store, prefix = storage.locate(ctx.settings, location)
-            if existing_columns(store, prefix) is not None:  # a run died after its commit
+            if landed_columns(store, prefix) is not None:  # a run died after its commit
                 register(ctx, sink, location, store, prefix, catalog)
         return
-    location = default_location(ctx.settings, sink)
     ctx.run_record.target = sink.qualified_name
     table = batch.table
     if lineage:
         table = table.append_column(
             "_ingested_at", pa.array([ctx.started] * table.num_rows, pa.timestamp("us", "UTC"))
         ).append_column("_run_id", pa.array([ctx.run_id] * table.num_rows))
-    protocol = BookmarkCommit(ctx, batch, location, sink.qualified_name).begin()
+    protocol = ctx.bookmark_commit(batch, location, sink.qualified_name)
     store, prefix = protocol.store, protocol.prefix
     try:
-        existing = existing_columns(store, prefix)
+        existing = landed_columns(store, prefix)
         if existing is not None:  # fails on an incompatible change, before writing
             incoming = [(f.name, hive_type(f.name, f.type)) for f in table.schema]
             plan_evolution(sink.qualified_name, existing, incoming)
-        if sink.mode == MERGE:
-            _check_unique_keys(table, sink.merge_keys, location)
-        uri, options = storage.delta_uri(ctx.settings, location)
-        txns = [] if protocol.txn is None else [Transaction(*protocol.txn)]
-        props = CommitProperties(
-            custom_metadata={"userMetadata": json.dumps(protocol.metadata(), default=str)},
-            app_transactions=txns,
+        request = Write(
+            location,
+            mode=sink.mode,
+            partition_by=sink.partition_keys,
+            merge_keys=sink.merge_keys,
+            txn=protocol.txn,
+            user_metadata=protocol.metadata(),
+            add_columns=existing is not None,
         )
         protocol.pending()
-        with ctx.step(f"commit to {sink.qualified_name}"), _delta_errors(location):
-            written = table.num_rows
-            if sink.mode == MERGE and existing is not None:
-                condition = merge_condition(sink.merge_keys, "datafusion")
-                metrics = (
-                    DeltaTable(uri, storage_options=options)
-                    .merge(
-                        table,
-                        condition,
-                        source_alias="s",
-                        target_alias="t",
-                        commit_properties=props,
-                    )
-                    .when_matched_update_all()
-                    .when_not_matched_insert_all()
-                    .execute()
-                )
-                written = int(metrics.get("num_target_rows_inserted", 0)) + int(
-                    metrics.get("num_target_rows_updated", 0)
-                )
-            else:
-                write_deltalake(
-                    uri,
-                    table,
-                    mode="overwrite" if sink.mode == OVERWRITE else "append",
-                    partition_by=list(sink.partition_keys) or None,
-                    # merge: new columns added, columns the batch lacks left null
-                    schema_mode="merge" if existing is not None else None,
-                    storage_options=options,
-                    commit_properties=props,
-                )
+        with ctx.step(f"commit to {sink.qualified_name}"):
+            commit = DeltaRsWriter(ctx.settings).write(table, request)
         with ctx.step("confirm bookmark"):
             protocol.confirm()
         run = ctx.run_record
-        run.rows_written += written
-        run.delta_version = DeltaTable(uri, storage_options=options).version()
+        run.rows_written += commit.rows_written
+        run.delta_version = commit.version
         with ctx.step("record run metrics"):
             ctx.store.save_job_run(run)
         with ctx.step(f"register {sink.qualified_name}"):
@@ -215,21 +179,9 @@ def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: boo
     finally:
         protocol.release()
     print(
-        f"job {ctx.job_name}: {written} row(s) from {batch.described} -> {sink.qualified_name} "
-        f"(Delta version {run.delta_version}, {location}) at {now()}"
+        f"job {ctx.job_name}: {commit.rows_written} row(s) from {batch.described} -> "
+        f"{sink.qualified_name} (Delta version {commit.version}, {location}) at {now()}"
     )
-
-
-@contextlib.contextmanager
-def _delta_errors(location: str) -> Iterator[None]:
-    from deltalake.exceptions import DeltaError
-
-    try:
-        yield
-    except (DeltaError, pa.ArrowException) as exc:
-        raise JobError(
-            f"writing the Delta table at {location} failed: {exc}", path=location
-        ) from exc
 
 
 def _catalog(settings: Settings) -> Any:
@@ -242,16 +194,4 @@ def _catalog(settings: Settings) -> Any:
             f"{settings.buckets.raw}/ --database raw` (the embedded metastore needs a JVM)"
         )
         return None
-    from engine.catalogs import open_catalog  # the stack's: PyHive, no JVM here
-
-    return open_catalog(settings)
-
-
-def _check_unique_keys(table: pa.Table, keys: tuple[str, ...], location: str) -> None:
-    """Refuse a merge batch that holds a key on several rows (engine.lake.merge)."""
-    counts = table.select(list(keys)).group_by(list(keys)).aggregate([([], "count_all")])
-    repeated = counts.filter(pc.greater(counts["count_all"], 1))
-    if repeated.num_rows:
-        rows = repeated.select(list(keys)).to_pylist()[:SHOWN_DUPLICATES]
-        shown = [tuple(row[k] for k in keys) for row in rows]
-        raise duplicate_keys_error(keys, shown, repeated.num_rows, location)
+    return open_catalog(settings)  # the stack's: PyHive, no JVM here

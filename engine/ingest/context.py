@@ -34,9 +34,14 @@ from engine import faults, storage
 from engine.config import Settings, check_name, load_settings
 from engine.errors import HeadwaterError
 from engine.ingest.args import resolve_options
+from engine.ingest.definitions import job_suite, max_concurrent_runs
+from engine.ingest.quarantine import quarantine_records
 from engine.ingest.sources import SourceBatch, read_source
 from engine.ingest.spec import JDBC, SinkSpec, SourceSpec
+from engine.ingest.writer import land, register
+from engine.lake.commit import BookmarkCommit
 from engine.lake.log import find_txn_commit, read_txn_version
+from engine.lake.sink import landed_columns
 from engine.state import bookmarks as bm
 from engine.state.jobs import JobRun, this_host
 from engine.state.store import RunStore, now, open_run_store
@@ -87,8 +92,6 @@ class JobContext:
         run_id = args.get("JOB_RUN_ID")
         record = store.job_run(run_id) if run_id else None
         if record is None:
-            from engine.ingest.definitions import max_concurrent_runs
-
             record = JobRun(
                 run_id=run_id or new_run_id(),
                 job=args["JOB_NAME"],
@@ -133,6 +136,20 @@ class JobContext:
     @property
     def bookmark_option(self) -> str:
         return self.args.get("job-bookmark-option", BookmarkOption.ENABLE)
+
+    def bookmark_commit(self, batch: Any, location: str, table: str) -> BookmarkCommit:
+        """The exactly-once commit of ``batch`` to the table at ``location``, begun:
+        the table's writer lock held, the bookmark's ``seq`` chosen."""
+        return BookmarkCommit(
+            self.store,
+            self.settings,
+            job=self.job_name,
+            run_id=self.run_id,
+            option=self.bookmark_option,
+            batch=batch,
+            location=location,
+            table=table,
+        ).begin()
 
     @property
     def spark(self) -> Any:
@@ -281,8 +298,6 @@ class JobContext:
         """The malformed records of the files a dead run committed: set aside again (an
         earlier attempt's rows for the same seq are replaced), as the run would have
         after its commit."""
-        from engine.ingest.writer import quarantine_records
-
         for entry, dead in self.dead:
             with self.step(f"quarantine malformed records of run {dead.run_id}"):
                 only = {mark.path for mark in entry.files}
@@ -333,9 +348,6 @@ class JobContext:
         """Land ``df`` in ``sink`` and advance ``batch``'s bookmark in the same commit,
         after the job's quality suite (``--quality FILE`` or its definition) passed
         it (docs/quality.md)."""
-        from engine.ingest.definitions import job_suite
-        from engine.ingest.writer import land
-
         with self.step(f"write {sink.qualified_name}"):
             if batch.is_empty or df is None:
                 LOG.warning("nothing new in %s since the last run", batch.described)
@@ -357,13 +369,11 @@ class JobContext:
         """Register ``sink`` if its Delta table exists but the catalog lacks it: a run
         killed between its commit and the registration left it so, and the rerun
         has nothing new to land (registering is idempotent)."""
-        from engine.ingest.writer import existing_columns, register
-
         if self.spark.catalog.tableExists(sink.qualified_name):
             return
         location = default_location(self.settings, sink)
         store, prefix = storage.locate(self.settings, location)
-        if existing_columns(store, prefix) is None:
+        if landed_columns(store, prefix) is None:
             return
         with self.step(f"register {sink.qualified_name}"):
             LOG.warning("%s holds a Delta table the catalog lacks: registering it", location)

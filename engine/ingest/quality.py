@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from catalog.model import Table
-from engine.ingest.writer import QUARANTINE_DATABASE, quarantine_table
+from engine import storage
+from engine.ingest.quarantine import QUARANTINE_DATABASE, quarantine_table
+from engine.lake.sink import APPEND, OVERWRITE, Write, register
 from engine.quality.definitions import QualitySuite
 from engine.quality.gate import Verdict, decide, describe_failure, stop_error
 from engine.state.quality import QualityCheck
@@ -72,22 +73,18 @@ def _quarantine(ctx: JobContext, bad: Any, seq: int | None) -> int:
 
     name = f"{quarantine_table(ctx.job_name)}_quality"
     location = f"{ctx.settings.bucket_uri(ctx.settings.buckets.raw)}/_quarantine/{name}"
-    commit = lake.write_delta(
+    commit = lake.SparkWriter().write(
         bad,
-        location,
-        mode="overwrite" if seq is not None else "append",
-        partition_by=(),
-        user_metadata={"job": ctx.job_name, "run_id": ctx.run_id, "quarantine": "quality"},
-        add_columns=True,
-        replace_where=None if seq is None else f"_seq = {seq}",
+        Write(
+            location,
+            mode=OVERWRITE if seq is not None else APPEND,
+            user_metadata={"job": ctx.job_name, "run_id": ctx.run_id, "quarantine": "quality"},
+            add_columns=True,
+            replace_where=None if seq is None else f"_seq = {seq}",
+        ),
     )
-    catalog = ctx.catalog()
-    catalog.create_database(QUARANTINE_DATABASE)
-    catalog.create_table(
-        Table(
-            database=QUARANTINE_DATABASE, name=name, columns=(), location=location, format="delta"
-        )
-    )
+    store, prefix = storage.locate(ctx.settings, location)
+    register(ctx.catalog(), store, prefix, (QUARANTINE_DATABASE, name), location, {})
     print(
         f"job {ctx.job_name}: {commit.rows_written} row(s) failing the rules set aside in "
         f"{QUARANTINE_DATABASE}.{name} (column _failed_rules names them)"

@@ -21,10 +21,16 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from engine import artifacts
+from engine.artifacts import spark_home
 from engine.config import Settings, check_name
 from engine.errors import JobError
+from engine.ingest.args import resolve_options
 from engine.ingest.context import EXIT_TERMINAL, new_run_id, visible_arguments
-from engine.ingest.definitions import DEFAULT_SCRIPT, JobDefinition
+from engine.ingest.definitions import DEFAULT_SCRIPT, JobDefinition, job_suite
+from engine.ingest.job import REQUIRED_ARGS
+from engine.ingest.sources import connection
+from engine.ingest.spec import parse_spec
 from engine.state.jobs import JobRun, this_host
 from engine.state.store import RunStore, now
 from engine.vocabulary import ACTIVE_STATES, RunState
@@ -38,7 +44,6 @@ def build_command(
     entry = str(definition.resolve_path(definition.entry_point))
     if definition.type == "python":
         return [sys.executable, entry, *arguments]
-    from engine.artifacts import spark_home
 
     command = [str(spark_home() / "bin" / "spark-submit")]
     if master or definition.master:
@@ -105,11 +110,8 @@ def run_job(
     master: str | None = None,
 ) -> JobRun:
     """Run ``name`` to a final state (with retries); the last attempt's record."""
-    if definition.type != "python":
-        from engine import artifacts
-
-        if not artifacts.is_spark_defaults_current(settings):
-            artifacts.write_spark_defaults(settings)  # what spark-submit reads
+    if definition.type != "python" and not artifacts.is_spark_defaults_current(settings):
+        artifacts.write_spark_defaults(settings)  # what spark-submit reads
     check_name("job", name)
     check_arguments(name, definition, overrides)
     base = new_run_id()
@@ -159,11 +161,6 @@ def check_arguments(name: str, definition: JobDefinition, overrides: dict[str, s
     password)."""
     if definition.type != "spark" or definition.entry_point != DEFAULT_SCRIPT:
         return
-    from engine.ingest.args import resolve_options
-    from engine.ingest.definitions import job_suite
-    from engine.ingest.job import REQUIRED_ARGS
-    from engine.ingest.sources import connection
-    from engine.ingest.spec import parse_spec
 
     options = resolve_options(definition.command_arguments(name, overrides), REQUIRED_ARGS)
     spec = parse_spec(options)

@@ -20,7 +20,6 @@ from engine.config import Settings
 from engine.connections import Connection, load_connections
 from engine.errors import ConfigError, JobError
 from engine.ingest.spec import CATALOG, JDBC, QUARANTINABLE, SourceSpec
-from engine.spark import lake
 from engine.state.bookmarks import (
     BookmarkState,
     FileMark,
@@ -98,6 +97,8 @@ def read_source(
 ) -> SourceBatch:
     """The source's unprocessed part (everything when not ``bookmarked``); of a file
     source, ``only`` these files when given."""
+    from engine.spark import lake  # deferred: pyspark (python jobs list files here)
+
     if spec.kind == JDBC:
         return _read_jdbc(spark, spec, state, bookmarked)
     if spec.kind == CATALOG:
@@ -163,6 +164,8 @@ def read_source(
 
 
 def _read_whole_table(spark: Any, spec: SourceSpec, fmt: str) -> SourceBatch:
+    from engine.spark import lake  # deferred: pyspark (python jobs list files here)
+
     df = spark.table(spec.name)
     if spec.push_down_predicate:
         df = lake.where(df, spec.push_down_predicate, spec.name)
@@ -212,6 +215,8 @@ def _compare(columns: tuple[str, ...], op: str, values: tuple[Any, ...]) -> str:
 
 
 def primary_key(spark: Any, conn: Connection, table: str) -> tuple[str, ...]:
+    from engine.spark import lake  # deferred: pyspark (python jobs list files here)
+
     if conn.kind == "postgresql":
         sql = (
             "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
@@ -246,6 +251,8 @@ def bookmark_keys(spark: Any, conn: Connection, spec: SourceSpec) -> tuple[str, 
 
 
 def _read_jdbc(spark: Any, spec: SourceSpec, state: BookmarkState, bookmarked: bool) -> SourceBatch:
+    from engine.spark import lake  # deferred: pyspark (python jobs list files here)
+
     conn = connection(spec.connection)
     relation = spec.name if spec.name else f"({spec.query}) hw_query"
     where: list[str] = []

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import ConfigError
+from engine.lake.sink import APPEND, MERGE, MODES
 from engine.vocabulary import BOOKMARK_OPTIONS, BookmarkOption
 
 CATALOG, PATH, JDBC = "catalog", "path", "jdbc"
-APPEND, OVERWRITE, MERGE = "append", "overwrite", "merge"
-WRITE_MODES = (APPEND, OVERWRITE, MERGE)
+WRITE_MODES = MODES
 PATH_FORMATS = ("csv", "json", "parquet", "orc", "avro", "xml", "text")
 # Formats whose malformed records Spark can set aside (columnNameOfCorruptRecord).
 QUARANTINABLE = ("csv", "json")

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from catalog.metastore import spark_type_name
 from catalog.model import Column
 from engine.errors import CrawlError
 from engine.storage import ObjectInfo, ObjectStore
@@ -27,22 +28,6 @@ from engine.storage import ObjectInfo, ObjectStore
 _COMMIT = re.compile(r"(\d{20})\.json$")
 # classic, multi-part (.k.n) and V2 (.<uuid>, Parquet or JSON) checkpoints
 _CHECKPOINT = re.compile(r"(\d{20})\.checkpoint(\.\d+\.\d+|\.[0-9a-f-]{36})?\.(parquet|json)$")
-_SIMPLE = {
-    "long": "bigint",
-    "integer": "int",
-    "short": "smallint",
-    "byte": "tinyint",
-    "float": "float",
-    "double": "double",
-    "string": "string",
-    "boolean": "boolean",
-    "binary": "binary",
-    "date": "date",
-    "timestamp": "timestamp",
-    "timestamp_ntz": "timestamp_ntz",
-    "variant": "variant",
-    "void": "void",
-}
 
 
 @dataclass(frozen=True)
@@ -51,23 +36,6 @@ class DeltaSchema:
     partition_columns: tuple[str, ...]
     version: int
     files_read: int
-
-
-def hive_type(spark_type: Any) -> str:
-    """Spark's JSON type (as Delta stores it) as the catalog type string."""
-    if isinstance(spark_type, str):
-        if spark_type.startswith(("decimal", "char", "varchar")):
-            return spark_type.replace(" ", "")
-        return _SIMPLE.get(spark_type, spark_type)
-    kind = spark_type.get("type")
-    if kind == "struct":
-        fields = ",".join(f"{f['name']}:{hive_type(f['type'])}" for f in spark_type["fields"])
-        return f"struct<{fields}>"
-    if kind == "array":
-        return f"array<{hive_type(spark_type['elementType'])}>"
-    if kind == "map":
-        return f"map<{hive_type(spark_type['keyType'])},{hive_type(spark_type['valueType'])}>"
-    raise CrawlError(f"unknown Delta column type {spark_type!r}")
 
 
 def read_delta_schema(store: ObjectStore, root: str, log: tuple[ObjectInfo, ...]) -> DeltaSchema:
@@ -226,7 +194,7 @@ def _checkpoint_metadata(data: bytes) -> dict[str, Any] | None:
 def _schema(action: dict[str, Any], version: int, files: int) -> DeltaSchema:
     schema = json.loads(action["schemaString"])
     columns = tuple(
-        Column(f["name"], hive_type(f["type"]), (f.get("metadata") or {}).get("comment"))
+        Column(f["name"], spark_type_name(f["type"]), (f.get("metadata") or {}).get("comment"))
         for f in schema["fields"]
     )
     return DeltaSchema(columns, tuple(action.get("partitionColumns") or ()), version, files)

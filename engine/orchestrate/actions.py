@@ -18,10 +18,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import FrameType
 
+from engine.catalogs import open_catalog
 from engine.config import Settings, load_settings
+from engine.crawl.crawler import crawl
+from engine.definitions import crawl_targets
 from engine.errors import HeadwaterError
+from engine.ingest.definitions import argument_text, job
+from engine.ingest.runner import run_job
 from engine.orchestrate.definitions import ActionDefinition, load_flows
 from engine.orchestrate.plan import substitute
+from engine.replicate.definitions import replication_run
 from engine.state.jobs import this_host
 from engine.state.orchestrate import FlowRun
 from engine.state.store import RunStore, now, open_run_store
@@ -53,11 +59,8 @@ def run_action(
     """Run one action to its end; crawl and job runs are recorded as usual."""
     if action.kind == "crawler":
         return _crawl(settings, store, run, node, action.name)
-    from engine.ingest.runner import run_job
 
     if action.kind == "job":
-        from engine.ingest.definitions import argument_text, job
-
         definition = job(action.name)
         defaults = substitute(definition.arguments, run.properties, node, strict=False)
         definition = definition.model_copy(update={"arguments": defaults})
@@ -66,8 +69,6 @@ def run_action(
         overrides.update(WORKFLOW_NAME=run.name, WORKFLOW_RUN_ID=run.run_id)
         name = action.name
     else:
-        from engine.replicate.definitions import replication_run
-
         what = action.run
         if what == "auto":  # one batch: the first run loads, later ones follow changes
             what = "resume" if store.batches(action.name) else "start"
@@ -83,10 +84,6 @@ def run_action(
 
 
 def _crawl(settings: Settings, store: RunStore, run: FlowRun, node: str, name: str) -> Outcome:
-    from engine.catalogs import open_catalog
-    from engine.crawl.crawler import crawl
-    from engine.definitions import crawl_targets
-
     targets = crawl_targets(name)
     catalog = open_catalog(settings)
     made: list[str] = []

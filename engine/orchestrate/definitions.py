@@ -49,8 +49,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.config import SAFE_NAME, definition_error, project_file, project_section
+from engine.definitions import load_crawlers
 from engine.errors import ConfigError
+from engine.ingest.definitions import load_jobs
 from engine.orchestrate.cron import CronSchedule
+from engine.replicate.definitions import load_tasks
 from engine.vocabulary import FINAL_STATES, RunState
 
 SCHEDULE, CONDITIONAL, ON_DEMAND = "schedule", "conditional", "on_demand"
@@ -307,10 +310,6 @@ def _text(value: str | int | float | bool) -> str:
 
 
 def _check_references(flows: dict[str, Flow]) -> None:
-    from engine.definitions import load_crawlers
-    from engine.ingest.definitions import load_jobs
-    from engine.replicate.definitions import load_tasks
-
     defined = {
         "crawler": set(load_crawlers()),
         "job": set(load_jobs()),

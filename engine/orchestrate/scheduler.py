@@ -31,6 +31,7 @@ from engine.errors import HeadwaterError
 from engine.orchestrate.definitions import CONDITIONAL, SCHEDULE, Flow, load_flows
 from engine.orchestrate.driver import Driver
 from engine.orchestrate.plan import decide_conditional, decide_schedule
+from engine.replicate.definitions import job_name_of
 from engine.state.jobs import this_host
 from engine.state.orchestrate import Firing, TriggerSetting
 from engine.state.store import RunStore, now
@@ -219,8 +220,6 @@ class Scheduler:
 def latest_states(store: RunStore, nodes: list[str]) -> dict[str, tuple[str, str]]:
     """The latest finished run of each watched job, crawler or replication task:
     node → (run id, state)."""
-    from engine.replicate.definitions import job_name_of
-
     found: dict[str, tuple[str, str]] = {}
     for node in nodes:
         kind, name = node.split(":", 1)

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from engine.config import definition_error, project_file, project_section
 from engine.connections import Connection, load_connections
 from engine.errors import ConfigError
+from engine.ingest.definitions import JobDefinition
 from engine.quality.definitions import QualityDefinition, QualitySuite, build_suite
 from engine.replicate.mapping import TableMapping, parse_mapping
 from engine.vocabulary import QualityAction
@@ -209,8 +210,6 @@ def replication_run(
 ) -> tuple[ReplicationTask, JobDefinition]:
     """The task and the job that runs one ``action`` of it (start, resume, reload,
     validate) through the job runner: ``jobs/replicate.py`` under spark-submit."""
-    from engine.ingest.definitions import JobDefinition
-
     task = replication_task(name)  # a bad definition or mapping fails here, before Spark
     definition = JobDefinition(
         script="jobs/replicate.py",

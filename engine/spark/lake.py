@@ -11,7 +11,6 @@ import json
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -26,8 +25,9 @@ from catalog.ddl import quote_name
 from catalog.errors import TableNotFoundError
 from catalog.model import Table
 from engine.connections import Connection
-from engine.errors import JobError, SourceNotFoundError
+from engine.errors import HeadwaterError, JobError, SourceNotFoundError
 from engine.lake.merge import SHOWN_DUPLICATES, duplicate_keys_error, merge_condition
+from engine.lake.sink import MERGE, OVERWRITE, Commit, Write
 from engine.spark.session import session_catalog
 
 CORRUPT = "_corrupt_record"
@@ -40,14 +40,6 @@ CSV_PRUNING = "spark.sql.csv.parser.columnPruning.enabled"
 DEFAULT_COLUMN_MAPPING = "spark.databricks.delta.properties.defaults.columnMapping.mode"
 DELTA_INVALID_NAME_CHARS = " ,;{}()\n\t="
 GLOB_CHARS = "\\*?[]{}"
-
-
-@dataclass(frozen=True)
-class DeltaCommit:
-    version: int
-    rows_written: int
-    files_written: int
-    operation: str
 
 
 # -- sources --------------------------------------------------------------------------
@@ -368,71 +360,83 @@ def _session_conf(spark: SparkSession, values: dict[str, str]) -> Iterator[None]
                 spark.conf.set(key, old)
 
 
-def write_delta(
-    df: DataFrame,
-    location: str,
-    *,
-    mode: str,
-    partition_by: tuple[str, ...],
-    merge_keys: tuple[str, ...] = (),
-    txn: tuple[str, int] | None = None,
-    user_metadata: dict[str, Any],
-    add_columns: bool = False,
-    replace_where: str | None = None,
-) -> DeltaCommit:
-    """One Delta commit at ``location``: append, overwrite or merge on keys.
+class SparkWriter:
+    """:class:`engine.lake.sink.TableWriter` for DataFrames: one Delta commit at
+    ``request.location`` (append, overwrite, or merge on keys), carrying the
+    request's ``txn`` and ``user_metadata``."""
 
-    ``txn`` (app id, version) makes the commit idempotent and is recorded in it:
-    the bookmark's commit. ``add_columns`` lets new columns into the table.
-    """
-    spark = df.sparkSession
-    exists = DeltaTable.isDeltaTable(spark, location)
-    conf = {USER_METADATA: json.dumps(user_metadata, sort_keys=True, default=str)}
-    mapped = needs_column_mapping(df.schema)
-    if mapped and not exists:
-        conf[DEFAULT_COLUMN_MAPPING] = "name"
-    if txn is not None:
-        conf[TXN_APP_ID], conf[TXN_VERSION] = txn[0], str(txn[1])
-    if add_columns:
+    def write(self, rows: DataFrame, request: Write) -> Commit:
+        df, location = rows, request.location
+        spark = df.sparkSession
+        exists = DeltaTable.isDeltaTable(spark, location)
+        conf = commit_conf(request)
+        mapped = needs_column_mapping(df.schema)
+        if mapped and (request.replace_schema or not exists):
+            conf[DEFAULT_COLUMN_MAPPING] = "name"
+        merging = request.mode == MERGE
+        try:
+            if merging:
+                check_unique_keys(df, request.merge_keys, location)
+            if mapped and exists and not request.replace_schema:
+                enable_column_mapping(spark, location)
+            with _session_conf(spark, conf):
+                if merging and exists:
+                    _merge(spark, df, location, request.merge_keys)
+                else:
+                    writer = df.write.format("delta").mode(
+                        "overwrite" if request.mode == OVERWRITE else "append"
+                    )
+                    if request.replace_schema:
+                        writer = writer.option("overwriteSchema", "true")
+                    elif request.add_columns:
+                        writer = writer.option("mergeSchema", "true")
+                    if request.replace_where:
+                        writer = writer.option("replaceWhere", request.replace_where)
+                    if request.partition_by and (request.replace_schema or not exists):
+                        writer = writer.partitionBy(*request.partition_by)
+                    writer.save(location)
+        except (AnalysisException, PySparkException, Py4JJavaError) as exc:
+            raise write_error(exc, request) from exc
+        return last_commit(spark, location)
+
+
+def commit_conf(request: Write) -> dict[str, str]:
+    """The session settings Delta reads for one commit: its ``userMetadata``, its
+    ``txn`` (app id, version) and whether the batch's new columns join the schema."""
+    conf = {USER_METADATA: json.dumps(dict(request.user_metadata), sort_keys=True, default=str)}
+    if request.txn is not None:
+        conf[TXN_APP_ID], conf[TXN_VERSION] = request.txn[0], str(request.txn[1])
+    if request.add_columns:
         conf[AUTO_MERGE] = "true"
-    try:
-        if mode == "merge":
-            check_unique_keys(df, merge_keys, location)
-        if mapped and exists:
-            enable_column_mapping(spark, location)
-        with _session_conf(spark, conf):
-            if mode == "merge" and exists:
-                _merge(spark, df, location, merge_keys)
-            else:
-                writer = df.write.format("delta").mode(
-                    "overwrite" if mode == "overwrite" else "append"
-                )
-                if add_columns:
-                    writer = writer.option("mergeSchema", "true")
-                if replace_where:
-                    writer = writer.option("replaceWhere", replace_where)
-                if partition_by and not exists:
-                    writer = writer.partitionBy(*partition_by)
-                writer.save(location)
-    except (AnalysisException, PySparkException, Py4JJavaError) as exc:
-        message = _first_line(exc)
-        damaged = failed_file(exc)
-        if damaged is not None:
-            raise JobError(
-                f"cannot read {damaged}: {message}; nothing was written to {location}",
-                hint="the file is damaged (a truncated or corrupt compressed file?): replace or "
-                "remove it, then run again",
-                path=damaged,
-            ) from exc
-        hint = None
-        if "MULTIPLE_SOURCE_ROW_MATCHING" in message:
-            hint = (
-                f"the batch has several rows with the same merge key ({', '.join(merge_keys)}): "
-                "deduplicate them in the job, or use a finer --merge_keys"
-            )
-        raise JobError(
-            f"writing the Delta table at {location} failed: {message}", hint=hint, path=location
-        ) from exc
+    return conf
+
+
+def write_error(exc: BaseException, request: Write) -> HeadwaterError:
+    """The error of a failed write: names the damaged file Spark could not read, or
+    the table and Delta's reason."""
+    message, location = _first_line(exc), request.location
+    damaged = failed_file(exc)
+    if damaged is not None:
+        return request.error(
+            f"cannot read {damaged}: {message}; nothing was written to {location}",
+            hint="the file is damaged (a truncated or corrupt compressed file?): replace or "
+            "remove it, then run again",
+            path=damaged,
+        )
+    hint = None
+    if "MULTIPLE_SOURCE_ROW_MATCHING" in message:
+        hint = (
+            f"the batch has several rows with the same merge key "
+            f"({', '.join(request.merge_keys)}): deduplicate them in the job, or use a finer "
+            "--merge_keys"
+        )
+    return request.error(
+        f"writing the Delta table at {location} failed: {message}", hint=hint, path=location
+    )
+
+
+def last_commit(spark: SparkSession, location: str) -> Commit:
+    """The table's latest commit, as a :class:`engine.lake.sink.Commit`."""
     last = DeltaTable.forPath(spark, location).history(1).collect()[0]
     metrics = last["operationMetrics"] or {}
     if last["operation"] == "MERGE":  # numOutputRows there counts copied rows too
@@ -441,7 +445,7 @@ def write_delta(
         )
     else:
         written = int(metrics.get("numOutputRows", 0))
-    return DeltaCommit(
+    return Commit(
         version=int(last["version"]),
         rows_written=int(written or 0),
         files_written=int(metrics.get("numFiles", metrics.get("numTargetFilesAdded", 0))),

@@ -3,38 +3,40 @@ frames, the change-table append and the current-state MERGE, lake checksums."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from datetime import date
-from decimal import Decimal
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from delta.tables import DeltaTable
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import AnalysisException, PySparkException
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as sf
 from pyspark.sql import types as st
 
 from catalog.ddl import quote_name
 from engine.connections import Connection
 from engine.errors import ReplicationError
-from engine.lake.merge import merge_condition
+from engine.lake.sink import Commit, Write
+from engine.replicate.current import (
+    DELETE,
+    OLD_KEY_SUB,
+    ROW_SUB,
+    TRUNCATE,
+    merge_statement,
+    prunable,
+)
 from engine.replicate.mapping import TablePlan
 from engine.replicate.mysql import quote as mysql_quote
+from engine.replicate.pgoutput import Change
 from engine.replicate.postgres import quote as pg_quote
 from engine.replicate.validate import Bucketing, compared_columns, spark_row_hash
 from engine.spark.lake import (
-    AUTO_MERGE,
-    DEFAULT_COLUMN_MAPPING,
-    TXN_APP_ID,
-    TXN_VERSION,
-    USER_METADATA,
+    SparkWriter,
     _first_line,
     _session_conf,
-    enable_column_mapping,
+    commit_conf,
     jdbc_properties,
-    needs_column_mapping,
+    last_commit,
 )
 
 OP, LSN, COMMIT_LSN, COMMIT_TS, XID, COMMIT_DATE = (
@@ -161,51 +163,22 @@ def apply_plan(df: DataFrame, plan: TablePlan, keep: tuple[str, ...] = ()) -> Da
     return df.select(*out)
 
 
-# -- writing --------------------------------------------------------------------------------
-def write_table(
-    df: DataFrame,
-    location: str,
-    *,
-    mode: str,
-    replace_schema: bool,
-    partition_by: tuple[str, ...] = (),
-    txn: tuple[str, int] | None = None,
-    user_metadata: dict[str, Any],
-) -> tuple[int, int]:
-    """Append or overwrite: (the new Delta version, rows written)."""
-    spark = df.sparkSession
-    conf = {
-        USER_METADATA: json.dumps(user_metadata, sort_keys=True, default=str),
-        AUTO_MERGE: "true",
-    }
-    if txn:
-        conf[TXN_APP_ID], conf[TXN_VERSION] = txn[0], str(txn[1])
-    exists = DeltaTable.isDeltaTable(spark, location)
-    mapped = needs_column_mapping(df.schema)
-    if mapped and (replace_schema or not exists):
-        conf[DEFAULT_COLUMN_MAPPING] = "name"
-    writer = df.write.format("delta").mode(mode)
-    if replace_schema:
-        writer = writer.option("overwriteSchema", "true")
-    else:
-        writer = writer.option("mergeSchema", "true")
-    if partition_by and (replace_schema or not exists):
-        writer = writer.partitionBy(*partition_by)
-    try:
-        if mapped and exists and not replace_schema:
-            enable_column_mapping(spark, location)
-        with _session_conf(spark, conf):
-            writer.save(location)
-    except (AnalysisException, PySparkException, Py4JJavaError) as exc:
-        raise ReplicationError(
-            f"writing the Delta table at {location} failed: {_first_line(exc)}", path=location
-        ) from exc
-    last = DeltaTable.forPath(spark, location).history(1).collect()[0]
-    return int(last["version"]), int((last["operationMetrics"] or {}).get("numOutputRows", 0))
-
-
 # -- changes ---------------------------------------------------------------------------------
-def change_frame(spark: SparkSession, rows: list[tuple[Any, ...]]) -> DataFrame:
+def change_frame(spark: SparkSession, changes: Sequence[Change]) -> DataFrame:
+    """The batch's changes of one table as rows of ``CHANGE_SCHEMA``."""
+    rows = [
+        (
+            c.op,
+            c.lsn,
+            c.commit_lsn,
+            c.commit_micros,
+            c.xid,
+            c.values,
+            list(c.unchanged),
+            c.old_key,
+        )
+        for c in changes
+    ]
     return spark.createDataFrame(rows, CHANGE_SCHEMA, verifySchema=False)
 
 
@@ -256,34 +229,25 @@ def row_images(typed: DataFrame, plan: TablePlan) -> DataFrame:
     return apply_plan(typed.where(new), plan)
 
 
-def merge_current(
-    typed: DataFrame,
-    plan: TablePlan,
-    location: str,
-    *,
-    txn: tuple[str, int],
-    user_metadata: dict[str, Any],
-) -> None:
-    """Apply one batch to the current-state table in one MERGE: the last change per
-    key wins; an update that moved the key deletes the old one; unchanged TOAST
-    values keep the lake's; a TRUNCATE empties the table first."""
-    spark = typed.sparkSession
+def merge_current(typed: DataFrame, plan: TablePlan, request: Write) -> Commit:
+    """Apply one batch to the current-state table at ``request.location`` in one
+    MERGE, as :mod:`engine.replicate.current` decides: the last change per key wins,
+    an update that moved the key deletes the old one, unchanged TOAST values keep
+    the table's, a TRUNCATE empties the table first."""
+    spark, location = typed.sparkSession, request.location
     if not DeltaTable.isDeltaTable(spark, location):  # a cdc-only task's first batch
-        empty = apply_plan(typed.where("false"), plan)
-        write_table(
-            empty, location, mode="append", replace_schema=False, user_metadata=user_metadata
-        )
+        SparkWriter().write(apply_plan(typed.where("false"), plan), replace(request, txn=None))
     _add_missing_columns(spark, location, plan)
     keys = plan.primary_key
     source_keys = plan.source.primary_key
-    truncated_at = typed.where(sf.col(OP) == "T").agg(sf.max(LSN)).collect()[0][0]
-    rows = typed.where(sf.col(OP) != "T")
-    if truncated_at is not None:
-        rows = rows.where(sf.col(LSN) > truncated_at)
+    truncated = typed.where(sf.col(OP) == TRUNCATE).agg(sf.max(LSN)).collect()[0][0]
+    rows = typed.where(sf.col(OP) != TRUNCATE)
+    if truncated is not None:
+        rows = rows.where(sf.col(LSN) > truncated)
     moved = rows.where(sf.col("old_key").isNotNull()).select(
-        sf.lit("D").alias(OP),
+        sf.lit(DELETE).alias(OP),
         sf.col(LSN),
-        sf.lit(0).alias("_sub"),
+        sf.lit(OLD_KEY_SUB).alias("_sub"),
         sf.array().cast("array<string>").alias("unchanged"),
         *[
             sf.col("old_key").getItem(c.name).cast(c.spark_type).alias(c.name)
@@ -294,7 +258,7 @@ def merge_current(
         ],
     )
     current = rows.select(
-        OP, LSN, sf.lit(1).alias("_sub"), "unchanged", *[c.name for c in plan.source.columns]
+        OP, LSN, sf.lit(ROW_SUB).alias("_sub"), "unchanged", *[c.name for c in plan.source.columns]
     )
     if source_keys and all(
         c.spark_type != "binary" for c in plan.source.columns if c.name in source_keys
@@ -305,71 +269,44 @@ def merge_current(
         sf.col(LSN).desc(), sf.col("_sub").desc()
     )
     latest = mapped.withColumn("_rank", sf.row_number().over(order)).where("_rank = 1")
-    conf = {
-        USER_METADATA: json.dumps(user_metadata, sort_keys=True, default=str),
-        TXN_APP_ID: txn[0],
-        TXN_VERSION: str(txn[1]),
-        AUTO_MERGE: "true",
-    }
-    names = [c.name for c in plan.columns]
-    source_of = {c.name: c.source for c in plan.columns}
-    update: dict[str, str | Column] = {}
-    for n in names:
-        name = quote_name(n)
-        update[name] = (
-            f"CASE WHEN array_contains(s.unchanged, {_literal(source_of[n])}) "
-            f"THEN t.{name} ELSE s.{name} END"
-            if source_of[n]
-            else f"s.{name}"
-        )
-    condition = merge_condition(keys, "spark")  # one row per key: ``latest``
+    key_range = None
     key_type = next((c.spark_type for c in plan.columns if c.name == keys[0]), "")
-    prunable = key_type in ("tinyint", "smallint", "int", "bigint", "string", "date")
-    if len(keys) == 1 and truncated_at is None and (prunable or key_type.startswith("decimal")):
-        # The batch's key range, as a condition on the table alone, lets Delta skip
-        # the files outside it (their min/max); every batch row lies inside it.
+    if len(keys) == 1 and truncated is None and prunable(key_type):
         low, high = (
             latest.agg(sf.min(quote_name(keys[0])), sf.max(quote_name(keys[0]))).first()
             or (None,) * 2
         )
-        if low is not None:
-            literal = _literal(low), _literal(high)
-            first = quote_name(keys[0])
-            condition += f" AND t.{first} >= {literal[0]} AND t.{first} <= {literal[1]}"
+        key_range = None if low is None else (low, high)
+    statement = merge_statement(
+        [(c.name, c.source) for c in plan.columns],
+        keys,
+        op=OP,
+        unchanged="unchanged",
+        truncated=truncated is not None,
+        key_range=key_range,
+    )
+    conf = commit_conf(request)
     try:
         with _session_conf(spark, conf):
             builder = (
                 DeltaTable.forPath(spark, location)
                 .alias("t")
-                .merge(latest.alias("s"), condition)
-                .whenMatchedDelete(condition=f"s.{OP} = 'D'")
-                .whenMatchedUpdate(set=update)
+                .merge(latest.alias("s"), statement.condition)
+                .whenMatchedDelete(condition=statement.delete_when)
+                .whenMatchedUpdate(set=dict(statement.update_set))
                 .whenNotMatchedInsert(
-                    condition=f"s.{OP} <> 'D'",
-                    values={quote_name(n): f"s.{quote_name(n)}" for n in names},
+                    condition=statement.insert_when, values=dict(statement.insert_values)
                 )
             )
-            if truncated_at is not None:
+            if statement.delete_unmatched:
                 builder = builder.whenNotMatchedBySourceDelete()
             builder.execute()
     except (AnalysisException, PySparkException, Py4JJavaError) as exc:
-        raise ReplicationError(
+        raise request.error(
             f"applying changes to {location} failed: {_first_line(exc)}",
             table=plan.source_name,
         ) from exc
-
-
-def _literal(value: Any) -> str:
-    """A Spark SQL literal of a key value (numbers, strings, dates)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float, Decimal)):
-        return str(value)
-    if isinstance(value, date):
-        return f"DATE '{value.isoformat()}'"
-    if isinstance(value, (bytes, bytearray)):
-        return f"X'{bytes(value).hex()}'"
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return last_commit(spark, location)
 
 
 def _add_missing_columns(spark: SparkSession, location: str, plan: TablePlan) -> None:

@@ -166,13 +166,13 @@ def _bench_task(work: Path, settings: Any, password: str, psql_copy: float) -> R
 
         started = time.perf_counter()
         with replication.source.plain_snapshot() as snapshot:
-            replication._validate_tables(plans, snapshot)
+            replication.validation.tables(plans, snapshot)
         validation = time.perf_counter() - started
 
         with psycopg.connect(**task.connection.libpq_options(), autocommit=True) as source:
             source.execute(f"UPDATE public.events SET note = 'changed' WHERE id <= {CHANGES}")
         committed = time.perf_counter()
-        replication.batch(plans)
+        replication.cdc.batch(plans)
         location = replication.location(plans[0])
         changed = spark.read.format("delta").load(location).where("note = 'changed'").count()
         latency = time.perf_counter() - committed

@@ -21,7 +21,7 @@ import yaml
 
 from engine.stack import launcher
 from engine.stack.postgres import STATE_DATABASE
-from tests.helpers import HEADWATER, run_cli, run_cli_json
+from tests.helpers import HEADWATER, run_cli, run_cli_json, until
 from tests.kill_scenario import kill_mid_write
 from tests.stack_fixture import SOURCE_PASSWORD_ENV, StackRun, connections_yaml
 
@@ -644,3 +644,76 @@ def test_snapshot_reads_from_many_threads_take_turns_on_the_connection(
     finally:
         source.close()
     assert len({row[0][0] - n for n, row in enumerate(counts)}) == 1  # one snapshot, 200 reads
+
+
+def test_a_job_and_a_replication_batch_on_one_table_take_turns(
+    stack: StackRun, tmp_path: Path
+) -> None:
+    """A python job holds its lock on the replication's current-state table (paused
+    right after its commit) while a CDC batch starts: the batch waits for it, then
+    merges; both commits land, in that order, and no row of either is lost."""
+    from engine import storage
+    from engine.faults import FAULT_AFTER, FAULT_MODE
+
+    source = _source(stack)
+    source.execute(
+        "DROP SCHEMA IF EXISTS turnsrepl CASCADE; CREATE SCHEMA turnsrepl;"
+        "CREATE TABLE turnsrepl.items (id bigint PRIMARY KEY, name text);"
+        "INSERT INTO turnsrepl.items SELECT g, 'row ' || g FROM generate_series(1, 10) g;"
+    )
+    storage.ensure_buckets(stack.settings, ["turnsjob"])  # crawled by no other test
+    storage.open_store(stack.settings, "turnsjob").put(
+        "items/a.csv", b"id,name\n1001,from the job\n1002,from the job\n"
+    )
+    (tmp_path / "turns.json").write_text(json.dumps({"rules": [_selection("turnsrepl")]}))
+    job = {
+        "type": "python",
+        "script": "jobs/ingest_python.py",
+        "arguments": {"source": "s3://turnsjob/items/", "format": "csv", "target": "turns.items"},
+    }
+    task = {"connection": "shop", "table_mappings": "turns.json"}
+    project = tmp_path / "headwater.yaml"
+    project.write_text(
+        connections_yaml(stack.settings)
+        + yaml.safe_dump({"replication_tasks": {"turns": task}, "jobs": {"turns_py": job}})
+    )
+    env = {**stack.env, "HEADWATER_PROJECT_FILE": str(project)}
+    _ok(run_cli(["replicate", "start", "turns"], env))
+    source.execute("UPDATE turnsrepl.items SET name = 'changed' WHERE id <= 3")
+    source.execute("INSERT INTO turnsrepl.items VALUES (11, 'new')")
+
+    held = {**env, FAULT_AFTER: "commit to turns.items", FAULT_MODE: f"pause:{tmp_path}"}
+    pipe = subprocess.PIPE
+    python_job = subprocess.Popen(
+        [*HEADWATER, "job", "run", "turns_py"], env=held, stdout=pipe, stderr=pipe, text=True
+    )
+    until((tmp_path / "paused").exists, "the python job to hold its commit")
+    batch = subprocess.Popen(
+        [*HEADWATER, "replicate", "resume", "turns"], env=env, stdout=pipe, stderr=pipe, text=True
+    )
+
+    def batch_waits() -> bool:
+        runs = run_cli_json(["job", "runs", "replicate-turns"], env)
+        log = str(runs[0].get("log_path") or "") if runs[0]["state"] == "RUNNING" else ""
+        return bool(log) and Path(log).exists() and "waiting for run" in Path(log).read_text()
+
+    until(batch_waits, "the CDC batch to wait for the python job's lock", poll=1.0)
+    (tmp_path / "resume").touch()
+    outputs = {
+        "python job": python_job.communicate(timeout=300),
+        "batch": batch.communicate(timeout=600),
+    }
+    assert python_job.returncode == 0, outputs["python job"][1][-3000:]
+    assert batch.returncode == 0, outputs["batch"][1][-3000:]
+
+    history = _query(stack, "DESCRIBE HISTORY turns.items")
+    operations = [(row[0], row[4]) for row in sorted(history)]  # (version, operation)
+    assert [op for _, op in operations][-2:] == ["WRITE", "MERGE"], operations
+    assert _query(stack, "SELECT id, name FROM turns.items ORDER BY id") == [
+        *[(i, "changed") for i in range(1, 4)],
+        *[(i, f"row {i}") for i in range(4, 11)],
+        (11, "new"),
+        (1001, "from the job"),
+        (1002, "from the job"),
+    ]
+    source.close()

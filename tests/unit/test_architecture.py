@@ -23,11 +23,11 @@ LAYERS = [
     ["engine.ingest"],
     ["engine.crawl"],
     ["engine.stack"],
-    ["engine.state"],
-    ["engine.quality"],
     ["engine.catalogs"],
     ["engine.spark"],
     ["engine.lake"],
+    ["engine.state"],
+    ["engine.quality"],
     [
         "engine.classify",
         "engine.storage",
@@ -140,3 +140,74 @@ def test_the_checker_sees_upward_and_sideways_imports() -> None:
     assert violations("engine/handoff.py", "from engine.demo import DATA\n") == [
         "engine/handoff.py:1: imports engine.demo.DATA (sideways: engine.handoff → engine.demo)"
     ]
+
+
+# Function-level imports defer a heavy dependency, and say so (docs/architecture.md).
+HEAVY = (
+    "engine.spark",  # pyspark and the JVM
+    "pyspark",
+    "delta",
+    "py4j",
+    "pyarrow",
+    "deltalake",
+    "great_expectations",
+    "psycopg",
+    "thrift",
+    "pymetastore",
+    "pyhive",
+    "catalog.hiveserver2",  # PyHive
+    "boto3",
+    "botocore",
+)
+REASON = "# deferred:"
+MODULE_REASON = "# deferred imports:"  # one line for every function-level import of a module
+
+
+def deferred_without_reason(relative: str, text: str) -> list[str]:
+    """Function-level imports of the module (its source ``text``) that neither import
+    a heavy dependency nor give a reason on their line or for the whole module."""
+    if MODULE_REASON in text:
+        return []
+    lines = text.splitlines()
+    found = []
+    for function in ast.walk(ast.parse(text)):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            else:
+                continue
+            heavy = all(re.match(rf"({'|'.join(map(re.escape, HEAVY))})\b", n) for n in names)
+            if not heavy and REASON not in lines[node.lineno - 1]:
+                found.append(f"{relative}:{node.lineno}: {lines[node.lineno - 1].strip()}")
+    return sorted(set(found))
+
+
+def test_function_level_imports_defer_a_heavy_dependency() -> None:
+    sources = [p for folder in ("engine", "catalog", "jobs") for p in (ROOT / folder).rglob("*.py")]
+    found = [
+        problem
+        for path in sorted(sources)
+        for problem in deferred_without_reason(str(path.relative_to(ROOT)), path.read_text())
+    ]
+    assert found == [], (
+        "import at the top of the module, or say why not (docs/architecture.md):\n"
+        + "\n".join(found)
+    )
+
+
+def test_the_checker_sees_a_function_level_import_without_a_reason() -> None:
+    text = (
+        "def f() -> None:\n"
+        "    from engine.spark import lake\n"  # heavy: allowed
+        "    import pyarrow.parquet as pq\n"
+        "    from engine.state.store import now  # deferred: a cycle, see issue 17\n"
+        "    from engine.errors import JobError\n"
+    )
+    assert deferred_without_reason("engine/x.py", text) == [
+        "engine/x.py:5: from engine.errors import JobError"
+    ]
+    assert deferred_without_reason("engine/x.py", "# deferred imports: speed\n" + text) == []

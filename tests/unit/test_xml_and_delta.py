@@ -10,13 +10,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from catalog.metastore import spark_type_name
 from engine.classify.model import UNKNOWN, Sample
 from engine.classify.registry import classify, make_sample
 from engine.classify.xml import xml_classifier
 from engine.crawl.delta import delta_table
 from engine.crawl.layout import group_tables
 from engine.errors import CrawlError
-from engine.lake.log import hive_type, read_delta_schema
+from engine.lake.log import read_delta_schema
 from engine.storage import LocalStore, ObjectInfo
 
 ORDERS = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -163,7 +164,9 @@ def test_a_delta_log_without_commits_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_hive_types_of_spark_json_types() -> None:
-    assert hive_type("long") == "bigint"
-    assert hive_type({"type": "map", "keyType": "string", "valueType": "double"}) == (
+    """One map from Spark's JSON types (the Delta log's, the metastore's) to Hive's."""
+    assert spark_type_name("long") == "bigint"
+    assert spark_type_name("decimal(10, 2)") == "decimal(10,2)"
+    assert spark_type_name({"type": "map", "keyType": "string", "valueType": "double"}) == (
         "map<string,double>"
     )
