@@ -13,7 +13,7 @@ export HEADWATER_CACHE_DIR ?= $(HOME)/.cache/headwater
 
 .DEFAULT_GOAL := help
 .PHONY: help setup system-deps demo test test-unit test-spark test-stack up down status \
-        cluster-up cluster-down bench lint docker-check docker-up docker-down clean
+        cluster-up cluster-down jars-lock bench lint docker-check docker-up docker-down clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -28,12 +28,15 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP) ## Virtualenv + pinned packages, then JVM jars, metastore launcher and MinIO into the cache
 	$(HW) stack setup
 
-system-deps: ## Install the Debian packages the stack needs (PostgreSQL, MariaDB, Maven, JDK) if missing
+# Debian packages a target needs: postgresql, mariadb (test sources), jdk (Spark, javac)
+NEED ?= postgresql mariadb jdk
+system-deps: ## Install the Debian packages the stack needs (PostgreSQL, MariaDB, a JDK 17) if missing
 	@missing=""; \
-	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
-	command -v mvn >/dev/null || missing="$$missing maven"; \
-	command -v javac >/dev/null || missing="$$missing openjdk-17-jdk-headless"; \
-	command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing="$$missing mariadb-server"; \
+	for need in $(NEED); do case $$need in \
+	  postgresql) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql";; \
+	  mariadb) command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing="$$missing mariadb-server";; \
+	  jdk) command -v javac >/dev/null || missing="$$missing openjdk-17-jdk-headless";; \
+	esac; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -41,6 +44,7 @@ system-deps: ## Install the Debian packages the stack needs (PostgreSQL, MariaDB
 	fi
 
 demo: $(STAMP) ## Run the whole flow on the embedded default (local profile, no servers)
+	@$(MAKE) --no-print-directory system-deps NEED=jdk
 	$(HW) stack setup --no-minio
 	$(HW) demo
 
@@ -70,6 +74,9 @@ cluster-up: setup ## Start a Spark standalone master and one worker (spark://127
 
 cluster-down: $(STAMP) ## Stop the standalone master and worker
 	$(HW) stack down spark-master spark-worker
+
+jars-lock: $(STAMP) ## Developers: after changing engine/stack/jars/pom.xml, re-resolve jars.lock (needs Maven)
+	$(BIN)/python -c "from engine.artifacts import write_jar_lock; print(write_jar_lock())"
 
 bench: $(STAMP) ## Run the benchmarks and write docs/benchmarks.md (installs DuckDB, the anchor)
 	$(BIN)/pip install -q -c constraints.txt -e ".[bench]"

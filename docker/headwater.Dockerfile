@@ -1,7 +1,7 @@
 # headwater itself: Python 3.11, a JDK 17, the pinned packages and the cached jars.
 FROM python:3.11-slim-bookworm
 RUN apt-get update && apt-get install -y --no-install-recommends \
-        openjdk-17-jdk-headless maven procps \
+        openjdk-17-jdk-headless procps \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/headwater
 COPY pyproject.toml constraints.txt README.md ./

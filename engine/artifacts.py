@@ -1,7 +1,9 @@
 """What `make setup` puts in the cache outside the clone, and where to find it.
 
-* JVM jars (Delta, S3A + AWS SDK modules, JDBC drivers), resolved once from Maven
-  Central with the pom in engine/stack/jars/
+* JVM jars (Delta, S3A + AWS SDK modules, JDBC drivers): the pom in
+  engine/stack/jars/ resolved once by Maven into ``jars.lock`` (every jar with its
+  version and SHA-1), which set-up downloads from Maven Central with Python alone —
+  no Maven on the user's machine;
 * the loopback metastore launcher, compiled once against the wheel's Hive jars;
 * a MinIO server, built once from source with ``go install`` at a pinned version;
 * ``spark-defaults.conf`` in the wheel's ``conf/``, listing the cached jars, so that
@@ -20,6 +22,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import Settings
@@ -33,6 +38,10 @@ SETUP_HINT = "run `make setup` (or `headwater stack setup`) once; it fills the c
 
 _HERE = Path(__file__).resolve().parent
 POM = _HERE / "stack" / "jars" / "pom.xml"
+JAR_LOCK = _HERE / "stack" / "jars" / "jars.lock"
+MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
+MAVEN_REPO_ENV = "HEADWATER_MAVEN_REPO"  # a mirror of Maven Central, if yours has one
+DOWNLOADS = 6
 LAUNCHER_SOURCE = _HERE / "stack" / "java" / f"{METASTORE_LAUNCHER}.java"
 # Spark's logging for every driver headwater starts (spark-defaults.conf names it)
 LOG4J2_FILE = _HERE / "spark" / "log4j2.properties"
@@ -54,8 +63,37 @@ def _digest(*paths: Path) -> str:
 
 
 def jar_dir(settings: Settings) -> Path:
-    """The cache folder of the jars the current pom resolves to."""
-    return settings.jar_dir / _digest(POM)
+    """The cache folder of the jars the lock names."""
+    return settings.jar_dir / _digest(JAR_LOCK)
+
+
+@dataclass(frozen=True)
+class LockedJar:
+    group: str
+    artifact: str
+    version: str
+    sha1: str
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.artifact}-{self.version}.jar"
+
+    def url(self, repository: str) -> str:
+        path = "/".join([*self.group.split("."), self.artifact, self.version, self.file_name])
+        return f"{repository.rstrip('/')}/{path}"
+
+
+def read_jar_lock(path: Path | None = None) -> tuple[str, list[LockedJar]]:
+    """(the digest of the pom it was made from, the jars) of ``jars.lock``."""
+    pom_digest, jars = "", []
+    for line in (path or JAR_LOCK).read_text().splitlines():
+        if line.startswith("# pom "):
+            pom_digest = line.split()[2]
+        elif line.strip() and not line.startswith("#"):
+            coordinates, sha1 = line.split()
+            group, artifact, version = coordinates.split(":")
+            jars.append(LockedJar(group, artifact, version, sha1))
+    return pom_digest, jars
 
 
 def cached_jars(settings: Settings) -> list[Path]:
@@ -75,25 +113,67 @@ def jar_path(settings: Settings, prefix: str) -> Path:
 
 
 def resolve_jars(settings: Settings) -> Path:
-    """Resolve the pom's jars from Maven Central into the cache (once)."""
+    """Download the locked jars from Maven Central (or ``HEADWATER_MAVEN_REPO``) into
+    the cache, once; each checked against its SHA-1. Python alone: no Maven."""
     target = jar_dir(settings)
     if any(target.glob("*.jar")):
         return target
-    _require_tool("mvn", "Maven (Debian package 'maven')")
+    repository = os.environ.get(MAVEN_REPO_ENV) or MAVEN_CENTRAL
+    _, jars = read_jar_lock()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="jars-", dir=target.parent))
-    command = [
-        "mvn",
-        "-q",
-        "-B",
-        "-f",
-        str(POM),
-        "dependency:copy-dependencies",
-        f"-DoutputDirectory={staging}",
-    ]
-    _run(command, what="resolving the JVM jars from Maven Central")
-    staging.rename(target)
+    try:
+        with ThreadPoolExecutor(DOWNLOADS) as pool:
+            list(pool.map(lambda jar: _download(jar, repository, staging), jars))
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def _download(jar: LockedJar, repository: str, folder: Path) -> None:
+    url = jar.url(repository)
+    try:
+        with urllib.request.urlopen(url, timeout=120) as response:
+            data = response.read()
+    except (OSError, ValueError) as exc:
+        raise SetupError(
+            f"downloading {jar.group}:{jar.artifact}:{jar.version} from {url} failed: {exc}",
+            hint=f"set-up needs {repository} once (or set {MAVEN_REPO_ENV} to a mirror of "
+            "Maven Central); then run `make setup` again",
+        ) from exc
+    found = hashlib.sha1(data).hexdigest()  # Maven Central publishes SHA-1s
+    if found != jar.sha1:
+        raise SetupError(
+            f"{url} has SHA-1 {found}, not the locked {jar.sha1}: nothing was cached",
+            hint=f"a proxy or mirror altered it? check {MAVEN_REPO_ENV}, then run `make setup`",
+        )
+    (folder / jar.file_name).write_bytes(data)
+
+
+def write_jar_lock() -> Path:
+    """Resolve the pom with Maven and write ``jars.lock`` (developers: after changing
+    pom.xml, `make jars-lock`)."""
+    _require_tool("mvn", "Maven (Debian package 'maven')")
+    with tempfile.TemporaryDirectory() as work:
+        listing = Path(work) / "deps.txt"
+        command = ["mvn", "-q", "-B", "-f", str(POM), "dependency:list"]
+        command += [f"-DoutputFile={listing}", "-DoutputAbsoluteArtifactFilename=true"]
+        _run(command, what="resolving the pom with Maven")
+        lines = []
+        for line in listing.read_text().splitlines():
+            fields = line.strip().split(" ")[0].split(":")
+            if len(fields) < 6 or fields[2] != "jar":
+                continue
+            group, artifact, _, version, _, path = fields[:6]
+            sha1 = hashlib.sha1(Path(path).read_bytes()).hexdigest()
+            lines.append(f"{group}:{artifact}:{version} {sha1}")
+    JAR_LOCK.write_text(
+        "# The JVM jars set-up downloads from Maven Central: pom.xml resolved by Maven.\n"
+        "# Regenerate with `make jars-lock` after changing pom.xml.\n"
+        f"# pom {_digest(POM)}\n" + "\n".join(sorted(lines)) + "\n"
+    )
+    return JAR_LOCK
 
 
 def launcher_dir(settings: Settings) -> Path:
