@@ -55,10 +55,10 @@ test-unit: $(STAMP) ## Pure-logic tests: no JVM, no network
 	$(PYTEST) -m unit -q
 
 test-spark: $(STAMP) ## Tests on a local Spark session (embedded metastore)
-	$(PYTEST) -m spark -q
+	$(PYTEST) -m spark -q --durations=15
 
 test-stack: $(STAMP) ## Tests against real PostgreSQL, metastore, MinIO and Thrift Server
-	$(PYTEST) -m stack -q
+	$(PYTEST) -m stack -q --durations=15
 
 up: system-deps setup ## Start the native stack on 127.0.0.1 (idempotent)
 	$(HW) --profile stack stack up
