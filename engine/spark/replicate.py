@@ -16,7 +16,7 @@ from pyspark.sql import types as st
 from catalog.ddl import quote_name
 from engine.connections import Connection
 from engine.errors import ReplicationError
-from engine.lake.sink import Commit, Write
+from engine.lake.sink import Write
 from engine.replicate.current import (
     DELETE,
     OLD_KEY_SUB,
@@ -36,7 +36,6 @@ from engine.spark.lake import (
     _session_conf,
     commit_conf,
     jdbc_properties,
-    last_commit,
 )
 
 OP, LSN, COMMIT_LSN, COMMIT_TS, XID, COMMIT_DATE = (
@@ -229,7 +228,7 @@ def row_images(typed: DataFrame, plan: TablePlan) -> DataFrame:
     return apply_plan(typed.where(new), plan)
 
 
-def merge_current(typed: DataFrame, plan: TablePlan, request: Write) -> Commit:
+def merge_current(typed: DataFrame, plan: TablePlan, request: Write) -> None:
     """Apply one batch to the current-state table at ``request.location`` in one
     MERGE, as :mod:`engine.replicate.current` decides: the last change per key wins,
     an update that moved the key deletes the old one, unchanged TOAST values keep
@@ -306,7 +305,6 @@ def merge_current(typed: DataFrame, plan: TablePlan, request: Write) -> Commit:
             f"applying changes to {location} failed: {_first_line(exc)}",
             table=plan.source_name,
         ) from exc
-    return last_commit(spark, location)
 
 
 def _add_missing_columns(spark: SparkSession, location: str, plan: TablePlan) -> None:
