@@ -54,7 +54,7 @@ test: system-deps setup ## Unit, Spark and stack tests (starts and stops its own
 test-unit: $(STAMP) ## Pure-logic tests: no JVM, no network
 	$(PYTEST) -m unit -q
 
-test-spark: $(STAMP) ## Tests on a local Spark session (embedded metastore)
+test-spark: $(STAMP) ## Tests on a local Spark session (the local metastore service)
 	$(PYTEST) -m spark -q --durations=15
 
 test-stack: $(STAMP) ## Tests against real PostgreSQL, metastore, MinIO and Thrift Server

@@ -52,7 +52,14 @@ def spark_home() -> Path:
     spec = importlib.util.find_spec("pyspark")
     if spec is None or not spec.submodule_search_locations:
         raise SetupError("pyspark is not installed in this Python", hint=SETUP_HINT)
-    return Path(next(iter(spec.submodule_search_locations)))
+    for location in map(Path, spec.submodule_search_locations):
+        if (location / "jars").is_dir():
+            return location
+    # a driver under spark-submit imports pyspark from SPARK_HOME/python/lib/pyspark.zip
+    home = os.environ.get("SPARK_HOME")
+    if home and (Path(home) / "jars").is_dir():
+        return Path(home)
+    raise SetupError("pyspark is installed without its jars (not the pip wheel?)", hint=SETUP_HINT)
 
 
 def _digest(*paths: Path) -> str:

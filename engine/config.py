@@ -77,6 +77,13 @@ class StackSettings(BaseModel):
         return f"thrift://{self.host}:{self.metastore_port}"
 
 
+class LocalSettings(BaseModel):
+    """The local profile's metastore service (on the embedded Derby database)."""
+
+    # it stops itself after this long without a client (0: runs until `stack down`)
+    metastore_idle_seconds: int = 900
+
+
 class SparkSettings(BaseModel):
     master: str = "local[*]"
     driver_memory: str = "2g"
@@ -99,6 +106,7 @@ class Settings(BaseSettings):
     s3: S3Settings = Field(default_factory=S3Settings)
     stack: StackSettings = Field(default_factory=StackSettings)
     spark: SparkSettings = Field(default_factory=SparkSettings)
+    local: LocalSettings = Field(default_factory=LocalSettings)
 
     @model_validator(mode="after")
     def _default_profile(self) -> Settings:

@@ -19,7 +19,6 @@ __all__ = [
     "HeadwaterError",
     "JobError",
     "MappingError",
-    "MetastoreBusyError",
     "ReplicationError",
     "SetupError",
     "SourceNotFoundError",
@@ -59,10 +58,6 @@ class JobError(HeadwaterError):
 
 class SourceNotFoundError(JobError):
     """The job's source table or path does not exist."""
-
-
-class MetastoreBusyError(HeadwaterError):
-    """The embedded Derby metastore is already open in another process."""
 
 
 class FlowError(HeadwaterError):

@@ -7,6 +7,7 @@ share one. The contract tests mark each profile's case themselves.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,33 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         marker = FOLDER_MARKERS.get(parts[0]) if parts else None
         if marker is not None:
             item.add_marker(marker)
+
+
+def stop_local_metastores(root: Path) -> list[int]:
+    """Stop every local-profile metastore service a test started under ``root`` (each
+    local home gets one on demand); the pids stopped."""
+    from engine.process import ManagedProcess
+
+    stopped = []
+    for pid_file in root.glob("**/pids/local-metastore.pid"):
+        process = ManagedProcess("local-metastore", pid_file, pid_file.with_suffix(".log"))
+        pid = process.pid
+        if process.stop(grace=10) and pid is not None:
+            stopped.append(pid)
+    return stopped
+
+
+@pytest.fixture(autouse=True)
+def _local_metastores_stop_with_their_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    # taken before the test: a fixture asked for here is torn down after this one
+    root = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if root is not None:
+        stop_local_metastores(root)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Homes made by session-scoped fixtures (the shared Spark session's) too."""
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is not None:
+        stop_local_metastores(factory.getbasetemp())

@@ -1,7 +1,7 @@
 """``headwater demo``: the whole flow on the sample data, step by step.
 
-Each step is a separate process, exactly as a user would run it: in the local
-profile the embedded Derby metastore admits one JVM at a time.
+Each step is a separate process, exactly as a user would run it; in the local
+profile they share the metastore service the first one starts.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def demo() -> None:
         [*HEADWATER, *profile, "catalog", "tables", "raw", "--counts"],
     )
     where = (
-        f"embedded under {settings.home_path}"
+        f"the local metastore on {settings.metastore_derby_path} (`headwater stack down` "
+        "stops it; idle, it stops itself)"
         if settings.profile == "local"
         else f"the Hive metastore at {settings.stack.metastore_uri}"
     )

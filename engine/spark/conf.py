@@ -18,8 +18,11 @@ S3A_SECRET_KEY = "spark.hadoop.fs.s3a.secret.key"
 # Driver logging (quiet by default); named in spark-defaults.conf by `make setup`.
 
 
-def spark_conf(settings: Settings, *, app_name: str = "headwater") -> dict[str, str]:
-    """Every non-secret Spark setting for ``settings.profile``."""
+def spark_conf(
+    settings: Settings, *, app_name: str = "headwater", local_metastore: str | None = None
+) -> dict[str, str]:
+    """Every non-secret Spark setting for ``settings.profile``; ``local_metastore`` is
+    the local profile's metastore URI (:mod:`engine.stack.local_metastore`)."""
     conf: dict[str, str] = {
         "spark.app.name": app_name,
         "spark.sql.extensions": DELTA_EXTENSION,
@@ -40,13 +43,10 @@ def spark_conf(settings: Settings, *, app_name: str = "headwater") -> dict[str, 
         "spark.sql.hive.manageFilesourcePartitions": "true",
     }
     if settings.profile == "local":
-        derby = settings.metastore_derby_path
-        conf["spark.hadoop.javax.jdo.option.ConnectionURL"] = (
-            f"jdbc:derby:;databaseName={derby};create=true"
-        )
-        # a crawl changes column types in place (catalog.definitions); external
-        # tables over files hold no data the metastore could make unreadable
-        conf["spark.hadoop.hive.metastore.disallow.incompatible.col.type.changes"] = "false"
+        if local_metastore is None:
+            raise ValueError("the local profile's Spark settings need its metastore URI")
+        # the metastore service on the embedded database: several Spark processes at once
+        conf["spark.hadoop.hive.metastore.uris"] = local_metastore
     else:
         s3 = settings.s3
         conf.update(

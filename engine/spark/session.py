@@ -9,14 +9,10 @@ command line.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
 import os
 import sys
-import time
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from py4j.protocol import Py4JJavaError
 from pyspark.errors import AnalysisException, PySparkException
@@ -26,8 +22,9 @@ from catalog.errors import CatalogError, DefinitionRefusedError
 from catalog.hive import HiveCatalog
 from engine import artifacts
 from engine.config import Settings
-from engine.errors import MetastoreBusyError, SetupError
+from engine.errors import SetupError
 from engine.spark.conf import DELTA_PROBE_CLASS, spark_conf, spark_secrets
+from engine.stack.local_metastore import ensure_local_metastore
 
 HADOOP_PREFIX = "spark.hadoop."
 
@@ -37,16 +34,14 @@ def build_session(settings: Settings, app_name: str = "headwater") -> SparkSessi
 
     Raises:
         SetupError: the jar cache or spark-defaults.conf is missing (run make setup).
-        MetastoreBusyError: the embedded metastore is open in another process.
+        StackError: the local profile's metastore service did not start.
     """
     launched_by_spark_submit = "PYSPARK_GATEWAY_PORT" in os.environ
     if not launched_by_spark_submit and not artifacts.is_spark_defaults_current(settings):
         artifacts.write_spark_defaults(settings)  # raises SetupError if the cache is empty
+    local_metastore = None
     if settings.profile == "local":
-        settings.home_path.mkdir(parents=True, exist_ok=True)
-        if SparkSession.getActiveSession() is None:  # this process's own JVM may hold it
-            hold_local_profile(settings.home_path)
-            _wait_for_derby(settings.metastore_derby_path)
+        local_metastore = ensure_local_metastore(settings).uri
         for bucket in (settings.buckets.landing, settings.buckets.raw):
             (settings.lake_path / bucket).mkdir(parents=True, exist_ok=True)
 
@@ -57,20 +52,14 @@ def build_session(settings: Settings, app_name: str = "headwater") -> SparkSessi
     builder = SparkSession.builder
     if not launched_by_spark_submit:  # spark-submit's --master wins
         builder = builder.master(settings.spark.master)
-    for key, value in spark_conf(settings, app_name=app_name).items():
+    conf = spark_conf(settings, app_name=app_name, local_metastore=local_metastore)
+    for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.enableHiveSupport().getOrCreate()
     # pyspark logs every failed statement with its JVM stack trace; headwater turns
     # them into one-line errors (a missing table is an answer, not a crash)
     logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     spark.sparkContext.setLogLevel("ERROR")
-    jvm = spark.sparkContext._jvm
-    if settings.profile == "local":
-        # derby.log goes beside the metastore, not into the working directory; set
-        # before the first catalog call, which is when Hive boots Derby.
-        jvm.java.lang.System.setProperty(  # type: ignore[union-attr]
-            "derby.system.home", str(settings.home_path)
-        )
 
     hadoop = spark.sparkContext._jsc.hadoopConfiguration()
     secrets = spark_secrets(settings)
@@ -97,67 +86,6 @@ def _check_delta_loaded(spark: SparkSession) -> None:
             hint=f"{artifacts.SETUP_HINT}; under your own spark-submit pass the cached jars "
             "with --jars",
         ) from exc
-
-
-_HELD: dict[Path, IO[str]] = {}  # the local-profile lock of this process, held to its exit
-LOCK_FILE = "local-profile.lock"
-DERBY_RELEASE_SECONDS = 30.0  # a JVM that ended its Python process lets Derby go by then
-
-
-def hold_local_profile(home: Path) -> None:
-    """Take the local profile's lock (one process a home at a time) for the rest of
-    this process's life, or say who holds it.
-
-    One OS lock, taken before any JVM touches Derby: no check-then-open race, and it
-    is released by the kernel however the holder ends (kill -9 included)."""
-    if home in _HELD:
-        return
-    path = home / LOCK_FILE
-    handle = path.open("a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        handle.seek(0)
-        holder = handle.read().strip() or "another headwater process"
-        handle.close()
-        raise MetastoreBusyError(
-            f"the local profile at {home} is in use by {holder}",
-            hint="the local profile runs one headwater process at a time: wait for it to "
-            "finish, or use the stack profile (make up) for concurrent runs",
-            path=str(home),
-        ) from exc
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()}: {' '.join(sys.argv)[:200]}\n")
-    handle.flush()
-    _HELD[home] = handle
-
-
-def _wait_for_derby(metastore: Path, timeout: float = DERBY_RELEASE_SECONDS) -> None:
-    """The previous holder's JVM may outlive its Python process by a moment, Derby
-    still open; wait for it to let go (this process holds the profile's lock, so no
-    new holder can come)."""
-    lock = metastore / "dbex.lck"
-    if not lock.exists():
-        return
-    deadline = time.monotonic() + timeout
-    with lock.open("r+b") as handle:
-        while True:
-            try:
-                fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if time.monotonic() > deadline:
-                    raise MetastoreBusyError(
-                        f"the embedded metastore {metastore} is still open in another process "
-                        f"after {timeout:.0f} s",
-                        hint="a Spark process of an earlier command is still running: end it "
-                        "(ps aux | grep spark), or use the stack profile (make up)",
-                        path=str(metastore),
-                    ) from exc
-                time.sleep(0.2)
-        with contextlib.suppress(OSError):
-            fcntl.lockf(handle, fcntl.LOCK_UN)
 
 
 class SparkSqlRunner:

@@ -14,6 +14,7 @@ from engine.errors import StackError
 from engine.process import is_port_open
 from engine.stack.base import Service, ServiceStatus
 from engine.stack.cluster import SparkMasterService, SparkWorkerService
+from engine.stack.local_metastore import LocalMetastoreService
 from engine.stack.mariadb import MariaDBService
 from engine.stack.metastore import MetastoreService
 from engine.stack.minio import MinioService
@@ -29,6 +30,8 @@ SERVICES: dict[str, type[Service]] = {
     "spark-master": SparkMasterService,
     "spark-worker": SparkWorkerService,
     "mariadb": MariaDBService,  # a source database to replicate from; not in the stack
+    # the local profile's, on its embedded database: started on demand (not by `up`)
+    "local-metastore": LocalMetastoreService,
 }
 STACK = ("postgres", "minio", "metastore", "thrift")
 CLUSTER = ("spark-master", "spark-worker")

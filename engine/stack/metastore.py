@@ -43,6 +43,7 @@ def _property(name: str, value: str) -> str:
 class MetastoreService(Service):
     name = "metastore"
     start_timeout = 120.0
+    heap = "-Xmx1g"
 
     @property
     def port(self) -> int:
@@ -153,6 +154,13 @@ class MetastoreService(Service):
                 service=self.name,
             )
 
+    def _java_options(self) -> list[str]:
+        return []
+
+    def _arguments(self) -> list[str]:
+        """After host and port (the local metastore's idle period)."""
+        return []
+
     def start(self) -> None:
         self.prepare_dirs()
         self._write_conf()
@@ -161,15 +169,17 @@ class MetastoreService(Service):
         self.process.start(
             [
                 java_binary(),
-                "-Xmx1g",
+                self.heap,
                 f"-Dlog4j2.configurationFile={self.conf_dir / 'log4j2.properties'}",
                 "-Djava.net.preferIPv4Stack=true",
                 f"-Djava.io.tmpdir={self.dir}",
+                *self._java_options(),
                 "-cp",
                 self._classpath(self.conf_dir, launcher),
                 artifacts.METASTORE_LAUNCHER,
                 self.host,
                 str(self.port),
+                *self._arguments(),
             ],
             cwd=self.dir,
         )

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.helpers import until
 from tests.kill_scenario import PENDING_RUNS_SQL, ROWS_PER_FILE, checksum, csv_part, kill_mid_write
 
 HEADWATER = [sys.executable, "-m", "engine.cli.app", "--profile", "local"]
@@ -100,6 +101,42 @@ def test_three_runs_with_the_middle_one_killed_land_each_row_exactly_once(
     assert runs[0]["rows_written"] == ROWS_PER_FILE
     assert runs[2]["rows_written"] == 2 * ROWS_PER_FILE
     assert all(Path(r["log_path"]).is_file() for r in runs)
+
+
+def test_two_local_jobs_run_at_the_same_time(tmp_path: Path, spark: Any) -> None:
+    """The local profile's metastore is a service (issue 18): a job held after it
+    registered its table, its Spark session open, does not stop a second one."""
+    from engine.faults import FAULT_AFTER, FAULT_MODE
+
+    env = _project(tmp_path, {"first": _csv_job("raw.first"), "second": _csv_job("raw.second")})
+    expected = _land(tmp_path, "part-1.csv", 1)
+    held = {**env, FAULT_AFTER: "register raw.first", FAULT_MODE: f"pause:{tmp_path}"}
+    first = subprocess.Popen([*HEADWATER, "job", "run", "first"], env=held)
+    try:
+        until(lambda: (tmp_path / "paused").exists(), "the first job to register", 300)
+        second = subprocess.run(
+            [*HEADWATER, "job", "run", "second"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert second.returncode == 0, second.stderr
+        assert first.poll() is None  # still in its run: the two were under way together
+    finally:
+        (tmp_path / "resume").touch()
+    assert first.wait(timeout=300) == 0
+    listed = subprocess.run(
+        [*HEADWATER, "catalog", "tables", "raw", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert {t["table"] for t in json.loads(listed.stdout)} >= {"first", "second"}
+    for name in ("first", "second"):
+        landed = spark.read.format("delta").load(str(tmp_path / "home" / "lake" / "raw" / name))
+        assert sorted(r[0] for r in landed.select("id").collect()) == expected
 
 
 JAVA = """

@@ -22,9 +22,9 @@ LAYERS = [
     ["engine.replicate"],
     ["engine.ingest"],
     ["engine.crawl"],
-    ["engine.stack"],
     ["engine.catalogs"],
     ["engine.spark"],
+    ["engine.stack"],
     ["engine.lake"],
     ["engine.state"],
     ["engine.quality"],
@@ -45,6 +45,8 @@ ADAPTERS = {
     "engine.spark.transforms": "engine.ingest",
     "engine.spark.quality": "engine.quality",
     "engine.spark.replicate": "engine.replicate",
+    # the Spark settings (no pyspark): the session's and the Thrift Server's
+    "engine.spark.conf": "engine.stack",
 }
 RANK = {package: index for index, layer in enumerate(LAYERS) for package in layer}
 

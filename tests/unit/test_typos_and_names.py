@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -115,40 +114,6 @@ def test_bad_job_arguments_are_refused_before_spark_and_leave_no_run(
     assert "spark-submit" not in out and "Traceback" not in out
     code, out = _cli(tmp_path, "job", "runs", "x", "--json")
     assert code == 0 and out.strip() in ("[]", ""), out
-
-
-def test_the_local_profile_lock_names_its_holder_and_is_freed_by_its_death(
-    tmp_path: Path,
-) -> None:
-    import subprocess
-    import sys
-
-    from engine.errors import MetastoreBusyError
-    from engine.spark.session import LOCK_FILE, hold_local_profile
-
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time; from pathlib import Path; "
-            "from engine.spark.session import hold_local_profile; "
-            f"hold_local_profile(Path({str(tmp_path)!r})); print('held', flush=True); "
-            "time.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        with pytest.raises(MetastoreBusyError) as caught:
-            hold_local_profile(tmp_path)
-        assert f"pid {holder.pid}" in str(caught.value)
-        assert "one headwater process at a time" in str(caught.value)
-    finally:
-        holder.kill()  # SIGKILL: the kernel releases the lock
-        holder.wait()
-    hold_local_profile(tmp_path)
-    assert f"pid {os.getpid()}" in (tmp_path / LOCK_FILE).read_text()
 
 
 def test_a_bad_target_and_an_unset_password_are_refused_before_spark(tmp_path: Path) -> None:
