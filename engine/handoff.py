@@ -327,6 +327,34 @@ def delta_facts(settings: Settings, table: Table) -> dict[str, Any]:
     }
 
 
+def delta_row_count(settings: Settings, table: Table) -> int | None:
+    """Rows of a catalogued Delta table from its log's file statistics (each file's
+    ``numRecords``, exact); None when a file has none or carries a deletion vector
+    (its deleted rows are not in that figure), or the log cannot be read: then a
+    query counts."""
+    import pyarrow as pa
+    from deltalake import DeltaTable
+    from deltalake.exceptions import DeltaError
+
+    uri, options = delta_uri(settings, table.location)
+    try:
+        delta = DeltaTable(uri, storage_options=options)
+        actions = pa.table(delta.get_add_actions(flatten=True))
+    except (DeltaError, OSError):
+        return None
+    for name in actions.column_names:
+        if name.startswith(("deletionVector", "deletion_vector")) and (
+            actions[name].null_count < len(actions)
+        ):
+            return None
+    if "num_records" not in actions.column_names:
+        return None if len(actions) else 0
+    counts = actions["num_records"]
+    if counts.null_count:
+        return None
+    return int(sum(counts.to_pylist()))
+
+
 def history(name: str, settings: Settings | None = None) -> list[dict[str, Any]]:
     """The table's Delta commits, newest first: version, time, operation, rows written."""
     delta, _ = open_delta(name, settings=settings)

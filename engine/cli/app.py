@@ -68,6 +68,7 @@ catalog_app = make_catalog_app(
     history_cmd.table_facts,
     history_cmd.known_tables,
     history_cmd.recorded_tables,
+    history_cmd.delta_rows,
 )
 catalog_app.command("versions")(history_cmd.versions)
 catalog_app.command("diff")(history_cmd.diff)

@@ -38,6 +38,15 @@ def recorded_tables(database: str) -> dict[str, Table]:
         return {}
 
 
+def delta_rows(table: Table) -> int | None:
+    """A Delta table's rows from its log (``catalog tables --counts``), None otherwise."""
+    if table.format != "delta" or not table.location:
+        return None
+    from engine.handoff import delta_row_count
+
+    return delta_row_count(STATE.settings, table)
+
+
 def complete_table(incomplete: str) -> list[str]:
     return [name for name in known_tables() if name.startswith(incomplete)]
 
