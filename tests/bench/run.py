@@ -14,6 +14,8 @@
 6. The same 1 GB ingestion with a 10-rule quality suite vs without
    (tests/bench/quality.py).
 7. Catalog CLI latency on 500 tables (tests/bench/catalog.py).
+8. The local profile: ``headwater demo`` and the catalog CLI after it
+   (tests/bench/local.py).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from tests.bench.catalog import bench_catalog
 from tests.bench.catalog import report as catalog_report
 from tests.bench.ingest import bench_ingest
 from tests.bench.ingest import report as ingest_report
+from tests.bench.local import bench_local
+from tests.bench.local import report as local_report
 from tests.bench.quality import bench_quality
 from tests.bench.quality import report as quality_report
 from tests.bench.replication import bench_replication
@@ -184,6 +188,7 @@ def main() -> None:
         lines += quality_report(bench_quality(Path(work)))
     lines += replication_report(bench_replication())
     lines += catalog_report(bench_catalog())
+    lines += local_report(bench_local())
     count, megabytes = bench_jars()
     lines += [
         "## The JVM jar cache (`make setup`)",
