@@ -24,10 +24,11 @@ from catalog.errors import (
     DefinitionRefusedError,
     TableNotFoundError,
 )
-from catalog.metastore import MetastoreReader
+from catalog.metastore import MetastoreReader, described_table
 from catalog.model import Column, Database, Partition, Table
 
 Row = Sequence[Any]
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # a null partition value, as Hive names it
 
 
 class SqlRunner(Protocol):
@@ -39,13 +40,27 @@ class SqlRunner(Protocol):
 _NOT_FOUND_MARKERS = ("TABLE_OR_VIEW_NOT_FOUND", "NoSuchTableException", "not found")
 
 
+# A Delta table's columns, partition keys and properties from its log (at a location),
+# or None when the log cannot be read
+DeltaDescriber = Callable[
+    [str], tuple[tuple[Column, ...], tuple[Column, ...], dict[str, str]] | None
+]
+
+
 class HiveCatalog:
     """Read and write databases, tables and partitions through a SQL runner."""
 
-    def __init__(self, runner: SqlRunner, metastore: MetastoreReader | None = None) -> None:
+    def __init__(
+        self,
+        runner: SqlRunner,
+        metastore: MetastoreReader | None = None,
+        delta: DeltaDescriber | None = None,
+    ) -> None:
         self.runner = runner
-        # listings straight from the metastore's thrift API when it can be reached
+        # listings and definitions straight from the metastore's thrift API when it can
+        # be reached; a Delta table's schema then from its log through ``delta``
         self.metastore = metastore
+        self.delta = delta
 
     # -- reading ---------------------------------------------------------------------
     def databases(self) -> list[Database]:
@@ -54,6 +69,11 @@ class HiveCatalog:
         return [Database(str(row[0])) for row in self.runner.sql("SHOW DATABASES")]
 
     def table_names(self, database: str) -> list[str]:
+        if self.metastore is not None:
+            names = self.metastore.table_names(database)
+            if not names and not self.has_database(database):
+                raise self._database_not_found(database)
+            return sorted(names)
         try:
             rows = self.runner.sql(f"SHOW TABLES IN {ddl.quote_name(database)}")
         except CatalogError as exc:
@@ -73,6 +93,12 @@ class HiveCatalog:
         return name.lower() in {t.lower() for t in self.table_names(database)}
 
     def get_table(self, database: str, name: str) -> Table:
+        """One table as Spark describes it: from the metastore's thrift API (and a Delta
+        table's log) when this catalog has both, else through the SQL endpoint."""
+        if self.metastore is not None and self.delta is not None:
+            found = self._described(database, name)
+            if found is not None:
+                return found
         target = ddl.qualified(database, name)
         try:
             rows = self.runner.sql(f"DESCRIBE TABLE EXTENDED {target}")
@@ -84,6 +110,24 @@ class HiveCatalog:
             str(row[0]): str(row[1]) for row in self.runner.sql(f"SHOW TBLPROPERTIES {target}")
         }
         return _parse_describe(database, name, rows, properties)
+
+    def _described(self, database: str, name: str) -> Table | None:
+        """The metastore's definition in DESCRIBE's form; None to ask the SQL endpoint (a
+        Delta log that cannot be read: Spark says why)."""
+        assert self.metastore is not None and self.delta is not None
+        try:
+            table = described_table(self.metastore.raw_table(database, name))
+        except TableNotFoundError:
+            raise self._not_found(database, name) from None
+        if table.format != ddl.DELTA:
+            return table
+        logged = self.delta(table.location)
+        if logged is None:
+            return None
+        columns, keys, properties = logged
+        return dataclasses.replace(
+            table, columns=columns, partition_keys=keys, parameters=properties, options={}
+        )
 
     def _not_found(self, database: str, name: str) -> CatalogError:
         """Table not found: say what exists nearby (a close table, or the database)."""
@@ -185,6 +229,12 @@ class HiveCatalog:
     def partitions(self, table: Table) -> list[tuple[str, ...]]:
         if not table.partition_keys:
             return []
+        if table.format == ddl.DELTA:  # in its log: Delta's SHOW PARTITIONS gives the values
+            rows = self.runner.sql(f"SHOW PARTITIONS {ddl.qualified(table.database, table.name)}")
+            return [tuple(NULL_PARTITION if v is None else str(v) for v in row) for row in rows]
+        if self.metastore is not None:
+            names = self.metastore.partition_names(table.database, table.name)
+            return [_partition_values(name) for name in names]
         rows = self.runner.sql(f"SHOW PARTITIONS {ddl.qualified(table.database, table.name)}")
         return [_partition_values(str(row[0])) for row in rows]
 

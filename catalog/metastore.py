@@ -13,13 +13,19 @@ the way Spark's own catalog does, so both routes describe a table alike.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from catalog import ddl
-from catalog.errors import CatalogError, CatalogUnavailableError, DefinitionRefusedError
+from catalog.errors import (
+    CatalogError,
+    CatalogUnavailableError,
+    DefinitionRefusedError,
+    TableNotFoundError,
+)
 from catalog.metastore_db import MetastoreDatabase
 from catalog.model import Column, Database, Table
 
@@ -145,8 +151,34 @@ class MetastoreReader:
 
     # -- one table's raw definition (for an in-place change) ----------------------------
     def raw_table(self, database: str, name: str) -> Any:
-        """The metastore's thrift ``Table`` for ``database.name``."""
-        return self._call(f"read table {database}.{name}", "get_table", database, name)
+        """The metastore's thrift ``Table`` for ``database.name``.
+
+        Raises:
+            TableNotFoundError: there is none (or no such database).
+        """
+        from pymetastore.hive_metastore.ttypes import NoSuchObjectException
+
+        try:
+            return self._connect().get_table(database, name)
+        except NoSuchObjectException as exc:
+            raise TableNotFoundError(
+                f"table {database}.{name} does not exist", table=f"{database}.{name}"
+            ) from exc
+        except Exception as exc:  # thrift raises its generated exception types
+            message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            raise CatalogError(
+                f"the metastore failed to read table {database}.{name}: {message}"
+            ) from exc
+
+    def table_names(self, database: str) -> list[str]:
+        """Every table and view of ``database`` (none when there is no such database)."""
+        return list(self._call(f"list tables of {database}", "get_tables", database, "*"))
+
+    def partition_names(self, database: str, name: str) -> list[str]:
+        """``key=value/…`` of each partition, values escaped as in their paths (the form
+        of ``SHOW PARTITIONS``)."""
+        what = f"list the partitions of {database}.{name}"
+        return list(self._call(what, "get_partition_names", database, name, -1))
 
     def put_raw_table(self, database: str, name: str, table: Any) -> None:
         """Replace ``database.name``'s definition with ``table`` in one metastore call.
@@ -188,7 +220,7 @@ def to_table(raw: Any) -> Table:
         columns = [_column(c.name, c.type, c.comment) for c in (sd.cols if sd else None) or []]
         keys = [_column(c.name, c.type, c.comment) for c in raw.partitionKeys or []]
     else:
-        fields = [_field_column(f) for f in schema]
+        fields = [field_column(f) for f in schema]
         part_names = _partition_columns(parameters)
         columns = [c for c in fields if c.name not in part_names]
         by_name = {c.name: c for c in fields}
@@ -217,6 +249,32 @@ def to_table(raw: Any) -> Table:
     )
 
 
+# Spark keeps the metastore's own serialization.format out of a data source table's
+# options (Hive tables show it)
+_HIVE_GENERATED = ("serialization.format",)
+
+
+def described_table(raw: Any) -> Table:
+    """A metastore ``Table`` as Spark's ``DESCRIBE TABLE EXTENDED`` and ``SHOW
+    TBLPROPERTIES`` show it (:meth:`catalog.hive.HiveCatalog.get_table`'s other
+    route): the reader options, and each again as an ``option.<key>`` property.
+    A Delta table's columns and properties live in its log, not here."""
+    table = to_table(raw)
+    if table.format == ddl.VIEW:
+        text = raw.viewOriginalText or raw.viewExpandedText or ""
+        return dataclasses.replace(table, options={"source": text.removeprefix(ddl.VIEW_PREFIX)})
+    serde = raw.sd.serdeInfo if raw.sd is not None else None
+    stored: dict[str, str] = dict((serde.parameters if serde else None) or {})
+    spark_table = _PREFIX + "provider" in (raw.parameters or {})
+    options = {
+        k: v
+        for k, v in stored.items()
+        if k != "path" and not (spark_table and k in _HIVE_GENERATED)
+    }
+    parameters = {**table.parameters, **{f"option.{k}": v for k, v in options.items()}}
+    return dataclasses.replace(table, options=options, parameters=parameters)
+
+
 def _stored_schema(parameters: dict[str, str]) -> list[dict[str, Any]] | None:
     """Spark's JSON schema from the properties (split into parts when long)."""
     text = parameters.get(_PREFIX + "schema")
@@ -233,7 +291,7 @@ def _partition_columns(parameters: dict[str, str]) -> list[str]:
     return [parameters.get(f"{_PREFIX}schema.partCol.{i}", "") for i in range(count)]
 
 
-def _field_column(field: dict[str, Any]) -> Column:
+def field_column(field: dict[str, Any]) -> Column:
     metadata = field.get("metadata") or {}
     declared = metadata.get("__CHAR_VARCHAR_TYPE_STRING")  # char(n)/varchar(n) as declared
     return Column(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from catalog.hive import HiveCatalog
+from catalog.hive import DeltaDescriber, HiveCatalog
 from catalog.metastore import MetastoreReader
 from catalog.metastore_db import MetastoreDatabase
 from engine.config import Settings
@@ -12,10 +12,10 @@ from engine.stack.local_metastore import ensure_local_metastore
 
 
 def open_catalog(settings: Settings) -> HiveCatalog:
-    """The catalog for the profile. Listings come from the metastore's thrift API (and,
-    in the stack profile, its database), no JVM here. SQL goes to the Thrift Server
-    (stack) or to a Spark session on the local metastore service, started on the
-    first statement (local)."""
+    """The catalog for the profile. Listings and definitions come from the metastore's
+    thrift API (in the stack profile listings from its database) and a Delta table's
+    log, no JVM here. SQL goes to the Thrift Server (stack) or to a Spark session on
+    the local metastore service, started on the first statement (local)."""
     if settings.profile == "stack":
         from catalog.hiveserver2 import HiveServer2Runner
 
@@ -30,9 +30,23 @@ def open_catalog(settings: Settings) -> HiveCatalog:
         return HiveCatalog(
             HiveServer2Runner(stack.host, stack.thrift_port),
             MetastoreReader(stack.host, stack.metastore_port, backing),
+            _delta_describer(settings),
         )
     metastore = ensure_local_metastore(settings)
-    return HiveCatalog(SparkOnDemand(settings), MetastoreReader(metastore.host, metastore.port))
+    return HiveCatalog(
+        SparkOnDemand(settings),
+        MetastoreReader(metastore.host, metastore.port),
+        _delta_describer(settings),
+    )
+
+
+def _delta_describer(settings: Settings) -> DeltaDescriber:
+    def describe(location: str) -> Any:
+        from engine.lake.deltars import describe_delta  # deferred: deltalake, on a Delta table
+
+        return describe_delta(settings, location)
+
+    return describe
 
 
 class SparkOnDemand:

@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 
+from catalog.metastore import field_column
+from catalog.model import Column
 from engine import storage
 from engine.config import Settings
 from engine.errors import HeadwaterError
@@ -104,3 +106,35 @@ def _errors(request: Write) -> Iterator[None]:
         raise request.error(
             f"writing the Delta table at {request.location} failed: {exc}", path=request.location
         ) from exc
+
+
+def describe_delta(
+    settings: Settings, location: str
+) -> tuple[tuple[Column, ...], tuple[Column, ...], dict[str, str]] | None:
+    """The Delta table at ``location`` as Spark's Delta catalog describes it: columns,
+    partition keys, and its properties (the log's configuration, the protocol
+    versions, ``delta.feature.<name>`` for each table feature); None when its log
+    cannot be read."""
+    from deltalake.exceptions import DeltaError
+
+    uri, options = storage.delta_uri(settings, location)
+    try:
+        table = DeltaTable(uri, storage_options=options)
+        schema = json.loads(table.schema().to_json())
+        metadata = table.metadata()
+        protocol = table.protocol()
+    except (DeltaError, OSError):
+        return None
+    fields = [field_column(f) for f in schema.get("fields", [])]
+    keys = list(metadata.partition_columns)
+    by_name = {c.name: c for c in fields}
+    properties = dict(metadata.configuration)
+    properties["delta.minReaderVersion"] = str(protocol.min_reader_version)
+    properties["delta.minWriterVersion"] = str(protocol.min_writer_version)
+    for feature in {*(protocol.reader_features or ()), *(protocol.writer_features or ())}:
+        properties[f"delta.feature.{feature}"] = "supported"
+    return (
+        tuple(c for c in fields if c.name not in keys),
+        tuple(by_name[k] for k in keys if k in by_name),
+        properties,
+    )
