@@ -159,16 +159,13 @@ class MetastoreReader:
         from pymetastore.hive_metastore.ttypes import NoSuchObjectException
 
         try:
-            return self._connect().get_table(database, name)
-        except NoSuchObjectException as exc:
-            raise TableNotFoundError(
-                f"table {database}.{name} does not exist", table=f"{database}.{name}"
-            ) from exc
-        except Exception as exc:  # thrift raises its generated exception types
-            message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-            raise CatalogError(
-                f"the metastore failed to read table {database}.{name}: {message}"
-            ) from exc
+            return self._call(f"read table {database}.{name}", "get_table", database, name)
+        except CatalogError as exc:
+            if isinstance(exc.__cause__, NoSuchObjectException):
+                raise TableNotFoundError(
+                    f"table {database}.{name} does not exist", table=f"{database}.{name}"
+                ) from exc
+            raise
 
     def table_names(self, database: str) -> list[str]:
         """Every table and view of ``database`` (none when there is no such database)."""
