@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import getpass
 import urllib.parse
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -26,6 +27,7 @@ from catalog.errors import (
 )
 from catalog.metastore import MetastoreReader, described_table
 from catalog.model import Column, Database, Partition, Table
+from catalog.spark_tables import metastore_partitions
 
 Row = Sequence[Any]
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # a null partition value, as Hive names it
@@ -55,12 +57,17 @@ class HiveCatalog:
         runner: SqlRunner,
         metastore: MetastoreReader | None = None,
         delta: DeltaDescriber | None = None,
+        write_through_metastore: bool = False,
     ) -> None:
         self.runner = runner
         # listings and definitions straight from the metastore's thrift API when it can
         # be reached; a Delta table's schema then from its log through ``delta``
         self.metastore = metastore
         self.delta = delta
+        # databases, tables (not views) and partitions written through that API in
+        # Spark's form (catalog.spark_tables) instead of SQL: no JVM for a crawl
+        self.writer = metastore if write_through_metastore else None
+        self.owner = getpass.getuser()
 
     # -- reading ---------------------------------------------------------------------
     def databases(self) -> list[Database]:
@@ -252,19 +259,39 @@ class HiveCatalog:
     # -- writing ---------------------------------------------------------------------
     def create_database(self, name: str, location: str | None = None) -> None:
         # Checked first: the metastore logs IF NOT EXISTS hits as errors.
-        if not self.has_database(name):
+        if self.has_database(name):
+            return
+        if self.writer is not None and location is None:
+            self.writer.create_database(name, self.owner)
+        else:
             self.runner.sql(ddl.create_database_sql(name, location))
 
     def create_table(self, table: Table) -> None:
-        self.runner.sql(ddl.create_table_sql(table))
+        if self.writer is not None and table.format != ddl.VIEW:
+            self.writer.create_table(table, self.owner, if_not_exists=table.format == ddl.DELTA)
+        else:
+            self.runner.sql(ddl.create_table_sql(table))
 
     def set_properties(
         self, database: str, name: str, properties: dict[str, str], view: bool = False
     ) -> None:
-        self.runner.sql(ddl.set_properties_sql(database, name, properties, view))
+        if self.writer is not None and not view:
+            raw = self.writer.raw_table(database, name)
+            raw.parameters = {**(raw.parameters or {}), **properties}
+            self.writer.put_raw_table(database, name, raw)
+            self._refresh(database, name)
+        else:
+            self.runner.sql(ddl.set_properties_sql(database, name, properties, view))
 
     def drop_table(self, database: str, name: str, view: bool = False) -> None:
-        self.runner.sql(ddl.drop_table_sql(database, name, view))
+        if self.writer is not None:
+            self.writer.drop_table(database, name)
+        else:
+            self.runner.sql(ddl.drop_table_sql(database, name, view))
+
+    def _refresh(self, database: str, name: str) -> None:
+        """Drop what a SQL endpoint's session cached of a table changed underneath it."""
+        self.runner.sql(f"REFRESH TABLE {ddl.qualified(database, name)}")
 
     # -- a new definition for an existing table (see catalog.definitions) ------------
     def stage_table(self, table: Table) -> Table:
@@ -290,7 +317,7 @@ class HiveCatalog:
                 f"table {table.qualified_name}: partition keys cannot change in place"
             )
         source.put_raw_table(table.database, table.name, merged_definition(current, staged, owned))
-        self.runner.sql(f"REFRESH TABLE {ddl.qualified(table.database, table.name)}")
+        self._refresh(table.database, table.name)
 
     def swap_from_staging(
         self, table: Table, owned: frozenset[str], dropped: Callable[[], None] = lambda: None
@@ -302,13 +329,18 @@ class HiveCatalog:
         current = source.raw_table(table.database, table.name)
         self.drop_table(table.database, table.name)
         dropped()
-        staged = ddl.qualified(table.database, staging_name(table.name))
-        self.runner.sql(
-            f"ALTER TABLE {staged} RENAME TO {ddl.qualified(table.database, table.name)}"
-        )
+        if self.writer is not None:
+            moved = self.writer.raw_table(table.database, staging_name(table.name))
+            moved.tableName = table.name
+            self.writer.put_raw_table(table.database, staging_name(table.name), moved)
+        else:
+            staged = ddl.qualified(table.database, staging_name(table.name))
+            self.runner.sql(
+                f"ALTER TABLE {staged} RENAME TO {ddl.qualified(table.database, table.name)}"
+            )
         renamed = source.raw_table(table.database, table.name)
         source.put_raw_table(table.database, table.name, merged_definition(current, renamed, owned))
-        self.runner.sql(f"REFRESH TABLE {ddl.qualified(table.database, table.name)}")
+        self._refresh(table.database, table.name)
 
     def _definitions(self) -> Any:
         """Who reads and replaces raw definitions: the metastore's thrift API (stack
@@ -322,6 +354,12 @@ class HiveCatalog:
         )
 
     def add_partitions(self, table: Table, partitions: list[Partition], batch: int = 100) -> None:
+        if self.writer is not None and table.format != ddl.DELTA:
+            raw = self.writer.raw_table(table.database, table.name)
+            for start in range(0, len(partitions), batch):
+                chunk = metastore_partitions(raw, partitions[start : start + batch])
+                self.writer.add_partitions(table.database, table.name, chunk)
+            return
         for start in range(0, len(partitions), batch):
             chunk = partitions[start : start + batch]
             if chunk:

@@ -28,6 +28,7 @@ from catalog.errors import (
 )
 from catalog.metastore_db import MetastoreDatabase
 from catalog.model import Column, Database, Table
+from catalog.spark_tables import metastore_database, metastore_table
 
 LOG = logging.getLogger("headwater.catalog")
 _PREFIX = "spark.sql.sources."
@@ -196,6 +197,53 @@ class MetastoreReader:
             raise CatalogError(
                 f"the metastore failed to alter table {database}.{name}: {message}"
             ) from exc
+
+    # -- writes in Spark's form (catalog.spark_tables), for a CLI without a JVM --------
+    def create_database(self, name: str, owner: str) -> None:
+        # no location: the metastore's default, <warehouse>/<name>.db, as Spark's
+        self._call(
+            f"create database {name}", "create_database", metastore_database(name, None, owner)
+        )
+
+    def create_table(self, table: Table, owner: str, if_not_exists: bool = False) -> None:
+        from pymetastore.hive_metastore.ttypes import AlreadyExistsException, EnvironmentContext
+
+        # the files' statistics are not listed at creation (a crawled folder may hold
+        # thousands of files); Spark shows none for these tables either
+        context = EnvironmentContext({"DO_NOT_UPDATE_STATS": "TRUE"})
+        database = self._call(f"read database {table.database}", "get_database", table.database)
+        try:
+            self._connect().create_table_with_environment_context(
+                metastore_table(table, owner, database.locationUri), context
+            )
+        except AlreadyExistsException as exc:
+            if if_not_exists:
+                return
+            raise CatalogError(f"table {table.qualified_name} already exists") from exc
+        except Exception as exc:  # thrift raises its generated exception types
+            message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+            raise CatalogError(
+                f"the metastore failed to create table {table.qualified_name}: {message}"
+            ) from exc
+
+    def add_partitions(self, database: str, name: str, partitions: list[Any]) -> None:
+        """Add the thrift ``Partition``s that are not there yet."""
+        from pymetastore.hive_metastore.ttypes import AddPartitionsRequest
+
+        request = AddPartitionsRequest(
+            database, name, partitions, ifNotExists=True, needResult=False
+        )
+        self._call(f"add partitions to {database}.{name}", "add_partitions_req", request)
+
+    def drop_table(self, database: str, name: str) -> None:
+        """Drop the definition (never the files: every table here is external)."""
+        from pymetastore.hive_metastore.ttypes import NoSuchObjectException
+
+        try:
+            self._call(f"drop table {database}.{name}", "drop_table", database, name, False)
+        except CatalogError as exc:
+            if not isinstance(exc.__cause__, NoSuchObjectException):
+                raise
 
     def close(self) -> None:
         if self.backing is not None:

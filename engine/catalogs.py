@@ -37,6 +37,7 @@ def open_catalog(settings: Settings) -> HiveCatalog:
         SparkOnDemand(settings),
         MetastoreReader(metastore.host, metastore.port),
         _delta_describer(settings),
+        write_through_metastore=True,  # a crawl's tables: no Spark session for the DDL
     )
 
 
@@ -66,6 +67,8 @@ class SparkOnDemand:
         return self._runner
 
     def sql(self, statement: str) -> list[Any]:
+        if self._runner is None and statement.startswith("REFRESH TABLE "):
+            return []  # a session not started yet has nothing cached
         return list(self._session_runner().sql(statement))
 
     def query(self, statement: str) -> tuple[list[str], list[Any]]:

@@ -185,13 +185,6 @@ def write_table(ctx: JobContext, batch: ArrowBatch, sink: SinkSpec, lineage: boo
 
 
 def _catalog(settings: Settings) -> Any:
-    """The catalog without a JVM: the Thrift Server in the stack profile. The local
-    profile's embedded metastore needs one, so there the table is left for a crawl of
-    the raw bucket to register (the job says so)."""
-    if settings.profile != "stack":
-        print(
-            "local profile: register the table with `headwater crawl s3://"
-            f"{settings.buckets.raw}/ --database raw` (the embedded metastore needs a JVM)"
-        )
-        return None
-    return open_catalog(settings)  # the stack's: PyHive, no JVM here
+    """The catalog without a JVM: the metastore's API (local: the local metastore
+    service) and the Thrift Server (stack) for what needs SQL."""
+    return open_catalog(settings)

@@ -5,6 +5,7 @@ the second."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,82 @@ def test_the_metastore_route_describes_every_kind_as_spark_does(
     with pytest.raises(TableNotFoundError, match=r"did you mean routes\.csv_t"):
         thrift.get_table(DATABASE, "csv_tt")
     assert thrift.runner._runner is None  # type: ignore[attr-defined]  # no Spark session
+
+
+def test_tables_written_through_the_metastore_read_back_as_spark_wrote_them(
+    catalog: HiveCatalog, spark: Any, local_settings: Settings, tmp_path: Path
+) -> None:
+    """A crawl in the local CLI writes through the metastore's API (no JVM): Spark
+    reads each kind back exactly as the one its own SQL created, data included."""
+    folder = tmp_path / "files"
+    for day, rows in (("2026-01-01", "1;a;1.50;2026-01-01 10:00:00;2026-01-01\n"),
+                      ("a b/c=d%e", "2;b;2.25;2026-01-02 11:00:00;2026-01-02\n")):  # fmt: skip
+        part = folder / ("odd" if "/" in day else f"dt={day}")
+        part.mkdir(parents=True)
+        (part / "part.csv").write_text("id;name;amount;seen;day\n" + rows)
+    thrift = open_catalog(local_settings)
+    assert thrift.writer is not None
+    written = "routes_written"
+    thrift.create_database(written)
+    assert thrift.has_database(written)
+    tables = [
+        t if t.partition_keys else dataclasses.replace(t, location=f"file:{tmp_path}/{t.name}")
+        for t in _tables(f"file:{folder}")
+    ]
+    spark.sql(f"CREATE TABLE {DATABASE}.delta_src (id BIGINT, dt STRING) USING DELTA "
+              f"PARTITIONED BY (dt) LOCATION 'file:{tmp_path}/delta'")  # fmt: skip
+    spark.sql(f"INSERT INTO {DATABASE}.delta_src VALUES (1, 'x'), (2, 'y')")
+    delta = Table(written, "delta_t", (), f"file:{tmp_path}/delta", "delta")
+    partitions = [
+        Partition(("2026-01-01",), f"file:{folder}/dt=2026-01-01"),
+        Partition(("a b/c=d%e",), f"file:{folder}/odd"),
+    ]
+    reference = "routes_by_sql"
+    catalog.create_database(reference)
+    for table in tables:
+        by_sql = dataclasses.replace(table, database=reference)
+        catalog.create_table(by_sql)
+        if table.partition_keys:
+            catalog.add_partitions(by_sql, partitions)
+    for table in [*tables, delta]:
+        mine = dataclasses.replace(table, database=written)
+        thrift.create_table(mine)
+        if table.partition_keys:
+            thrift.add_partitions(mine, partitions)
+            thrift.add_partitions(mine, partitions[:1])  # again: already there, kept once
+    thrift.create_table(delta)  # a Delta registration is idempotent (IF NOT EXISTS)
+    thrift.set_properties(written, "csv_t", {"mine": "kept"})
+    assert thrift.runner._runner is None  # type: ignore[attr-defined]  # no Spark session
+
+    def timeless(found: Table) -> Table:  # a Hive table shows its creation second
+        kept = {k: v for k, v in found.parameters.items() if k != "transient_lastDdlTime"}
+        return dataclasses.replace(found, parameters=kept)
+
+    for table in tables:
+        expected = dataclasses.replace(catalog.get_table(reference, table.name), database=written)
+        if table.name == "csv_t":
+            expected = dataclasses.replace(
+                expected, parameters={**expected.parameters, "mine": "kept"}
+            )
+        assert timeless(catalog.get_table(written, table.name)) == timeless(expected), table.name
+        assert sorted(catalog.partitions(expected)) == sorted(
+            catalog.partitions(catalog.get_table(reference, table.name))
+        )
+    by_spark = spark.sql(f"SELECT * FROM {reference}.csv_t ORDER BY id").collect()
+    by_thrift = spark.sql(f"SELECT * FROM {written}.csv_t ORDER BY id").collect()
+    assert by_thrift == by_spark and len(by_thrift) == 2
+    assert [r.dt for r in by_thrift] == ["2026-01-01", "a b/c=d%e"]
+    landed = catalog.get_table(written, "delta_t")
+    assert [c.name for c in landed.columns] == ["id"] and landed.partition_keys[0].name == "dt"
+    assert spark.sql(f"SELECT count(*) FROM {written}.delta_t").first()[0] == 2
+
+    # swapped in under the staging name, renamed through the API
+    changed = dataclasses.replace(tables[1], database=written, columns=(Column("id", "string"),))
+    thrift.stage_table(changed)
+    thrift.swap_from_staging(changed, frozenset({"classification"}))
+    assert [c.type for c in catalog.get_table(written, "parquet_t").columns] == ["string"]
+    assert "parquet_t__staging" not in " ".join(thrift.table_names(written))
+    thrift.drop_table(written, "json_t")
+    thrift.drop_table(written, "json_t")  # gone already: nothing to do
+    assert "json_t" not in thrift.table_names(written)
+    assert folder.joinpath("dt=2026-01-01", "part.csv").is_file()  # files never touched

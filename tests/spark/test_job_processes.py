@@ -229,6 +229,17 @@ def test_a_python_job_lands_new_files_with_delta_rs_and_spark_reads_them(
         ("SUCCEEDED", "python", 0),
         ("SUCCEEDED", "python", 1),
     ]
+    # registered by the job itself, no JVM: the local metastore's API (issue 18)
+    described = subprocess.run(
+        [*HEADWATER, "catalog", "describe", "raw.small", "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    (table,) = json.loads(described.stdout)
+    assert table["format"] == "delta" and table["rows"] == 4
+    assert {"id", "name", "score"} <= {c["column"] for c in table["columns"]}
 
 
 def test_a_driver_killed_right_after_its_commit_is_registered_by_the_rerun(
