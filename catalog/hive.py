@@ -359,6 +359,8 @@ class HiveCatalog:
             for start in range(0, len(partitions), batch):
                 chunk = metastore_partitions(raw, partitions[start : start + batch])
                 self.writer.add_partitions(table.database, table.name, chunk)
+            if partitions:
+                self._refresh(table.database, table.name)
             return
         for start in range(0, len(partitions), batch):
             chunk = partitions[start : start + batch]

@@ -14,8 +14,9 @@ from engine.stack.local_metastore import ensure_local_metastore
 def open_catalog(settings: Settings) -> HiveCatalog:
     """The catalog for the profile. Listings and definitions come from the metastore's
     thrift API (in the stack profile listings from its database) and a Delta table's
-    log, no JVM here. SQL goes to the Thrift Server (stack) or to a Spark session on
-    the local metastore service, started on the first statement (local)."""
+    log, and a crawl's databases, tables and partitions are written through that API:
+    no JVM here. SQL goes to the Thrift Server (stack) or to a Spark session on the
+    local metastore service, started on the first statement (local)."""
     if settings.profile == "stack":
         from catalog.hiveserver2 import HiveServer2Runner
 
@@ -31,13 +32,14 @@ def open_catalog(settings: Settings) -> HiveCatalog:
             HiveServer2Runner(stack.host, stack.thrift_port),
             MetastoreReader(stack.host, stack.metastore_port, backing),
             _delta_describer(settings),
+            write_through_metastore=True,  # the Thrift Server refreshes what changed
         )
     metastore = ensure_local_metastore(settings)
     return HiveCatalog(
         SparkOnDemand(settings),
         MetastoreReader(metastore.host, metastore.port),
         _delta_describer(settings),
-        write_through_metastore=True,  # a crawl's tables: no Spark session for the DDL
+        write_through_metastore=True,
     )
 
 
