@@ -165,11 +165,24 @@ def _field(column: Column) -> dict[str, Any]:
 
 
 def schema_properties(table: Table) -> dict[str, str]:
-    """``spark.sql.sources.schema`` (or its parts) and the partition columns' names."""
-    fields = [] if table.format == ddl.DELTA else [*table.columns, *table.partition_keys]
-    text = json.dumps(
-        {"type": "struct", "fields": [_field(c) for c in fields]}, separators=(",", ":")
-    )
+    """``spark.sql.sources.schema`` (or its parts) and the partition columns' names.
+
+    Raises:
+        CatalogError: a column's type cannot be read (the message names the column).
+    """
+    columns = [] if table.format == ddl.DELTA else [*table.columns, *table.partition_keys]
+    fields = []
+    for column in columns:
+        try:
+            fields.append(_field(column))
+        except CatalogError as exc:
+            raise CatalogError(
+                f"table {table.qualified_name}, column {column.name}: {exc.message}",
+                hint="give the column a Hive type (bigint, string, decimal(10,2), "
+                "array<…>, struct<name:type,…>) in the table's definition",
+                table=table.qualified_name,
+            ) from exc
+    text = json.dumps({"type": "struct", "fields": fields}, separators=(",", ":"))
     found: dict[str, str] = {}
     if len(text) <= SCHEMA_PART_LENGTH:
         found[_PREFIX + "schema"] = text

@@ -107,5 +107,7 @@ def test_delta_regex_and_long_schemas_take_spark_forms() -> None:
     )
     assert to_table(metastore_table(wide, "me")).columns == wide.columns
     assert len(json.loads(text)["fields"]) == 201
+    with pytest.raises(CatalogError, match=r"table db\.t, column id: cannot read .*'uuid'"):
+        metastore_table(_table(columns=(Column("id", "uuid"),)), "me")
     with pytest.raises(CatalogError, match="a view is created through SQL"):
         metastore_table(_table(format="view"), "me")
