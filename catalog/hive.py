@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import getpass
+import re
 import urllib.parse
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -372,10 +373,15 @@ def _partition_values(spec: str) -> tuple[str, ...]:
     return tuple(urllib.parse.unquote(part.split("=", 1)[1]) for part in spec.split("/"))
 
 
+_NEXT_PAIR = re.compile(r", (?=[\w.\-]+=)")
+
+
 def _bracketed_pairs(text: str) -> dict[str, str]:
+    """Spark's ``[k1=v1, k2=v2]``: a value may hold ``", "`` itself (a log table's
+    regex does), so a pair starts only where a key and ``=`` follow."""
     inner = text.strip().removeprefix("[").removesuffix("]")
     pairs = {}
-    for item in inner.split(", "):
+    for item in _NEXT_PAIR.split(inner):
         if "=" in item:
             key, value = item.split("=", 1)
             pairs[key] = value

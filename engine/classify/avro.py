@@ -104,9 +104,9 @@ def classify_avro(sample: Sample) -> Classification:
         metadata = read_header(sample.head)
         schema = json.loads(metadata["avro.schema"])
     except (EOFError, KeyError, UnicodeDecodeError, ValueError) as exc:
-        return no_match(NAME, f"Avro magic bytes but an unreadable header ({exc})")
+        return no_match(NAME, f"Avro magic bytes but an unreadable header ({exc})", near=0.9)
     if not isinstance(schema, dict) or schema.get("type") != "record":
-        return no_match(NAME, "the Avro schema is not a record")
+        return no_match(NAME, "the Avro schema is not a record", near=0.9)
     columns = tuple(Column(f["name"], hive_type(f["type"])) for f in schema["fields"])
     codec = metadata.get("avro.codec", b"null").decode()
     return Classification(

@@ -23,9 +23,13 @@ from engine.schema import STRING, finalize, infer_column_type, infer_value_type
 
 NAME = "csv"
 DELIMITERS = (",", "\t", ";", "|")
+FALLBACK_DELIMITER = " "  # tried only when no other delimiter splits the rows
+BLANK_CERTAINTY = 0.5  # of a table split by blanks: a log pattern that came nearer wins
+QUOTES = ('"', "'")
 MAX_ROWS = 500
 PROBE_LINES = 20  # a delimiter must occur in the first lines to be tried
 MIN_CONSISTENCY = 0.8
+TEXT_NEAR = 0.6  # a text file CSV refuses: its reason unless a log pattern came nearer
 MAX_HEADER_VALUE = 150
 TEXT_EXTENSIONS = (".csv", ".tsv", ".txt", ".tab", ".psv", ".dat")
 _NAME_LIKE = re.compile(r"[^\W\d][\w .\-/()#%]*", re.UNICODE)
@@ -33,11 +37,21 @@ _NAME_LIKE = re.compile(r"[^\W\d][\w .\-/()#%]*", re.UNICODE)
 
 @dataclass(frozen=True)
 class Dialect:
+    """How a file's records are written.
+
+    ``quote`` "" when values are never quoted (a quote is then data). ``escape`` is
+    ``quote`` when a quote inside a quoted value is doubled (RFC 4180)
+    and ``\\`` when it is backslash-escaped; ``initial_space``: a blank follows every
+    delimiter (``a, b, c``) and is not part of the value."""
+
     delimiter: str
     quoted: bool
     width: int
     consistency: float
     multiline: bool
+    quote: str = '"'
+    escape: str = '"'
+    initial_space: bool = False
 
 
 def _complete_lines(text: str, truncated: bool) -> str:
@@ -46,11 +60,40 @@ def _complete_lines(text: str, truncated: bool) -> str:
     return text
 
 
-def _parse(text: str, delimiter: str, quote: str = '"') -> list[list[str]]:
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar=quote, strict=False)
-    rows = []
+def _reader_options(delimiter: str, quote: str, escape: str, initial_space: bool) -> dict:
+    return {
+        "delimiter": delimiter,
+        "quotechar": quote,
+        "escapechar": None if escape == quote else escape,
+        "doublequote": escape == quote,
+        "skipinitialspace": initial_space,
+        "strict": False,
+    }
+
+
+def _parse(
+    text: str,
+    delimiter: str,
+    quote: str = '"',
+    escape: str | None = None,
+    initial_space: bool = False,
+    by_line: bool = False,
+) -> list[list[str]]:
+    """The sample's non-blank rows. ``by_line``: each line a record of its own, so
+    a quote that opens a value and never closes on its line spoils that line only."""
+    options = _reader_options(delimiter, quote, escape or quote, initial_space)
+    if not quote:
+        options = {"delimiter": delimiter, "quoting": csv.QUOTE_NONE, "strict": False}
+    rows: list[list[str]] = []
     try:
-        for row in reader:
+        if by_line:
+            for line in text.split("\n"):
+                if line.strip():
+                    rows.extend(r for r in csv.reader([line.rstrip("\r")], **options) if r)
+                if len(rows) >= MAX_ROWS:
+                    break
+            return [row for row in rows if any(cell.strip() for cell in row)][:MAX_ROWS]
+        for row in csv.reader(io.StringIO(text), **options):
             if row and any(cell.strip() for cell in row):
                 rows.append(row)
             if len(rows) >= MAX_ROWS:
@@ -87,59 +130,146 @@ def is_multiline(
     return False
 
 
+def _quotes_to_try(lines: list[str], delimiter: str, quote: str | None) -> tuple[str, ...]:
+    """``"``, and ``'`` too when a value starts with one (an apostrophe inside a
+    value is not a quote), and no quoting at all (``""``) when no value is wrapped in
+    quotes (a quote that opens a value is then data); a custom classifier's quote only."""
+    if quote is not None:
+        return (quote,)
+    values = [v.strip() for line in lines for v in line.split(delimiter)]
+    opens = any(v[:1] == "'" for v in values)
+    edge = re.escape(delimiter)
+    wrapped = re.compile(rf'(?:^|{edge})\s*(["\'])(?:(?!\1).|\1\1)*\1\s*(?:{edge}|$)')
+    quoting = any(wrapped.search(line) for line in lines)
+    return ('"', *(("'",) if opens else ()), *(() if quoting else ("",)))
+
+
+def _initial_space(lines: list[str], delimiter: str) -> bool:
+    """A blank after (nearly) every delimiter: ``a, b, c``."""
+    if delimiter in (" ", "\t"):
+        return False
+    total = sum(line.count(delimiter) for line in lines)
+    spaced = sum(line.count(delimiter + " ") for line in lines)
+    return total >= len(lines) and spaced >= 0.9 * total
+
+
+def _shape(rows: list[list[str]]) -> tuple[int, float]:
+    # The data rows decide the width: a header may carry a trailing delimiter
+    # or a name too many (it is fitted to the width afterwards).
+    voters = rows[1:] if len(rows) > 2 else rows
+    width, count = Counter(len(row) for row in voters).most_common(1)[0]
+    return width, count / len(voters)
+
+
+def _dialect_for(
+    text: str, delimiter: str, quote: str, complete: bool
+) -> tuple[Dialect, list[list[str]]] | None:
+    """The best reading of ``text`` split by ``delimiter``: quotes doubled or
+    backslash-escaped, and records one per line unless the sample proves a quoted
+    line break (a stray quote in a value must not merge the rows below it)."""
+    lines = [line for line in text.split("\n", PROBE_LINES)[:PROBE_LINES] if line.strip()]
+    initial_space = _initial_space(lines, delimiter)
+    escapes = [quote, "\\"] if quote and "\\" + quote in text else [quote or "\\"]
+    # A backslash before a quote is its escape when quotes are not doubled in values.
+    doubled = len(re.findall(rf"[^\s{re.escape(delimiter + quote)}]{quote}{quote}", text))
+    backslashed = bool(quote) and text.count("\\" + quote) > doubled
+    best: tuple[tuple[float, int], Dialect, list[list[str]]] | None = None
+    for escape in escapes:
+        rows = _parse(text, delimiter, quote, escape, initial_space, by_line=True)
+        if not rows:
+            continue
+        width, consistency = _shape(rows)
+        multiline = False
+        if quote and quote in text:
+            whole = _parse(text, delimiter, quote, escape, initial_space)
+            whole_width, whole_consistency = _shape(whole) if whole else (0, 0.0)
+            closed = complete and text.rstrip().endswith(quote)
+            if whole_consistency >= consistency and is_multiline(
+                whole, delimiter, whole_width, closed
+            ):
+                rows, width, consistency, multiline = whole, whole_width, whole_consistency, True
+        dialect = Dialect(
+            delimiter=delimiter,
+            quoted=bool(quote) and quote in text,
+            width=width,
+            consistency=consistency,
+            multiline=multiline,
+            quote=quote,
+            escape=escape,
+            initial_space=initial_space,
+        )
+        rank = (consistency, int((escape == quote) != backslashed))
+        if best is None or rank > best[0]:
+            best = (rank, dialect, rows)
+    return None if best is None else (best[1], best[2])
+
+
 def sniff(
     text: str,
     key: str,
     delimiters: tuple[str, ...] = DELIMITERS,
-    quote: str = '"',
+    quote: str | None = None,
     complete: bool = False,
 ) -> tuple[Dialect, list[list[str]]] | None:
-    """Pick the delimiter whose rows have the most consistent width (> 1)."""
-    best: tuple[tuple[float, int, int], Dialect, list[list[str]]] | None = None
+    """Pick the delimiter whose rows have the most consistent width (> 1); a blank
+    is a delimiter only when no other one splits the rows. ``quote`` None: sniffed."""
+    best: tuple[tuple[float, int, int, int], Dialect, list[list[str]]] | None = None
     prefer_tab = key.lower().endswith((".tsv", ".tab"))
     opening = "\n".join(text.split("\n", PROBE_LINES)[:PROBE_LINES])
+    lines = [line for line in opening.split("\n") if line.strip()]
     present = tuple(d for d in delimiters if d in opening)
-    for delimiter in present or delimiters[:1]:  # a delimiter absent up top cannot win
-        rows = _parse(text, delimiter, quote)
-        if not rows:
-            continue
-        # The data rows decide the width: a header may carry a trailing delimiter
-        # or a name too many (it is fitted to the width afterwards).
-        voters = rows[1:] if len(rows) > 2 else rows
-        widths = Counter(len(row) for row in voters)
-        width, count = widths.most_common(1)[0]
-        consistency = count / len(voters)
-        dialect = Dialect(
-            delimiter=delimiter,
-            quoted=quote in text,
-            width=width,
-            consistency=consistency,
-            multiline=is_multiline(
-                rows, delimiter, width, complete and text.rstrip().endswith(quote)
-            ),
-        )
-        rank = (
-            consistency if width > 1 else 0.0,
-            1 if prefer_tab and delimiter == "\t" else 0,
-            width,
-        )
-        if best is None or rank > best[0]:
-            best = (rank, dialect, rows)
+    candidates = present or delimiters[:1]  # a delimiter absent up top cannot win
+    if delimiters == DELIMITERS:
+        candidates = (*candidates, FALLBACK_DELIMITER)
+    for delimiter in candidates:
+        if delimiter == FALLBACK_DELIMITER and best is not None:
+            width, consistency = best[1].width, best[1].consistency
+            if width > 1 and consistency >= MIN_CONSISTENCY:
+                break  # a delimiter split the rows: blanks are inside values
+        for quoting in _quotes_to_try(lines, delimiter, quote):
+            found = _dialect_for(text, delimiter, quoting, complete)
+            if found is None:
+                continue
+            dialect, rows = found
+            rank = (
+                dialect.consistency if dialect.width > 1 else 0.0,
+                int(abs(len(rows[0]) - dialect.width) <= 1),  # the header fits too
+                1 if prefer_tab and delimiter == "\t" else 0,
+                dialect.width,
+            )
+            if delimiter == FALLBACK_DELIMITER and (
+                dialect.width < 2 or dialect.consistency < MIN_CONSISTENCY or len(rows) < 3
+            ):
+                continue  # blanks inside the values of one column, or a line of words
+            if best is None or rank > best[0]:  # ties: the earlier delimiter, and "
+                best = (rank, dialect, rows)
     if best is None:
         return None
     return best[1], best[2]
 
 
-def detect_header(first: list[str], data: list[list[str]]) -> tuple[bool, str]:
-    """Whether ``first`` is a header row above ``data``, and why."""
+def detect_header(
+    first: list[str], data: list[list[str]], whole_file: bool = False
+) -> tuple[bool, str]:
+    """Whether ``first`` is a header row above ``data``, and why. With no data rows,
+    a first row of distinct name-like values in a ``whole_file`` sample is a header
+    (a file with a header and no rows yet)."""
     values = [value.strip() for value in first]
+    named = [v for v in values if v]
     if not data:
+        if (
+            whole_file
+            and len(values) > 1
+            and len(named) == len(values)
+            and all(_NAME_LIKE.fullmatch(v) for v in named)
+            and len({v.lower() for v in named}) == len(named)
+        ):
+            return True, "the only row is distinct name-like values: a header and no rows"
         return False, "only one row: no data to compare a header with"
     if any(infer_value_type(v) not in (STRING, "null") for v in values):
         return False, "the first row has typed (non-string) values"
     if any(len(v) > MAX_HEADER_VALUE for v in values[:-1]):
         return False, f"a first-row value is longer than {MAX_HEADER_VALUE} characters"
-    named = [v for v in values if v]
     if len({v.lower() for v in named}) != len(named):
         return False, "first-row values repeat"
     typed = next(
@@ -162,16 +292,42 @@ def detect_header(first: list[str], data: list[list[str]]) -> tuple[bool, str]:
     return True, "all columns are strings; the first row looks like column names"
 
 
+def fit_header(first: list[str], width: int) -> list[str]:
+    """The first row fitted to the data's width: empty values beyond it dropped (a
+    trailing or doubled delimiter), from the end first; then cut, or padded with
+    empty names (named ``colN`` later)."""
+    row = list(first)
+    for i in reversed(range(len(row))):
+        if len(row) <= width:
+            break
+        if not row[i].strip():
+            del row[i]
+    return (row + [""] * width)[:width]
+
+
+_BLANKS = re.compile(r"\s+")
+
+
+def column_name(value: str) -> str:
+    """A header value as a column name: spelled as in the file, with surrounding
+    blanks removed and each run of blanks or line breaks inside made one space
+    (the one normalisation; docs/classifiers.md)."""
+    return _BLANKS.sub(" ", value).strip()
+
+
 def column_names(header: list[str] | None, width: int) -> list[str]:
-    """Glue naming: lower-cased header values, ``col0…`` for missing ones, unique."""
+    """Header values as spelled (``column_name``), ``colN`` for missing ones, unique
+    regardless of case (Spark resolves names case-insensitively): ``id``, ``ID_2``."""
     names: list[str] = []
+    taken: set[str] = set()
     for i in range(width):
-        raw = header[i].strip().lower() if header and i < len(header) else ""
+        raw = column_name(header[i]) if header and i < len(header) else ""
         name = raw or f"col{i}"
         base, n = name, 2
-        while name in names:
+        while name.lower() in taken:
             name, n = f"{base}_{n}", n + 1
         names.append(name)
+        taken.add(name.lower())
     return names
 
 
@@ -189,7 +345,7 @@ class CsvRules:
     """
 
     delimiter: str | None = None
-    quote: str = '"'
+    quote: str | None = None  # None: sniffed (" or ')
     header: str = "detect"
     allow_single_column: bool | None = None
     header_names: tuple[str, ...] = ()
@@ -211,21 +367,67 @@ def csv_classifier(
     return classify
 
 
+def _preamble(rows: list[list[str]], width: int) -> int:
+    """How many leading rows are text above the table: narrower than a header fitted
+    to the width can be (one field short), in a table of three columns or more."""
+    if width < 3:
+        return 0
+    lead = 0
+    while lead < len(rows) - 1 and len(rows[lead]) < width - 1:
+        lead += 1
+    return lead
+
+
+def _preview(row: list[str]) -> str:
+    text = ",".join(row)
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+COMMENT_CHARS = "#%"
+
+
+def comment_prefix(text: str) -> str:
+    """The character of comment lines above the header (``# exported by …``), when
+    every line that starts with it is in that leading block: Spark then skips such
+    lines (its ``comment`` option), wherever they are, and no data line is one."""
+    lines = text.splitlines()
+    first = next((line for line in lines if line.strip()), "")
+    if first[:1] not in tuple(COMMENT_CHARS):
+        return ""
+    char = first[0]
+    block = True
+    for line in lines:
+        if not line.strip():
+            continue
+        if block and not line.startswith(char):
+            block = False
+        elif not block and line.startswith(char):
+            return ""  # a data line starts with it too
+    return "" if block else char
+
+
 def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
     delimiters = (rules.delimiter,) if rules.delimiter else DELIMITERS
     quote, header, allow_single_column = rules.quote, rules.header, rules.allow_single_column
     decoded = sample.text
     if decoded is None:
-        return no_match(name, "binary data (NUL or control bytes) in the sample")
+        return no_match(name, "binary data (NUL or control bytes) in the sample", near=0.05)
     text, encoding = decoded
     if "\n" not in text and "\r" in text:
         text = text.replace("\r", "\n")  # classic Mac line ends (Spark reads \r too)
     if sample.is_truncated and "\n" not in text:
-        return no_match(name, "no complete line in the sample (a record longer than it)")
+        return no_match(
+            name, "no complete line in the sample (a record longer than it)", near=TEXT_NEAR
+        )
     text = _complete_lines(text, sample.is_truncated)
+    comment = comment_prefix(text)
+    if comment:
+        text = "".join(
+            line for line in text.splitlines(keepends=True) if not line.startswith(comment)
+        )
     sniffed = sniff(text, sample.key, delimiters, quote, complete=not sample.is_truncated)
     if sniffed is None:
-        return no_match(name, "no rows in the sample")
+        return no_match(name, "no rows in the sample (blank lines only)", near=TEXT_NEAR)
     dialect, rows = sniffed
     file_name = sample.key.lower()
     if sample.compression != "none":
@@ -234,17 +436,26 @@ def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
         file_name.endswith(TEXT_EXTENSIONS) if allow_single_column is None else allow_single_column
     )
     if dialect.width < 2 and not single_ok:
-        return no_match(name, "a single column (not allowed for this file)")
+        return no_match(name, "a single column (not allowed for this file)", near=TEXT_NEAR)
     if dialect.consistency < MIN_CONSISTENCY:
         return no_match(
             name,
             f"rows disagree on the column count (best: {dialect.consistency:.0%} of rows "
             f"have {dialect.width} columns with delimiter {dialect.delimiter!r})",
+            near=TEXT_NEAR,
         )
-    first = (rows[0] + [""] * dialect.width)[: dialect.width]
+    if header == "detect" and (preamble := _preamble(rows, dialect.width)):
+        return no_match(
+            name,
+            f"{preamble} line(s) of text above the first row of {dialect.width} columns "
+            f"(starting {_preview(rows[0])}): Spark would read them as records; remove "
+            f"them, or start each with '#' (comment lines are skipped)",
+            near=TEXT_NEAR,
+        )
+    first = fit_header(rows[0], dialect.width)
     rows = [first, *(row for row in rows[1:] if len(row) == dialect.width)]
     if header == "detect":
-        has_header, why = detect_header(rows[0], rows[1:])
+        has_header, why = detect_header(rows[0], rows[1:], whole_file=not sample.is_truncated)
     else:
         has_header, why = header == "present", f"{header} (set by the classifier)"
     data = rows[1:] if has_header else rows
@@ -275,10 +486,12 @@ def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
     options = {
         "header": str(has_header).lower(),
         "sep": dialect.delimiter,
-        "quote": quote,
-        "escape": quote,
+        "quote": dialect.quote,
+        "escape": dialect.escape,
         "encoding": encoding,
         "multiLine": str(dialect.multiline).lower(),
+        **({"ignoreLeadingWhiteSpace": "true"} if dialect.initial_space else {}),
+        **({"comment": comment} if comment else {}),
         "mode": "PERMISSIVE",
         **typed.options,
     }
@@ -286,7 +499,9 @@ def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
         f"{dialect.width} columns split by {dialect.delimiter!r} in "
         f"{dialect.consistency:.0%} of {len(rows)} sampled rows; header: {why}"
     )
-    return Classification(name, "csv", 1.0, reason, columns, properties, options)
+    # Split by blanks, a file is a weaker match: lines of words split alike too.
+    certainty = BLANK_CERTAINTY if dialect.delimiter == FALLBACK_DELIMITER else 1.0
+    return Classification(name, "csv", certainty, reason, columns, properties, options)
 
 
 classify_csv = csv_classifier()

@@ -70,10 +70,28 @@ PATTERNS: dict[str, str] = {
     "COMBINEDAPACHELOG": r"%{COMMONAPACHELOG} %{QS:referrer} %{QS:agent}",
     "RUBY_LOGLEVEL": r"(?:DEBUG|FATAL|ERROR|WARN|INFO|ANY)",
     "REDISTIMESTAMP": r"%{MONTHDAY} %{MONTH} (?:%{YEAR} )?%{TIME}",
+    "JAVACLASS": r"(?:[a-zA-Z$_][a-zA-Z$_0-9-]*\.)*[a-zA-Z$_][a-zA-Z$_0-9]*",
+    # Timestamps of the common log families (engine.classify.logtime gives Spark's
+    # pattern for each): ISO-like (comma or dot fraction), Spark's yy/MM/dd, HDFS's.
+    "LOGTIME": r"(?:%{TIMESTAMP_ISO8601}|\d{2}/\d{2}/\d{2} %{TIME}|\d{6} \d{6})",
+    "LOGCATTIME": r"%{MONTHNUM}-%{MONTHDAY} %{TIME}",
+    "HTTPDERROR_DATE": r"%{MONTH} %{MONTHDAY} %{TIME} %{YEAR}",
+    "BGLTIME": r"\d{4}-\d{2}-\d{2}-\d{2}\.\d{2}\.\d{2}\.\d+",
+    "HEALTHTIME": r"\d{8}-\d{1,2}:\d{1,2}:\d{1,2}:\d{1,3}",
+    "PROXIFIERTIME": r"%{MONTHNUM}\.%{MONTHDAY} %{TIME}",
+    "SYSLOGANYTIME": r"(?:%{SYSLOGTIMESTAMP}|%{TIMESTAMP_ISO8601})",
+    "LOGCATLEVEL": r"[VDIWEFA]",
 }
 
-_REFERENCE = re.compile(r"%\{(\w+)(?::(\w+))?(?::(int|float|double|string))?\}")
-_TYPES = {"int": "int", "float": "double", "double": "double", "string": "string"}
+_REFERENCE = re.compile(r"%\{(\w+)(?::(\w+))?(?::(int|bigint|long|float|double|string))?\}")
+_TYPES = {
+    "int": "int",
+    "bigint": "bigint",
+    "long": "bigint",
+    "float": "double",
+    "double": "double",
+    "string": "string",
+}
 
 
 @dataclass(frozen=True)
@@ -127,7 +145,10 @@ def compile_grok(expression: str, custom: Mapping[str, str] | None = None) -> Gr
     return GrokPattern(expression, compiled, java, tuple(columns))
 
 
-# Glue's built-in log classifiers, in Glue's order, plus syslog.
+# Glue's built-in log classifiers, in Glue's order, then syslog and the common
+# families of system logs (docs/classifiers.md lists them with a line of each).
+# The more specific pattern comes first; every one comes before CSV, so a comma in a
+# log's timestamp cannot make it a CSV file.
 BUILT_IN_LOGS: tuple[tuple[str, str], ...] = (
     ("combined_apache", "%{COMBINEDAPACHELOG}"),
     ("apache", "%{COMMONAPACHELOG}"),
@@ -153,13 +174,104 @@ BUILT_IN_LOGS: tuple[tuple[str, str], ...] = (
         r"%{POSINT:pid:int}:%{WORD:role} %{REDISTIMESTAMP:timestamp} [*#.-] "
         r"%{GREEDYDATA:message}",
     ),
-    (
+    (  # BSD (``Jun 14 15:16:01``) or ISO timestamps; Linux, macOS, OpenSSH, cron …
         "syslog",
-        r"%{SYSLOGTIMESTAMP:timestamp} %{SYSLOGHOST:logsource} %{PROG:program}"
-        r"(?:\[%{POSINT:pid:int}\])?: %{GREEDYDATA:message}",
+        r"%{SYSLOGANYTIME:timestamp} %{SYSLOGHOST:logsource} %{PROG:program}"
+        r"(?:\[%{INT:pid:int}\])?: %{GREEDYDATA:message}",
+    ),
+    (  # Windows CBS: ``2016-09-28 04:30:30, Info   CBS    Loaded …``
+        "windows_cbs",
+        r"%{TIMESTAMP_ISO8601:timestamp}, %{LOGLEVEL:level} +%{WORD:component} +"
+        r"%{GREEDYDATA:message}",
+    ),
+    (  # OpenStack (oslo.log), optionally after the log file's name
+        "openstack",
+        r"(?:%{NOTSPACE:log_file} )?%{TIMESTAMP_ISO8601:timestamp} %{INT:pid:int} "
+        r"%{LOGLEVEL:level} %{JAVACLASS:component} (?:\[%{DATA:context}\] )?"
+        r"%{GREEDYDATA:message}",
+    ),
+    (  # Python's logging.basicConfig-style ``time - name - LEVEL - message``
+        "python_logging",
+        r"%{TIMESTAMP_ISO8601:timestamp} - %{NOTSPACE:component} - %{LOGLEVEL:level} - "
+        r"%{GREEDYDATA:message}",
+    ),
+    (  # log4j layouts: Hadoop, HDFS, Spark, Zookeeper, Kafka …
+        "log4j",
+        r"%{LOGTIME:timestamp}(?: %{INT:pid:int})?(?: -)? +%{LOGLEVEL:level} +"
+        r"(?:\[%{DATA:thread}\] +)?(?:- )?(?:%{JAVACLASS:component}: )?%{GREEDYDATA:message}",
+    ),
+    (  # Android logcat, threadtime format
+        "logcat",
+        r"%{LOGCATTIME:timestamp} +%{INT:pid:int} +%{INT:tid:int} "
+        r"%{LOGCATLEVEL:level} %{DATA:component}: %{GREEDYDATA:message}",
+    ),
+    (  # Apache httpd error log (2.2 and 2.4)
+        "apache_error",
+        r"\[%{DAY} %{HTTPDERROR_DATE:timestamp}\] \[(?:%{WORD:module}:)?%{LOGLEVEL:level}\] "
+        r"(?:\[pid %{INT:pid:int}(?::tid %{INT:tid})?\] )?"
+        r"(?:\[client %{NOTSPACE:client}\] )?%{GREEDYDATA:message}",
+    ),
+    (  # BlueGene/L RAS
+        "bluegene",
+        r"%{NOTSPACE:alert} %{INT:epoch:bigint} %{NOTSPACE:date} %{NOTSPACE:node} "
+        r"%{BGLTIME:timestamp} %{NOTSPACE:node_repeat} %{WORD:type} %{WORD:component} "
+        r"%{LOGLEVEL:level} %{GREEDYDATA:message}",
+    ),
+    (  # Thunderbird (syslog behind an alert tag, epoch and date)
+        "thunderbird",
+        r"%{NOTSPACE:alert} %{INT:timestamp} %{NOTSPACE:date} %{NOTSPACE:user} "
+        r"%{SYSLOGTIMESTAMP:syslog_timestamp} %{NOTSPACE:location} "
+        r"%{DATA:program}(?:\[%{INT:pid:int}\])?: %{GREEDYDATA:message}",
+    ),
+    (  # Proxifier: ``[10.30 16:49:06] chrome.exe - proxy…``
+        "proxifier",
+        r"\[%{PROXIFIERTIME:timestamp}\] %{DATA:program} - %{GREEDYDATA:message}",
+    ),
+    (  # HealthApp: ``20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579``
+        "healthapp",
+        r"%{HEALTHTIME:timestamp}\|%{DATA:component}\|%{INT:pid:int}\|%{GREEDYDATA:message}",
+    ),
+    (  # HPC cluster logs: id, node, component, state, epoch, flag, message
+        "hpc",
+        r"%{INT:log_id:bigint} %{NOTSPACE:node} %{NOTSPACE:component} %{NOTSPACE:state} "
+        r"%{INT:timestamp} %{INT:flag:int} %{GREEDYDATA:message}",
     ),
 )
-MIN_MATCHING = 0.95  # share of sampled lines a log pattern must match
+# How Spark reads the ``timestamp`` column of a log family: its datetime pattern
+# (or ``iso``: a plain cast; ``epoch``: seconds since 1970), found from the sampled
+# values. A timestamp without a year (syslog's ``Jun 14 15:16:01``, logcat's,
+# Proxifier's) matches none and stays a string: the file does not say the year.
+TIMESTAMP_FORMAT = "headwater.timestampFormat"
+ISO, EPOCH = "iso", "epoch"
+LOG_TIME_LAYOUTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (spark_pattern, re.compile(regex))
+    for spark_pattern, regex in (
+        (ISO, r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})?"),
+        ("yyyy-MM-dd HH:mm:ss,SSS", r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}"),
+        ("yy/MM/dd HH:mm:ss", r"\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}"),
+        ("yyMMdd HHmmss", r"\d{6} \d{6}"),
+        ("MMM dd HH:mm:ss yyyy", r"[A-Z][a-z]{2} \d{2} \d{2}:\d{2}:\d{2} \d{4}"),
+        ("MMM dd HH:mm:ss.SSSSSS yyyy", r"[A-Z][a-z]{2} \d{2} \d{2}:\d{2}:\d{2}\.\d{6} \d{4}"),
+        ("yyyy-MM-dd-HH.mm.ss.SSSSSS", r"\d{4}-\d{2}-\d{2}-\d{2}\.\d{2}\.\d{2}\.\d{6}"),
+        ("yyyyMMdd-H:m:s:SSS", r"\d{8}-\d{1,2}:\d{1,2}:\d{1,2}:\d{3}"),
+        (EPOCH, r"\d{9,10}"),
+    )
+)
+
+
+def log_time_format(values: list[str]) -> str | None:
+    """The one layout every sampled timestamp follows, or None (a string column)."""
+    if not values:
+        return None
+    for spark_pattern, regex in LOG_TIME_LAYOUTS:
+        if all(regex.fullmatch(value) for value in values):
+            return spark_pattern
+    return None
+
+
+# Share of sampled lines a log pattern must match; the ingest sets the lines it does
+# not match aside (quarantine) with their text: a stack trace, a wrapped message.
+MIN_MATCHING = 0.8
 MAX_LINES = 200
 
 
@@ -177,16 +289,24 @@ def grok_classifier(
             return no_match(classification, "no lines in the sample")
         allowed_misses = int(len(lines) * (1 - MIN_MATCHING) + 1e-9)
         misses = 0
-        for line in lines:  # stop as soon as too many lines missed
-            if not pattern.python.fullmatch(line):
+        stamps: list[str] = []
+        for checked, line in enumerate(lines, 1):  # stop once too many lines missed
+            match = pattern.python.fullmatch(line)
+            if match and match.groupdict().get("timestamp"):
+                stamps.append(match.group("timestamp"))
+            if not match:
                 misses += 1
                 if misses > allowed_misses:
                     return no_match(
                         classification,
-                        f"grok pattern missed {misses} of the first lines "
+                        f"grok pattern missed {misses} of the first {checked} lines "
                         f"(at most {allowed_misses} of {len(lines)} may miss)",
+                        near=(checked - misses) / checked,
                     )
         matched = len(lines) - misses
+        options = {"input.regex": pattern.java_regex}
+        if (stamp_format := log_time_format(stamps)) is not None:
+            options[TIMESTAMP_FORMAT] = stamp_format
         return Classification(
             classifier=classification,
             classification=classification,
@@ -199,7 +319,7 @@ def grok_classifier(
                 "typeOfData": "file",
                 "grokPattern": expression,
             },
-            options={"input.regex": pattern.java_regex},
+            options=options,
         )
 
     classify_log.__name__ = f"classify_{classification}"

@@ -132,10 +132,12 @@ def _classify_json(sample: Sample, name: str, array_records: bool | None) -> Cla
         return no_match(name, "does not start with JSON objects")
     records, layout, multiline = found
     if not records:
-        return no_match(name, "no complete JSON record in the sample")
+        return no_match(name, "no complete JSON record in the sample", near=0.9)
     if array_records is not None and (layout == ARRAY) != array_records:
         path = "$[*]" if array_records else "$"
-        return no_match(name, f"JSON path {path} selects no records: the file is {layout}")
+        return no_match(
+            name, f"JSON path {path} selects no records: the file is {layout}", near=0.9
+        )
     schema: TypeNode = ("struct", ())
     for record in records:
         schema = widen_nodes(schema, value_type(record))

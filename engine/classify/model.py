@@ -96,7 +96,10 @@ class Classification:
     """A classifier's verdict: format, certainty 0..1, schema, table properties.
 
     ``columns`` may be empty for formats whose schema is read elsewhere (Parquet
-    footers). ``reason`` says in words why, for ``headwater classify``.
+    footers). ``reason`` says in words why, for ``headwater classify``. ``near``
+    (0..1), of a no-match: how close the file came to the format (the share of log
+    lines the pattern matched, 0.9 for a file that starts like the format); an
+    UNKNOWN file gets the reason of the nearest.
     """
 
     classifier: str
@@ -106,11 +109,12 @@ class Classification:
     columns: tuple[Column, ...] = ()
     properties: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
+    near: float = 0.0
 
     @property
     def is_match(self) -> bool:
         return self.certainty > 0.0
 
 
-def no_match(classifier: str, reason: str) -> Classification:
-    return Classification(classifier, UNKNOWN, 0.0, reason)
+def no_match(classifier: str, reason: str, near: float = 0.0) -> Classification:
+    return Classification(classifier, UNKNOWN, 0.0, reason, near=near)

@@ -107,12 +107,24 @@ def classify(sample: Sample, classifiers: tuple[Classifier, ...] = BUILT_IN) -> 
     if sample.problem:
         return Classification("none", UNKNOWN, 0.0, sample.problem)
     best: Classification | None = None
+    nearest: Classification | None = None
     for classifier in classifiers:
         verdict = classifier(sample)
         if verdict.certainty >= 1.0:
             return verdict
         if verdict.is_match and (best is None or verdict.certainty > best.certainty):
             best = verdict
-    if best is not None:
+        if not verdict.is_match and (nearest is None or verdict.near > nearest.near):
+            nearest = verdict
+    if best is not None and (nearest is None or best.certainty >= nearest.near):
         return best
-    return Classification("none", UNKNOWN, 0.0, "no classifier recognised the file")
+    return unknown(nearest)  # (a weak match loses to a format the file nearly follows)
+
+
+def unknown(nearest: Classification | None) -> Classification:
+    """UNKNOWN, with the reason of the classifier that came nearest."""
+    if nearest is None or not nearest.reason:
+        return Classification("none", UNKNOWN, 0.0, "no classifier recognised the file")
+    return Classification(
+        "none", UNKNOWN, 0.0, f"not {nearest.classifier}: {nearest.reason}", near=nearest.near
+    )

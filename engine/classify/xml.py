@@ -146,7 +146,7 @@ def xml_classifier(
             return no_match(name, "does not start with '<'")
         found = _rows(text, row_tag, sample.is_truncated)
         if isinstance(found, str):
-            return no_match(name, found)
+            return no_match(name, found, near=0.9)
         rows, tag, namespaced = found
         schema: TypeNode = ("struct", ())
         for row in rows:

@@ -17,6 +17,7 @@ REASONS = {
     "csv": "malformed CSV record: wrong number of fields, or a value that does not fit its "
     "column's type",
     "json": "malformed JSON record: not valid JSON, or a value that does not fit its column's type",
+    "regex": "malformed log line: the log pattern does not match it, or a value does not parse",
 }
 
 

@@ -103,7 +103,7 @@ def read_source(
         return _read_jdbc(spark, spec, state, bookmarked)
     if spec.kind == CATALOG:
         table = lake.catalog_table(spark, spec.name)
-        if table.format in (DELTA, VIEW, REGEX):  # no files of their own to bookmark
+        if table.format in (DELTA, VIEW):  # no files of their own to bookmark
             if bookmarked:
                 raise JobError(
                     f"{spec.name} is a {table.format} table: file bookmarks do not apply",
@@ -111,9 +111,12 @@ def read_source(
                     key="job-bookmark-option",
                 )
             return _read_whole_table(spark, spec, table.format)
-        listed = lake.table_files(spark, spec.name, spec.push_down_predicate)
         located = list_files(settings, table.location)
         single = not located and bool(located := one_file(settings, table.location))
+        if table.format == REGEX:  # Hive names a log table's location, not its files
+            listed = sorted(located)
+        else:
+            listed = lake.table_files(spark, spec.name, spec.push_down_predicate)
         marks = [located.get(uri) or FileMark(uri, -1, 0.0) for uri in listed]
         fmt, options = table.format, dict(table.options) | dict(spec.options)
         schema, base = lake.spark_schema(table), table.location
@@ -158,7 +161,7 @@ def read_source(
             quarantine=batch.may_have_corrupt,
             partition_columns=partitions,
         )
-        if spec.push_down_predicate and spec.kind != CATALOG:
+        if spec.push_down_predicate and (spec.kind != CATALOG or fmt == REGEX):
             batch.df = lake.where(batch.df, spec.push_down_predicate, spec.described)
     return batch
 

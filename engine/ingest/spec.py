@@ -26,8 +26,9 @@ from engine.vocabulary import BOOKMARK_OPTIONS, BookmarkOption
 CATALOG, PATH, JDBC = "catalog", "path", "jdbc"
 WRITE_MODES = MODES
 PATH_FORMATS = ("csv", "json", "parquet", "orc", "avro", "xml", "text")
-# Formats whose malformed records Spark can set aside (columnNameOfCorruptRecord).
-QUARANTINABLE = ("csv", "json")
+# Formats whose malformed records are set aside: Spark's columnNameOfCorruptRecord
+# for CSV and JSON, unmatched lines of log (regex) tables.
+QUARANTINABLE = ("csv", "json", "regex")
 RESOLVE_ACTIONS = ("cast", "project", "make_cols", "make_struct")
 TYPE = re.compile(
     r"(boolean|tinyint|smallint|int|integer|bigint|long|float|double|string|binary|date"

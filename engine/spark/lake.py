@@ -21,9 +21,10 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as sf
 from pyspark.sql import types as st
 
-from catalog.ddl import quote_name
+from catalog.ddl import REGEX, quote_name
 from catalog.errors import TableNotFoundError
 from catalog.model import Table
+from engine.classify.grok import EPOCH, ISO, TIMESTAMP_FORMAT
 from engine.connections import Connection
 from engine.errors import HeadwaterError, JobError, SourceNotFoundError
 from engine.lake.merge import SHOWN_DUPLICATES, duplicate_keys_error, merge_condition
@@ -101,6 +102,17 @@ def read_files(
 ) -> DataFrame:
     """Exactly ``files`` (partition columns from their paths under ``base_path``),
     malformed CSV/JSON records kept in ``_corrupt_record`` when ``quarantine``."""
+    if fmt == REGEX:
+        assert schema is not None, "a log table's columns come from the catalog"
+        return read_log_files(
+            spark,
+            files,
+            base_path=base_path,
+            options=options,
+            schema=schema,
+            quarantine=quarantine,
+            partition_columns=partition_columns,
+        )
     reader = spark.read.format(fmt).options(**options).option("basePath", base_path)
     if quarantine:
         reader = reader.option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
@@ -123,6 +135,81 @@ def read_files(
     if quarantine and fmt in ("csv", "json"):
         df = flag_malformed_records(df, fmt, options, partition_columns)
     return df
+
+
+UNMATCHED_LINE = "a line the table's log pattern does not match (input.regex)"
+
+
+def read_log_files(
+    spark: SparkSession,
+    files: list[str],
+    *,
+    base_path: str,
+    options: dict[str, str],
+    schema: st.StructType,
+    quarantine: bool,
+    partition_columns: tuple[str, ...] = (),
+) -> DataFrame:
+    """The lines of a log table's files, split by its regex (the one Hive's
+    RegexSerDe reads the table with: one group per column, the whole line matched).
+
+    Columns get their catalog types; the ``timestamp`` column is parsed with the
+    layout the classifier found (``headwater.timestampFormat``) and lands as a
+    timestamp. A group that took no part is null. When ``quarantine``: a line the
+    regex does not match, or a value that does not parse as its type, is malformed
+    and set aside with its text (Hive's reader would give a row of nulls)."""
+    regex = options.get("input.regex")
+    if not regex:
+        raise JobError(
+            f"the log table under {base_path} has no input.regex",
+            hint="crawl its files again (the crawler writes the pattern)",
+            path=base_path,
+        )
+    anchored = f"^(?:{regex})$"
+    lines = spark.read.option("basePath", base_path).text([_escape_glob(f) for f in files])
+    line = sf.col("value")
+    stamp_format = options.get(TIMESTAMP_FORMAT)
+    data = [f for f in schema.fields if f.name not in partition_columns]
+    values: list[Column] = []
+    unparsed: list[Column] = []
+    for group, field in enumerate(data, 1):
+        text = sf.regexp_extract(line, anchored, group)
+        text = sf.when(text != "", text)  # an optional group that took no part
+        if field.name == "timestamp" and stamp_format:
+            typed = log_timestamp(text, stamp_format)
+        elif isinstance(field.dataType, st.StringType):
+            values.append(text.alias(field.name))
+            continue
+        else:
+            typed = text.try_cast(field.dataType)
+        values.append(typed.alias(field.name))
+        unparsed.append(text.isNotNull() & typed.isNull())
+    parted = [sf.col(quote_name(c)) for c in partition_columns if c in lines.columns]
+    if not quarantine:
+        return lines.select(*values, *parted)
+    matched = line.rlike(anchored)
+    reason = sf.when(~matched, sf.lit(UNMATCHED_LINE)).when(
+        _any(unparsed),
+        sf.lit(
+            "a value that does not parse as its column's type"
+            + (f" (timestamps follow {stamp_format!r})" if stamp_format else "")
+        ),
+    )
+    return lines.select(
+        *values,
+        *parted,
+        sf.when(reason.isNotNull(), line).alias(CORRUPT),
+        reason.alias(MALFORMED_REASON),
+    )
+
+
+def log_timestamp(text: Column, stamp_format: str) -> Column:
+    """A log's timestamp text as a timestamp (null when it does not parse)."""
+    if stamp_format == ISO:
+        return sf.try_to_timestamp(text)
+    if stamp_format == EPOCH:
+        return sf.timestamp_seconds(text.try_cast("bigint"))
+    return sf.try_to_timestamp(text, sf.lit(stamp_format))
 
 
 def flag_malformed_records(

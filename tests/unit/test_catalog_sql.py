@@ -93,6 +93,17 @@ def test_get_table_parses_describe_extended() -> None:
     assert table.options == {"header": "true", "sep": ","}
 
 
+def test_a_storage_property_holding_a_comma_and_blank_is_read_whole() -> None:
+    regex = r"(\S+), (\w+) +(.*)"  # a log table's regex: ", " inside the value
+    rows = [
+        *DESCRIBE[:-1],
+        ("Storage Properties", f"[input.regex={regex}, serialization.format=1]", ""),
+    ]
+    runner = ScriptedRunner({"DESCRIBE TABLE EXTENDED": rows, "SHOW TBLPROPERTIES": []})
+    table = HiveCatalog(runner).get_table("landing", "sales")
+    assert table.options == {"input.regex": regex, "serialization.format": "1"}
+
+
 def test_missing_table_is_a_table_not_found_error_naming_it_and_what_is_near() -> None:
     runner = ScriptedRunner(
         {

@@ -23,7 +23,7 @@ def test_csv_with_typed_columns_has_a_header() -> None:
     assert v.classification == "csv" and v.certainty == 1.0
     assert [(c.name, c.type) for c in v.columns] == [
         ("id", "bigint"),
-        ("name", "string"),
+        ("Name", "string"),  # spelled as in the file
         ("price", "double"),
         ("day", "date"),
     ]
