@@ -136,12 +136,12 @@ TypeNode = Any
 
 
 def _split_top(text: str) -> list[str]:
-    """Split on commas that are not inside <...>."""
+    """Split on commas that are not inside <...> or (...) (``decimal(20,0)``)."""
     parts, depth, start = [], 0, 0
     for i, char in enumerate(text):
-        if char == "<":
+        if char in "<(":
             depth += 1
-        elif char == ">":
+        elif char in ">)":
             depth -= 1
         elif char == "," and depth == 0:
             parts.append(text[start:i])

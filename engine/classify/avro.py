@@ -68,20 +68,48 @@ def read_header(head: bytes) -> dict[str, bytes]:
             metadata[key] = reader.bytes()
 
 
+MAX_PRECISION = 38  # Spark's decimals
+
+
+class UnreadableAvroError(ValueError):
+    """An Avro type Spark cannot read the file with."""
+
+
 def hive_type(schema: Any) -> str:
-    """The Hive type of an Avro schema (nullable unions become their other branch)."""
+    """The type Spark's Avro reader gives an Avro schema (``SchemaConverters``):
+    a nullable union is its other branch, ``int``+``long`` ``bigint``,
+    ``float``+``double`` ``double``, other unions ``struct<member0:…,member1:…>``;
+    ``local-timestamp-*`` is ``timestamp_ntz``.
+
+    Raises:
+        UnreadableAvroError: a decimal wider than Spark's 38 digits.
+    """
     if isinstance(schema, str):
         return _PRIMITIVES.get(schema, "string")
     if isinstance(schema, list):
         branches = [b for b in schema if b != "null"]
-        return hive_type(branches[0]) if len(branches) == 1 else "string"
+        if len(branches) == 1:
+            return hive_type(branches[0])
+        kinds = {b if isinstance(b, str) else b.get("type") for b in branches}
+        if len(branches) == 2 and kinds in ({"int", "long"}, {"float", "double"}):
+            return "bigint" if "long" in kinds else "double"
+        members = ",".join(f"member{i}:{hive_type(b)}" for i, b in enumerate(branches))
+        return f"struct<{members}>"
     logical = schema.get("logicalType")
     if logical == "date":
         return "date"
     if logical in ("timestamp-millis", "timestamp-micros"):
         return "timestamp"
+    if logical in ("local-timestamp-millis", "local-timestamp-micros"):
+        return "timestamp_ntz"
     if logical == "decimal":
-        return f"decimal({schema.get('precision', 38)},{schema.get('scale', 0)})"
+        precision = int(schema.get("precision", MAX_PRECISION))
+        if precision > MAX_PRECISION:
+            raise UnreadableAvroError(
+                f"decimal({precision},{schema.get('scale', 0)}) is wider than Spark's "
+                f"{MAX_PRECISION} digits"
+            )
+        return f"decimal({precision},{schema.get('scale', 0)})"
     kind = schema.get("type")
     if kind == "record":
         fields = ",".join(f"{f['name']}:{hive_type(f['type'])}" for f in schema["fields"])
@@ -107,13 +135,19 @@ def classify_avro(sample: Sample) -> Classification:
         return no_match(NAME, f"Avro magic bytes but an unreadable header ({exc})", near=0.9)
     if not isinstance(schema, dict) or schema.get("type") != "record":
         return no_match(NAME, "the Avro schema is not a record", near=0.9)
-    columns = tuple(Column(f["name"], hive_type(f["type"])) for f in schema["fields"])
+    columns = []
+    for field in schema["fields"]:
+        try:
+            columns.append(Column(field["name"], hive_type(field["type"])))
+        except UnreadableAvroError as exc:
+            reason = f"column {field['name']}: {exc}: Spark cannot read this file"
+            return no_match(NAME, reason, near=0.9)
     codec = metadata.get("avro.codec", b"null").decode()
     return Classification(
         NAME,
         "avro",
         1.0,
         f"Avro header with a {len(columns)}-field record schema",
-        columns,
+        tuple(columns),
         properties={"classification": "avro", "compressionType": "none", "avroCodec": codec},
     )

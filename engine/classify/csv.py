@@ -238,7 +238,10 @@ def sniff(
                 dialect.width,
             )
             if delimiter == FALLBACK_DELIMITER and (
-                dialect.width < 2 or dialect.consistency < MIN_CONSISTENCY or len(rows) < 3
+                dialect.width < 2
+                or dialect.consistency < MIN_CONSISTENCY
+                or len(rows) < 3
+                or len(rows[0]) != dialect.width  # a header of one name over timestamps
             ):
                 continue  # blanks inside the values of one column, or a line of words
             if best is None or rank > best[0]:  # ties: the earlier delimiter, and "

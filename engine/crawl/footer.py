@@ -15,12 +15,19 @@ from engine.lake.types import catalog_type
 from engine.storage import ObjectStore
 
 
-def hive_type(data_type: pa.DataType, naive_timestamp: str = "timestamp_ntz") -> str:
-    """The catalog type of a footer's Arrow type (engine.lake.types), or a CrawlError."""
-    found = catalog_type(data_type, naive_timestamp)
+def hive_type(
+    data_type: pa.DataType,
+    naive_timestamp: str = "timestamp_ntz",
+    *,
+    column: str = "",
+    parquet: bool = False,
+) -> str:
+    """The type Spark reads a footer's Arrow type as (engine.lake.types), or a
+    CrawlError naming the column."""
+    found = catalog_type(data_type, naive_timestamp, parquet)
     if found is None:
         raise CrawlError(
-            f"column type {data_type} has no catalog equivalent",
+            f"column {column or '?'}: type {data_type} is not one Spark reads this file with",
             hint="cast the column when writing the file, or exclude the file from the crawl",
         )
     return found
@@ -95,7 +102,15 @@ def _read_footer(
         ) from exc
     try:
         columns = tuple(
-            Column(f.name.lower(), hive_type(f.type, "timestamp" if f.name in zoned else NTZ))
+            Column(
+                f.name.lower(),
+                hive_type(
+                    f.type,
+                    "timestamp" if f.name in zoned else NTZ,
+                    column=f.name,
+                    parquet=kind == "Parquet",
+                ),
+            )
             for f in schema
         )
     except CrawlError as exc:

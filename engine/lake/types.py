@@ -17,27 +17,40 @@ INTEGERS = {8: "tinyint", 16: "smallint", 32: "int", 64: "bigint"}
 UNSIGNED = {8: "smallint", 16: "int", 32: "bigint", 64: "bigint"}
 
 
-def catalog_type(data_type: pa.DataType, naive_timestamp: str = "timestamp_ntz") -> str | None:
+def catalog_type(
+    data_type: pa.DataType, naive_timestamp: str = "timestamp_ntz", parquet: bool = False
+) -> str | None:
     """The catalog's name for ``data_type``; None when it has none (a union, a
-    duration …): the caller names the column and what to do."""
+    duration …): the caller names the column and what to do.
+
+    ``parquet``: the type Spark reads a Parquet file's column as, which differs for
+    three: an unsigned 64-bit integer is ``decimal(20,0)``, a column of nulls only
+    (``UNKNOWN``, stored as INT32) is ``int``, and FLOAT16 has none (Spark 4 cannot
+    read it)."""
     t = pa.types
 
     def inner(child: pa.DataType) -> str | None:
-        return catalog_type(child, naive_timestamp)
+        return catalog_type(child, naive_timestamp, parquet)
 
     if t.is_boolean(data_type):
         return "boolean"
     if t.is_signed_integer(data_type):
         return INTEGERS[data_type.bit_width]
     if t.is_unsigned_integer(data_type):
+        if parquet and data_type.bit_width == 64:
+            return "decimal(20,0)"
         return UNSIGNED[data_type.bit_width]
-    if t.is_float16(data_type) or t.is_float32(data_type):
+    if t.is_float16(data_type):
+        return None if parquet else "float"
+    if t.is_float32(data_type):
         return "float"
     if t.is_float64(data_type):
         return "double"
     if t.is_decimal(data_type):
         return f"decimal({data_type.precision},{data_type.scale})"
-    if t.is_string(data_type) or t.is_large_string(data_type) or t.is_null(data_type):
+    if t.is_null(data_type):
+        return "int" if parquet else "string"
+    if t.is_string(data_type) or t.is_large_string(data_type):
         return "string"
     if t.is_binary(data_type) or t.is_large_binary(data_type) or t.is_fixed_size_binary(data_type):
         return "binary"

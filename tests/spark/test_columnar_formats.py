@@ -117,3 +117,47 @@ def test_csv_with_non_iso_dates_padding_and_wide_decimals_reads_as_typed(
         (1, "2026-01-31", "2026-01-31 10:15:00", "12345678901234567.25"),
         (2, "2026-02-01", "2026-02-01 09:05:30", "-0.50"),
     ]
+
+
+def test_spark_reads_parquet_and_avro_with_the_types_the_crawler_declares(
+    spark: Any, local_settings: Settings, catalog: HiveCatalog
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = local_settings.lake_path / "typed" / "pq" / "odd"
+    folder.mkdir(parents=True)
+    pq.write_table(
+        pa.table(
+            {
+                "id": [1, 2],
+                "nulls": pa.array([None, None], pa.null()),
+                "null_list": pa.array([[None], []], pa.list_(pa.null())),
+                "nested": pa.array([{"u": 2**64 - 1}, {"u": 1}], pa.struct([("u", pa.uint64())])),
+            }
+        ),
+        folder / "part-0.parquet",
+    )
+    location = f"{local_settings.bucket_uri('typed')}/av/local"
+    spark.sql("SELECT 1 AS id, TIMESTAMP_NTZ'2026-01-02 03:04:05' AS at").write.format("avro").save(
+        location
+    )
+    changes = [
+        *crawl(local_settings, catalog, CrawlTarget("typed", "pq/", "typed_db")).plan.changes,
+        *crawl(local_settings, catalog, CrawlTarget("typed", "av/", "typed_db")).plan.changes,
+    ]
+    declared = {c.table.name: [(k.name, k.type) for k in c.table.columns] for c in changes}
+    assert declared["odd"] == [
+        ("id", "bigint"),
+        ("nulls", "int"),
+        ("null_list", "array<int>"),
+        ("nested", "struct<u:decimal(20,0)>"),
+    ]
+    assert declared["local"] == [("id", "int"), ("at", "timestamp_ntz")]
+    odd = spark.sql("SELECT id, nulls, null_list, nested.u FROM typed_db.odd ORDER BY id")
+    assert [tuple(r) for r in odd.collect()] == [
+        (1, None, [None], 18446744073709551615),
+        (2, None, [], 1),
+    ]
+    (row,) = spark.sql("SELECT CAST(at AS STRING) FROM typed_db.local").collect()
+    assert row[0] == "2026-01-02 03:04:05"

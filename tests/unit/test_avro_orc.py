@@ -81,6 +81,36 @@ def test_avro_schema_from_the_header() -> None:
     ]
 
 
+def test_avro_types_are_the_ones_spark_reads_them_as() -> None:
+    schema = {
+        "type": "record",
+        "name": "r",
+        "fields": [
+            {"name": "local", "type": {"type": "long", "logicalType": "local-timestamp-micros"}},
+            {"name": "either", "type": ["null", "int", "long"]},
+            {"name": "fl", "type": ["float", "double"]},
+            {"name": "mixed", "type": ["null", "string", "int"]},
+        ],
+    }
+    data = avro_header(schema)
+    verdict = classify(make_sample("x.avro", len(data), data))
+    assert [(c.name, c.type) for c in verdict.columns] == [
+        ("local", "timestamp_ntz"),
+        ("either", "bigint"),
+        ("fl", "double"),
+        ("mixed", "struct<member0:string,member1:int>"),
+    ]
+
+
+def test_an_avro_decimal_wider_than_spark_reads_is_refused_naming_the_column() -> None:
+    wide = {"type": "bytes", "logicalType": "decimal", "precision": 40, "scale": 2}
+    schema = {"type": "record", "name": "r", "fields": [{"name": "amount", "type": wide}]}
+    data = avro_header(schema)
+    verdict = classify(make_sample("x.avro", len(data), data))
+    assert verdict.classification == UNKNOWN
+    assert "column amount: decimal(40,2) is wider than Spark's 38 digits" in verdict.reason
+
+
 def test_a_cut_avro_header_is_not_a_crash() -> None:
     data = avro_header(SCHEMA)[:30]
     assert classify(make_sample("x.avro", 10_000, data)).classification == UNKNOWN

@@ -15,6 +15,8 @@ from engine.schema import (
     infer_column_type,
     infer_value_type,
     merge_schemas,
+    parse_type,
+    render_type,
     widen,
 )
 
@@ -107,3 +109,8 @@ def test_column_inference_equals_widening_value_by_value(values: list[str]) -> N
     for value in values:
         expected = widen(expected, infer_value_type(value))
     assert infer_column_type(values) == expected
+
+
+def test_a_decimal_inside_a_struct_keeps_its_scale() -> None:
+    text = "struct<u:decimal(20,0),v:array<decimal(9,2)>>"
+    assert render_type(parse_type(text)) == text

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -69,6 +70,39 @@ def test_a_corrupt_parquet_file_is_named(tmp_path: Path) -> None:
 def test_struct_and_map_types() -> None:
     assert hive_type(pa.struct([("a", pa.int32())])) == "struct<a:int>"
     assert hive_type(pa.map_(pa.string(), pa.float64())) == "map<string,double>"
+
+
+def test_parquet_columns_get_the_types_spark_reads_them_as(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path, "b")
+    table = pa.table(
+        {
+            "nulls": pa.array([None, None], pa.null()),
+            "null_list": pa.array([[None], []], pa.list_(pa.null())),
+            "big": pa.array([2**64 - 1, 1], pa.uint64()),
+            "nested": pa.array([{"u": 2**64 - 1}, {"u": 1}], pa.struct([("u", pa.uint64())])),
+        }
+    )
+    (tmp_path / "b").mkdir()
+    pq.write_table(table, tmp_path / "b" / "t.parquet")
+    columns, rows = read_parquet_footer(store, "t.parquet", store.size("t.parquet"))
+    assert rows == 2
+    assert [(c.name, c.type) for c in columns] == [
+        ("nulls", "int"),  # Spark reads a null-only (UNKNOWN) column as INT32
+        ("null_list", "array<int>"),
+        ("big", "decimal(20,0)"),
+        ("nested", "struct<u:decimal(20,0)>"),
+    ]
+
+
+def test_a_parquet_type_spark_cannot_read_is_refused_naming_file_and_column(
+    tmp_path: Path,
+) -> None:
+    store = LocalStore(tmp_path, "b")
+    half = pa.array(np.array([1.5, 2.5], dtype=np.float16), pa.float16())
+    (tmp_path / "b").mkdir()
+    pq.write_table(pa.table({"id": [1, 2], "h": half}), tmp_path / "b" / "h.parquet")
+    with pytest.raises(CrawlError, match=r"h\.parquet: column h: type halffloat is not one Spark"):
+        read_parquet_footer(store, "h.parquet", store.size("h.parquet"))
 
 
 def test_managed_process_starts_waits_and_stops(tmp_path: Path) -> None:
