@@ -78,10 +78,10 @@ cluster-down: $(STAMP) ## Stop the standalone master and worker
 jars-lock: $(STAMP) ## Developers: after changing engine/stack/jars/pom.xml, re-resolve jars.lock (needs Maven)
 	$(BIN)/python -c "from engine.artifacts import write_jar_lock; print(write_jar_lock())"
 
-bench: $(STAMP) ## Run the benchmarks and write docs/benchmarks.md (installs DuckDB, the anchor)
+bench: $(STAMP) ## Run the benchmarks and write docs/benchmarks.md (installs DuckDB, the anchor); ONLY=corpus: that section alone
 	$(BIN)/pip install -q -c constraints.txt -e ".[bench]"
 	$(HW) stack setup --no-minio
-	$(BIN)/python -m tests.bench.run
+	$(BIN)/python -m tests.bench.run $(if $(ONLY),--only $(ONLY))
 
 lint: $(STAMP) ## ruff (lint + format check), mypy and the package layers (docs/architecture.md)
 	$(BIN)/ruff check .

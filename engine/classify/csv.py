@@ -170,18 +170,23 @@ def _dialect_for(
     lines = [line for line in text.split("\n", PROBE_LINES)[:PROBE_LINES] if line.strip()]
     initial_space = _initial_space(lines, delimiter)
     escapes = [quote, "\\"] if quote and "\\" + quote in text else [quote or "\\"]
-    # A backslash before a quote is its escape when quotes are not doubled in values.
-    doubled = len(re.findall(rf"[^\s{re.escape(delimiter + quote)}]{quote}{quote}", text))
-    backslashed = bool(quote) and text.count("\\" + quote) > doubled
+    backslashed = False
+    if len(escapes) > 1:  # a backslash before a quote escapes it unless quotes are doubled
+        doubled = len(re.findall(rf"[^\s{re.escape(delimiter + quote)}]{quote}{quote}", text))
+        backslashed = text.count("\\" + quote) > doubled
     best: tuple[tuple[float, int], Dialect, list[list[str]]] | None = None
     for escape in escapes:
-        rows = _parse(text, delimiter, quote, escape, initial_space, by_line=True)
+        whole = _parse(text, delimiter, quote, escape, initial_space)
+        spans = bool(quote) and any("\n" in cell for row in whole for cell in row)
+        # One record per line, unless a value spans lines (else the same rows).
+        rows = (
+            _parse(text, delimiter, quote, escape, initial_space, by_line=True) if spans else whole
+        )
         if not rows:
             continue
         width, consistency = _shape(rows)
         multiline = False
-        if quote and quote in text:
-            whole = _parse(text, delimiter, quote, escape, initial_space)
+        if spans:
             whole_width, whole_consistency = _shape(whole) if whole else (0, 0.0)
             closed = complete and text.rstrip().endswith(quote)
             if whole_consistency >= consistency and is_multiline(

@@ -272,6 +272,9 @@ def log_time_format(values: list[str]) -> str | None:
 # Share of sampled lines a log pattern must match; the ingest sets the lines it does
 # not match aside (quarantine) with their text: a stack trace, a wrapped message.
 MIN_MATCHING = 0.8
+# None of the first lines that start a record (not with a blank) fits: not this log,
+# without trying the 40 misses a 200-line sample allows.
+OPENING_LINES = 5
 MAX_LINES = 200
 
 
@@ -288,7 +291,7 @@ def grok_classifier(
         if not lines:
             return no_match(classification, "no lines in the sample")
         allowed_misses = int(len(lines) * (1 - MIN_MATCHING) + 1e-9)
-        misses = 0
+        misses = heads = 0
         stamps: list[str] = []
         for checked, line in enumerate(lines, 1):  # stop once too many lines missed
             match = pattern.python.fullmatch(line)
@@ -296,7 +299,8 @@ def grok_classifier(
                 stamps.append(match.group("timestamp"))
             if not match:
                 misses += 1
-                if misses > allowed_misses:
+                heads += not line[:1].isspace()  # a stack trace's "\tat …" lines aside
+                if misses > allowed_misses or heads == checked - (misses - heads) == OPENING_LINES:
                     return no_match(
                         classification,
                         f"grok pattern missed {misses} of the first {checked} lines "

@@ -24,6 +24,7 @@ import os
 import platform
 import random
 import statistics
+import sys
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -36,6 +37,7 @@ from engine.crawl.layout import group_tables
 from engine.storage import CountingStore, LocalStore
 from tests.bench.catalog import bench_catalog
 from tests.bench.catalog import report as catalog_report
+from tests.bench.corpus import bench_readback, readback_report
 from tests.bench.ingest import bench_ingest
 from tests.bench.ingest import report as ingest_report
 from tests.bench.local import bench_local
@@ -134,6 +136,58 @@ def bench_jars() -> tuple[int, float]:
     return len(jars), sum(j.stat().st_size for j in jars) / 2**20
 
 
+CORPUS_HEADING = "## Classifying the DuckDB CSV corpus"
+
+
+def corpus_section() -> list[str]:
+    """Classification speed, recognition against DuckDB's sniffer, and the read-back."""
+    lines: list[str] = []
+    if not CORPUS.is_dir():
+        return []
+    files, recognised, seconds = bench_corpus()
+    lines += [
+        "## Classifying the DuckDB CSV corpus (`../shared/corpus/duckdb-csv`)",
+        "",
+        "| files | recognised (csv) | median of 3 runs | files/s |",
+        "| ---: | ---: | ---: | ---: |",
+        f"| {files} | {recognised} | {seconds:.2f} s | {files / seconds:,.0f} |",
+        "",
+        "Each file: its first 64 KiB read and every built-in classifier run.",
+        "",
+    ]
+    both, ours, theirs, neither = corpus_vs_duckdb()
+    lines += [
+        "Against DuckDB's sniffer (`DESCRIBE SELECT * FROM read_csv_auto(file)` succeeds)",
+        "on the same files; many are deliberately broken or fuzzed:",
+        "",
+        "| both recognise | only headwater | only DuckDB | neither |",
+        "| ---: | ---: | ---: | ---: |",
+        f"| {both} | {ours} | {theirs} | {neither} |",
+        "",
+        "Only headwater: mostly ISO-8859-1 files (DuckDB refuses invalid UTF-8) and",
+        "single-column fuzz cases. Only DuckDB: mostly files DuckDB reads as one column",
+        "of whole lines, text above the header (headwater refuses it by name), and rows",
+        "of varying width.",
+        "",
+    ]
+    lines += readback_report(bench_readback(CORPUS))
+    return lines
+
+
+def only_corpus() -> None:
+    """``make bench ONLY=corpus``: measure the corpus section alone and put it in
+    place of the one in docs/benchmarks.md (the rest of the file is kept)."""
+    text = OUT.read_text()
+    start = text.index(CORPUS_HEADING)
+    end = text.find("\n## ", start + 1)
+    now = datetime.now(timezone.utc)
+    stamp = f"Section measured by `make bench ONLY=corpus` on {now:%Y-%m-%d %H:%M} UTC."
+    section = corpus_section()
+    section[1:1] = ["", stamp]
+    OUT.write_text(text[:start] + "\n".join(section) + (text[end:] if end >= 0 else "\n"))
+    print("\n".join(section))
+
+
 def main() -> None:
     lines = [
         "# Benchmarks",
@@ -142,32 +196,7 @@ def main() -> None:
         f"Machine: {machine()}.",
         "",
     ]
-    if CORPUS.is_dir():
-        files, recognised, seconds = bench_corpus()
-        lines += [
-            "## Classifying the DuckDB CSV corpus (`../shared/corpus/duckdb-csv`)",
-            "",
-            "| files | recognised (csv) | median of 3 runs | files/s |",
-            "| ---: | ---: | ---: | ---: |",
-            f"| {files} | {recognised} | {seconds:.2f} s | {files / seconds:,.0f} |",
-            "",
-            "Each file: its first 64 KiB read and every built-in classifier run.",
-            "",
-        ]
-        both, ours, theirs, neither = corpus_vs_duckdb()
-        lines += [
-            "Against DuckDB's sniffer (`DESCRIBE SELECT * FROM read_csv_auto(file)` succeeds)",
-            "on the same files; many are deliberately broken or fuzzed:",
-            "",
-            "| both recognise | only headwater | only DuckDB | neither |",
-            "| ---: | ---: | ---: | ---: |",
-            f"| {both} | {ours} | {theirs} | {neither} |",
-            "",
-            "Only headwater: mostly ISO-8859-1 files (DuckDB refuses invalid UTF-8) and",
-            "single-column fuzz cases. Only DuckDB: mostly files DuckDB reads as one column",
-            "of whole lines, preambles before the header, and rows of varying width.",
-            "",
-        ]
+    lines += corpus_section()
     size, read, seconds = bench_sampling()
     lines += [
         "## Crawl cost does not grow with file size",
@@ -205,4 +234,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--only", "corpus"]:
+        only_corpus()
+    elif sys.argv[1:]:
+        raise SystemExit(f"usage: python -m tests.bench.run [--only corpus] (got {sys.argv[1:]})")
+    else:
+        main()

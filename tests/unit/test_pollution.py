@@ -43,3 +43,13 @@ def test_a_log_most_of_whose_lines_fit_is_a_log_not_a_table_split_by_blanks() ->
     verdict = classify(make_sample("x.log", len(lines), lines))
     assert verdict.classification == UNKNOWN  # not a table split by blanks either
     assert verdict.reason.startswith("not syslog:"), verdict.reason
+
+
+def test_a_rotated_log_that_opens_mid_stack_trace_is_still_a_log() -> None:
+    trace = b"".join(b"\tat org.example.Worker.run(Worker.java:%d)\n" % i for i in range(8))
+    lines = b"".join(
+        b"2015-10-18 18:01:%02d,000 INFO [main] org.example.App: step %d\n" % (i, i)
+        for i in range(40)
+    )
+    verdict = classify(make_sample("app.log.1", len(trace + lines), trace + lines))
+    assert verdict.classification == "log4j", verdict.reason
