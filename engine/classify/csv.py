@@ -391,27 +391,85 @@ def _preview(row: list[str]) -> str:
     return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
+@dataclass(frozen=True)
+class TwoRowHeader:
+    names: list[str]  # each column's group name and its own, joined by a space
+    spoiled: bool  # the second row cannot parse as data (Spark sets it aside)
+
+
+def two_row_header(rows: list[list[str]]) -> TwoRowHeader | None:
+    """A header over two rows: a row of group names (some cells empty, for cells
+    merged to the right, or repeated) above a row of names above typed data.
+
+    A group name carries right over empty cells: ``,Sales,,Returns,`` over
+    ``id,q1,q2,q1,q2`` names ``id, Sales q1, Sales q2, Returns q1, Returns q2``."""
+    if len(rows) < 4:
+        return None
+    top, leaf, data = rows[0], rows[1], rows[2:]
+    if any(infer_value_type(v.strip()) not in (STRING, "null") for v in (*top, *leaf)):
+        return None
+    groups = [v.strip() for v in top if v.strip()]
+    if not groups or (len(groups) == len(top) and len(set(groups)) == len(groups)):
+        return None  # no merged or repeated cells: one header row
+    typed = [
+        i
+        for i in range(len(leaf))
+        if finalize(infer_column_type(row[i] for row in data if i < len(row))) != STRING
+    ]
+    if not typed or any(len(v.strip()) > MAX_HEADER_VALUE for v in (*top, *leaf)):
+        return None
+    names, group = [], ""
+    for i, leaf_name in enumerate(leaf):
+        group = top[i].strip() or (group if i else "")
+        names.append(" ".join(part for part in (group, leaf_name.strip()) if part))
+    if not all(names) or len({n.lower() for n in names}) != len(names):
+        return None  # the joined names must name every column once
+    spoiled = any(leaf[i].strip() for i in typed)  # text in a typed column: malformed
+    return TwoRowHeader(names, spoiled)
+
+
+def _several_tables(rows: list[list[str]]) -> str:
+    """A hint when the rows fall in blocks of different widths: tables one after
+    another in one file."""
+    blocks: list[list[int]] = []
+    for row in rows:
+        if blocks and blocks[-1][0] == len(row):
+            blocks[-1][1] += 1
+        else:
+            blocks.append([len(row), 1])
+    if len(blocks) < 2 or any(count < 2 for _, count in blocks):
+        return ""
+    widths = ", ".join(str(width) for width, _ in blocks)
+    return (
+        f"; the file holds {len(blocks)} tables one after another ({widths} columns): "
+        f"split it into one file per table"
+    )
+
+
 COMMENT_CHARS = "#%"
 
 
-def comment_prefix(text: str) -> str:
-    """The character of comment lines above the header (``# exported by …``), when
-    every line that starts with it is in that leading block: Spark then skips such
-    lines (its ``comment`` option), wherever they are, and no data line is one."""
+def comment_lines(text: str) -> tuple[str, list[str]]:
+    """The character of comment lines above the header (``# exported by …``), and
+    the lines below that block that start with it too (Spark's ``comment`` option
+    skips those as well: the caller checks they are not records)."""
     lines = text.splitlines()
     first = next((line for line in lines if line.strip()), "")
     if first[:1] not in tuple(COMMENT_CHARS):
-        return ""
-    char = first[0]
-    block = True
+        return "", []
+    char, block, later = first[0], True, []
     for line in lines:
         if not line.strip():
             continue
         if block and not line.startswith(char):
             block = False
         elif not block and line.startswith(char):
-            return ""  # a data line starts with it too
-    return "" if block else char
+            later.append(line)
+    return ("", []) if block else (char, later)
+
+
+def _comment_free(text: str, comment: str) -> str:
+    return "".join(line for line in text.splitlines(keepends=True) if not line.startswith(comment))
 
 
 def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
@@ -428,12 +486,18 @@ def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
             name, "no complete line in the sample (a record longer than it)", near=TEXT_NEAR
         )
     text = _complete_lines(text, sample.is_truncated)
-    comment = comment_prefix(text)
+    comment, later = comment_lines(text)
+    complete = not sample.is_truncated
+    sniffed = None
     if comment:
-        text = "".join(
-            line for line in text.splitlines(keepends=True) if not line.startswith(comment)
-        )
-    sniffed = sniff(text, sample.key, delimiters, quote, complete=not sample.is_truncated)
+        sniffed = sniff(_comment_free(text, comment), sample.key, delimiters, quote, complete)
+        if sniffed is not None and any(  # a line below starting with it is a record
+            len(row) == sniffed[0].width
+            for row in _parse("\n".join(later), sniffed[0].delimiter, by_line=True)
+        ):
+            comment, sniffed = "", None
+    if sniffed is None:
+        sniffed = sniff(text, sample.key, delimiters, quote, complete)
     if sniffed is None:
         return no_match(name, "no rows in the sample (blank lines only)", near=TEXT_NEAR)
     dialect, rows = sniffed
@@ -449,7 +513,8 @@ def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
         return no_match(
             name,
             f"rows disagree on the column count (best: {dialect.consistency:.0%} of rows "
-            f"have {dialect.width} columns with delimiter {dialect.delimiter!r})",
+            f"have {dialect.width} columns with delimiter {dialect.delimiter!r})"
+            + _several_tables(rows),
             near=TEXT_NEAR,
         )
     if header == "detect" and (preamble := _preamble(rows, dialect.width)):
@@ -462,13 +527,29 @@ def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
         )
     first = fit_header(rows[0], dialect.width)
     rows = [first, *(row for row in rows[1:] if len(row) == dialect.width)]
+    header_rows = 1
     if header == "detect":
         has_header, why = detect_header(rows[0], rows[1:], whole_file=not sample.is_truncated)
+        if (two := two_row_header(rows)) is not None:
+            if not two.spoiled:
+                return no_match(
+                    name,
+                    f"a header over two rows ({_preview(rows[0])} over {_preview(rows[1])}): "
+                    f"Spark reads one header row and would land the second as data; join "
+                    f"them into one row",
+                    near=TEXT_NEAR,
+                )
+            has_header, header_rows = True, 2
+            why = (
+                "a header over two rows (names joined); Spark reads the second as a "
+                "malformed record, set aside"
+            )
     else:
         has_header, why = header == "present", f"{header} (set by the classifier)"
-    data = rows[1:] if has_header else rows
+    data = rows[header_rows:] if has_header else rows
+    spelled = two.names if header_rows == 2 and two is not None else rows[0]
     names = column_names(
-        list(rules.header_names) or (rows[0] if has_header else None), dialect.width
+        list(rules.header_names) or (spelled if has_header else None), dialect.width
     )
     typed = type_columns(
         names,
@@ -490,7 +571,7 @@ def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
         "encoding": encoding,
     }
     if has_header:
-        properties["skip.header.line.count"] = "1"
+        properties["skip.header.line.count"] = str(header_rows)
     options = {
         "header": str(has_header).lower(),
         "sep": dialect.delimiter,

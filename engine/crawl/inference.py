@@ -297,8 +297,8 @@ def build_table(
                 for v in chosen
                 if v.verdict.options.get("encoding") != encoding
             ]
-        headers = [v.verdict.properties.get("skip.header.line.count") for v in chosen]
-        if kind == "csv" and any(h != "1" for h in headers):
+        headers = {v.verdict.properties.get("skip.header.line.count") for v in chosen}
+        if kind == "csv" and (None in headers or len(headers) > 1):  # files must agree
             properties.pop("skip.header.line.count", None)
             options["header"] = "false"
 
