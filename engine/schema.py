@@ -255,9 +255,13 @@ def finalize(type_: str) -> str:
 
 
 def merge_schemas(schemas: Sequence[Sequence[Column]]) -> tuple[Column, ...]:
-    """Union of columns by name, in first-seen order, types widened."""
+    """Union of columns by name, in first-seen order, types widened. Names match
+    regardless of case, as Spark resolves them (``Id`` in one file, ``id`` in
+    another: one column, spelled as first seen)."""
     merged: dict[str, str] = {}
+    spelled: dict[str, str] = {}
     for schema in schemas:
         for column in schema:
-            merged[column.name] = widen(merged.get(column.name, NULL), column.type)
+            key = spelled.setdefault(column.name.lower(), column.name)
+            merged[key] = widen(merged.get(key, NULL), column.type)
     return tuple(Column(name, finalize(type_)) for name, type_ in merged.items())

@@ -303,7 +303,7 @@ def build_table(
             options["header"] = "false"
 
     skipped += _hide_excluded(layout, kind, options)
-    partition_names = set(layout.partition_keys)
+    partition_names = {key.lower() for key in layout.partition_keys}  # Spark: any case
     properties.update(
         {
             "recordCount": str(record_count),
@@ -316,7 +316,7 @@ def build_table(
     table = Table(
         database=database,
         name=layout.name,
-        columns=tuple(c for c in columns if c.name not in partition_names),
+        columns=tuple(c for c in columns if c.name.lower() not in partition_names),
         location=store.uri(layout.prefix.rstrip("/")),
         # custom grok classifications are log tables too (they carry a regex)
         format=REGEX if "input.regex" in options else table_format(kind),

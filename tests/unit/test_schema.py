@@ -114,3 +114,10 @@ def test_column_inference_equals_widening_value_by_value(values: list[str]) -> N
 def test_a_decimal_inside_a_struct_keeps_its_scale() -> None:
     text = "struct<u:decimal(20,0),v:array<decimal(9,2)>>"
     assert render_type(parse_type(text)) == text
+
+
+def test_names_merge_regardless_of_case_spelled_as_first_seen() -> None:
+    merged = merge_schemas(
+        [[Column("Id", "bigint"), Column("Name", "string")], [Column("id", "double")]]
+    )
+    assert merged == (Column("Id", "double"), Column("Name", "string"))
