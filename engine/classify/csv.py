@@ -527,7 +527,7 @@ def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
         )
     first = fit_header(rows[0], dialect.width)
     rows = [first, *(row for row in rows[1:] if len(row) == dialect.width)]
-    header_rows = 1
+    header_rows, two = 1, None
     if header == "detect":
         has_header, why = detect_header(rows[0], rows[1:], whole_file=not sample.is_truncated)
         if (two := two_row_header(rows)) is not None:
@@ -547,7 +547,7 @@ def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
     else:
         has_header, why = header == "present", f"{header} (set by the classifier)"
     data = rows[header_rows:] if has_header else rows
-    spelled = two.names if header_rows == 2 and two is not None else rows[0]
+    spelled = two.names if header_rows == 2 and two else rows[0]
     names = column_names(
         list(rules.header_names) or (spelled if has_header else None), dialect.width
     )
