@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from catalog.model import Column
 from engine.classify.csvtypes import type_columns
@@ -31,7 +32,13 @@ PROBE_LINES = 20  # a delimiter must occur in the first lines to be tried
 MIN_CONSISTENCY = 0.8
 TEXT_NEAR = 0.6  # a text file CSV refuses: its reason unless a log pattern came nearer
 MAX_HEADER_VALUE = 150
+MAX_BLOCKS = 20  # blocks below a blank line looked at for another table's header
 TEXT_EXTENSIONS = (".csv", ".tsv", ".txt", ".tab", ".psv", ".dat")
+# Reader options of a table read line by line (Spark's CSV reader has neither):
+# the lines above its data in each file (text above the header, the header rows),
+# and "only the first of the tables one after another" (the rest is quarantined).
+SKIP_LINES, FIRST_TABLE = "headwater.skipLines", "headwater.firstTable"
+LINE_ENCODINGS = ("UTF-8", "ASCII", "US-ASCII")  # Spark's text reader decodes UTF-8 only
 _NAME_LIKE = re.compile(r"[^\W\d][\w .\-/()#%]*", re.UNICODE)
 
 
@@ -280,14 +287,7 @@ def detect_header(
         return False, f"a first-row value is longer than {MAX_HEADER_VALUE} characters"
     if len({v.lower() for v in named}) != len(named):
         return False, "first-row values repeat"
-    typed = next(
-        (
-            i
-            for i in range(len(values))
-            if finalize(infer_column_type(row[i] for row in data if i < len(row))) != STRING
-        ),
-        None,
-    )
+    typed = _typed_column(values, data)
     if typed is not None:
         return True, f"first row is all strings while data column {typed + 1} is typed"
     if not all(_NAME_LIKE.fullmatch(v) for v in named) or len(named) < len(values) - 1:
@@ -298,6 +298,18 @@ def detect_header(
     if seen_below:
         return False, "all columns are strings and first-row values recur in the data"
     return True, "all columns are strings; the first row looks like column names"
+
+
+def _typed_column(values: list[str], data: list[list[str]]) -> int | None:
+    """The first column typed in ``data`` (a header's values above it being strings)."""
+    return next(
+        (
+            i
+            for i in range(len(values))
+            if finalize(infer_column_type(row[i] for row in data if i < len(row))) != STRING
+        ),
+        None,
+    )
 
 
 def fit_header(first: list[str], width: int) -> list[str]:
@@ -376,14 +388,29 @@ def csv_classifier(
 
 
 def _preamble(rows: list[list[str]], width: int) -> int:
-    """How many leading rows are text above the table: narrower than a header fitted
-    to the width can be (one field short), in a table of three columns or more."""
+    """How many leading rows are text above the table, in a table of three columns
+    or more: rows narrower than a header fitted to the width can be (one field
+    short), and title rows (a value in the first cell only, as spreadsheets export
+    them) when the row below them is a header."""
     if width < 3:
         return 0
-    lead = 0
-    while lead < len(rows) - 1 and len(rows[lead]) < width - 1:
-        lead += 1
+    lead = narrow = 0
+    while lead < len(rows) - 1:
+        row = rows[lead]
+        if len(row) < width - 1:
+            narrow = lead = lead + 1
+        elif _is_title(row):
+            lead += 1
+        else:
+            break
+    below = rows[lead:]
+    if lead > narrow and not (detect_header(below[0], below[1:])[0] or two_row_header(below)):
+        return narrow
     return lead
+
+
+def _is_title(row: list[str]) -> bool:
+    return bool(row[0].strip()) and not any(cell.strip() for cell in row[1:])
 
 
 def _preview(row: list[str]) -> str:
@@ -394,7 +421,6 @@ def _preview(row: list[str]) -> str:
 @dataclass(frozen=True)
 class TwoRowHeader:
     names: list[str]  # each column's group name and its own, joined by a space
-    spoiled: bool  # the second row cannot parse as data (Spark sets it aside)
 
 
 def two_row_header(rows: list[list[str]]) -> TwoRowHeader | None:
@@ -411,6 +437,8 @@ def two_row_header(rows: list[list[str]]) -> TwoRowHeader | None:
     groups = [v.strip() for v in top if v.strip()]
     if not groups or (len(groups) == len(top) and len(set(groups)) == len(groups)):
         return None  # no merged or repeated cells: one header row
+    if _is_title(top):
+        return None  # no merged or repeated cells: one header row
     typed = [
         i
         for i in range(len(leaf))
@@ -424,8 +452,7 @@ def two_row_header(rows: list[list[str]]) -> TwoRowHeader | None:
         names.append(" ".join(part for part in (group, leaf_name.strip()) if part))
     if not all(names) or len({n.lower() for n in names}) != len(names):
         return None  # the joined names must name every column once
-    spoiled = any(leaf[i].strip() for i in typed)  # text in a typed column: malformed
-    return TwoRowHeader(names, spoiled)
+    return TwoRowHeader(names)
 
 
 def _several_tables(rows: list[list[str]]) -> str:
@@ -444,6 +471,99 @@ def _several_tables(rows: list[list[str]]) -> str:
         f"; the file holds {len(blocks)} tables one after another ({widths} columns): "
         f"split it into one file per table"
     )
+
+
+def _first_table(
+    text: str, key: str, delimiters: tuple[str, ...], quote: str | None, disagree: bool
+) -> tuple[Dialect, list[list[str]], str] | None:
+    """The first of several tables one after another: the first block of lines
+    between blank lines that is a table of its own (two rows or more of one width,
+    two columns or more), when more lines follow it; its rows (with any text above
+    it) and what the file holds, for the reason. Tables of one width are told
+    apart when a later block opens with a header (the first one again, or names
+    above typed rows); otherwise only when the rows ``disagree`` on their width."""
+    lines = text.split("\n")
+    blocks, start = [], None
+    for number, line in enumerate([*lines, ""]):
+        if line.strip() and start is None:
+            start = number
+        elif not line.strip() and start is not None:
+            blocks.append((start, number))
+            start = None
+    for first, end in blocks[: MAX_BLOCKS - 1]:
+        block = "\n".join(lines[first:end]) + "\n"
+        found = sniff(block, key, delimiters, quote, complete=True)
+        if found is None:
+            continue
+        dialect, rows = found
+        if dialect.width > 1 and len(rows) > 1 and dialect.consistency >= MIN_CONSISTENCY:
+            break
+    else:
+        return None
+    rest = "\n".join(lines[end:])
+    if (first, end) == blocks[-1] or dialect.multiline:
+        return None
+    if not disagree and not _opens_a_table(rest, dialect, rows[0]):
+        return None
+    read = partial(
+        _parse,
+        delimiter=dialect.delimiter,
+        quote=dialect.quote,
+        escape=dialect.escape,
+        initial_space=dialect.initial_space,
+        by_line=True,
+    )
+    held = _several_tables(read("\n".join(lines[first:])))
+    what = held.removeprefix("; ").split(":")[0] if held else "the file holds several tables"
+    return dialect, read("\n".join(lines[:end])), what
+
+
+def _opens_a_table(rest: str, dialect: Dialect, header: list[str]) -> bool:
+    """Whether a block below a blank line opens with a header: the first table's
+    again, or string values above a typed column."""
+    same = [v.strip().lower() for v in header]
+    for block in re.split(r"\n\s*\n", rest.strip("\n"))[:MAX_BLOCKS]:
+        rows = _parse(block, dialect.delimiter, dialect.quote, by_line=True)
+        if not rows:
+            continue
+        first = [v.strip() for v in rows[0]]
+        if [v.lower() for v in first] == same:
+            return True
+        if len(rows) < 2 or any(infer_value_type(v) not in (STRING, "null") for v in first):
+            continue
+        typed = _typed_column(first, rows[1:])
+        if typed is not None and typed < len(first) and first[typed]:
+            return True
+    return False
+
+
+def _line_refusal(dialect: Dialect, encoding: str, comment: str) -> str:
+    """Why a table that must be read line by line cannot be: the reason's tail."""
+    if dialect.multiline:
+        return "and values that span lines: Spark cannot skip lines of such a file; remove them"
+    if encoding.upper() not in LINE_ENCODINGS:
+        return (
+            f"in a file encoded {encoding}: Spark skips lines only of UTF-8 files; re-encode "
+            f"it as UTF-8, or remove the lines"
+        )
+    if comment:
+        return "and comment lines: remove the lines above the table"
+    return ""
+
+
+def _physical_lines(text: str, rows: int, dialect: Dialect) -> int:
+    """How many lines of the file hold its first ``rows`` rows (blank lines, and
+    lines of nothing but delimiters, between them included)."""
+    if rows == 0:
+        return 0
+    empty = " \t\r" + dialect.delimiter + dialect.quote
+    seen = 0
+    for number, line in enumerate(text.split("\n"), 1):
+        if line.strip(empty):
+            seen += 1
+            if seen == rows:
+                return number
+    return rows
 
 
 COMMENT_CHARS = "#%"
@@ -509,41 +629,33 @@ def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
     )
     if dialect.width < 2 and not single_ok:
         return no_match(name, "a single column (not allowed for this file)", near=TEXT_NEAR)
+    first_table = ""
     if dialect.consistency < MIN_CONSISTENCY:
-        return no_match(
-            name,
-            f"rows disagree on the column count (best: {dialect.consistency:.0%} of rows "
-            f"have {dialect.width} columns with delimiter {dialect.delimiter!r})"
-            + _several_tables(rows),
-            near=TEXT_NEAR,
-        )
-    if header == "detect" and (preamble := _preamble(rows, dialect.width)):
-        return no_match(
-            name,
-            f"{preamble} line(s) of text above the first row of {dialect.width} columns "
-            f"(starting {_preview(rows[0])}): Spark would read them as records; remove "
-            f"them, or start each with '#' (comment lines are skipped)",
-            near=TEXT_NEAR,
-        )
+        found = _first_table(text, sample.key, delimiters, quote, disagree=True)
+        if found is None:
+            return no_match(
+                name,
+                f"rows disagree on the column count (best: {dialect.consistency:.0%} of rows "
+                f"have {dialect.width} columns with delimiter {dialect.delimiter!r})"
+                + _several_tables(rows),
+                near=TEXT_NEAR,
+            )
+        dialect, rows, first_table = found
+    elif header == "detect" and (
+        found := _first_table(text, sample.key, delimiters, quote, disagree=False)
+    ):
+        dialect, rows, first_table = found
+    preamble = _preamble(rows, dialect.width) if header == "detect" else 0
+    starting = _preview(rows[0])
+    if preamble:
+        rows = rows[preamble:]
     first = fit_header(rows[0], dialect.width)
     rows = [first, *(row for row in rows[1:] if len(row) == dialect.width)]
     header_rows, two = 1, None
     if header == "detect":
         has_header, why = detect_header(rows[0], rows[1:], whole_file=not sample.is_truncated)
         if (two := two_row_header(rows)) is not None:
-            if not two.spoiled:
-                return no_match(
-                    name,
-                    f"a header over two rows ({_preview(rows[0])} over {_preview(rows[1])}): "
-                    f"Spark reads one header row and would land the second as data; join "
-                    f"them into one row",
-                    near=TEXT_NEAR,
-                )
-            has_header, header_rows = True, 2
-            why = (
-                "a header over two rows (names joined); Spark reads the second as a "
-                "malformed record, set aside"
-            )
+            has_header, header_rows, why = True, 2, "a header over two rows (names joined)"
     else:
         has_header, why = header == "present", f"{header} (set by the classifier)"
     data = rows[header_rows:] if has_header else rows
@@ -570,7 +682,25 @@ def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
         "averageRecordSize": str(record_bytes),
         "encoding": encoding,
     }
-    if has_header:
+    above = preamble + (header_rows if has_header else 0)
+    by_line = bool(preamble or first_table) or header_rows > 1
+    if by_line:
+        refusal = _line_refusal(dialect, encoding, comment)
+        if refusal:
+            what = (
+                f"{preamble} line(s) of text above the first row of {dialect.width} columns "
+                f"(starting {starting})"
+                if preamble
+                else first_table or f"a header over {header_rows} rows"
+            )
+            return no_match(name, f"{what}, {refusal}", near=TEXT_NEAR)
+        skip = _physical_lines(text, above, dialect)
+        properties["skip.header.line.count"] = str(skip)
+        if preamble:
+            why = f"{preamble} line(s) of text above it, skipped; {why}"
+        if first_table:
+            why = f"{why}; {first_table}: only the first is read, the rest quarantined"
+    elif has_header:
         properties["skip.header.line.count"] = str(header_rows)
     options = {
         "header": str(has_header).lower(),
@@ -581,6 +711,8 @@ def _classify_csv(sample: Sample, name: str, rules: CsvRules) -> Classification:
         "multiLine": str(dialect.multiline).lower(),
         **({"ignoreLeadingWhiteSpace": "true"} if dialect.initial_space else {}),
         **({"comment": comment} if comment else {}),
+        **({SKIP_LINES: properties["skip.header.line.count"]} if by_line else {}),
+        **({FIRST_TABLE: "true"} if first_table else {}),
         "mode": "PERMISSIVE",
         **typed.options,
     }

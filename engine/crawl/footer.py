@@ -103,7 +103,7 @@ def _read_footer(
     try:
         columns = tuple(
             Column(
-                f.name.lower(),
+                f.name,
                 hive_type(
                     f.type,
                     "timestamp" if f.name in zoned else NTZ,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from catalog.ddl import REGEX
 from catalog.model import Column, Partition, Table
+from engine.classify.csv import FIRST_TABLE, SKIP_LINES
 from engine.classify.grok import LOG_CLASSIFICATIONS
 from engine.classify.model import (
     LONG_RECORD_BYTES,
@@ -254,6 +255,38 @@ def _hide_excluded(layout: TableLayout, kind: str, options: dict[str, str]) -> l
     ]
 
 
+def _agree_on_lines_above(
+    table: str, chosen: list[FileVerdict], properties: dict[str, str], options: dict[str, str]
+) -> list[Skipped]:
+    """One reading of the lines above the data for all of a CSV table's files.
+
+    Files with headers of one row must all have one (else no header is skipped).
+    Files read line by line (text above the header, a header over two rows, several
+    tables) skip the most common count of lines; a file with another count is named
+    (its first rows would read wrong). One file holding several tables makes the
+    table read only the first table of each file (the rest is quarantined)."""
+    counts = Counter(v.verdict.properties.get("skip.header.line.count") for v in chosen)
+    if any(v.verdict.options.get(FIRST_TABLE) for v in chosen):
+        options[FIRST_TABLE] = "true"
+    if not any(v.verdict.options.get(SKIP_LINES) for v in chosen):
+        if None in counts or len(counts) > 1:  # files must agree
+            properties.pop("skip.header.line.count", None)
+            options["header"] = "false"
+        return []
+    count = max(counts, key=lambda c: (counts[c], c is not None))
+    properties["skip.header.line.count"] = options[SKIP_LINES] = count or "0"
+    options["header"] = str(count is not None).lower()
+    return [
+        Skipped(
+            v.obj.key,
+            f"{seen or 0} line(s) above its data where table {table} skips {count or 0} "
+            f"in each file: its first rows will read wrong; give the files one layout",
+        )
+        for v in chosen
+        if (seen := v.verdict.properties.get("skip.header.line.count")) != count
+    ]
+
+
 def build_table(
     store: ObjectStore,
     layout: TableLayout,
@@ -297,10 +330,8 @@ def build_table(
                 for v in chosen
                 if v.verdict.options.get("encoding") != encoding
             ]
-        headers = {v.verdict.properties.get("skip.header.line.count") for v in chosen}
-        if kind == "csv" and (None in headers or len(headers) > 1):  # files must agree
-            properties.pop("skip.header.line.count", None)
-            options["header"] = "false"
+        if kind == "csv":
+            skipped += _agree_on_lines_above(layout.name, chosen, properties, options)
 
     skipped += _hide_excluded(layout, kind, options)
     partition_names = {key.lower() for key in layout.partition_keys}  # Spark: any case

@@ -288,11 +288,14 @@ class JobContext:
         return batch
 
     def _with_source_file(self, batch: SourceBatch) -> Any:
-        if batch.df is not None and batch.files and self.args.get("lineage", "true") != "false":
-            from engine.spark.transforms import with_source_file
+        if batch.df is None or not batch.files:
+            return batch.df
+        from engine.spark.lake import LINE_FILE
+        from engine.spark.transforms import with_source_file
 
+        if self.args.get("lineage", "true") != "false":
             return with_source_file(batch.df)
-        return batch.df
+        return batch.df.drop(LINE_FILE)
 
     def _requarantine(self, source: SourceSpec, context: str) -> None:
         """The malformed records of the files a dead run committed: set aside again (an

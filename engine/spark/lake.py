@@ -20,10 +20,12 @@ from pyspark.errors import AnalysisException, PySparkException
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as sf
 from pyspark.sql import types as st
+from pyspark.sql.window import Window
 
 from catalog.ddl import REGEX, quote_name
 from catalog.errors import TableNotFoundError
 from catalog.model import Table
+from engine.classify.csv import FIRST_TABLE, SKIP_LINES
 from engine.classify.grok import EPOCH, ISO, TIMESTAMP_FORMAT
 from engine.connections import Connection
 from engine.errors import HeadwaterError, JobError, SourceNotFoundError
@@ -105,6 +107,17 @@ def read_files(
     if fmt == REGEX:
         assert schema is not None, "a log table's columns come from the catalog"
         return read_log_files(
+            spark,
+            files,
+            base_path=base_path,
+            options=options,
+            schema=schema,
+            quarantine=quarantine,
+            partition_columns=partition_columns,
+        )
+    if fmt == "csv" and (options.get(SKIP_LINES) or options.get(FIRST_TABLE)):
+        assert schema is not None, "a table read line by line has its columns in the catalog"
+        return read_csv_lines(
             spark,
             files,
             base_path=base_path,
@@ -203,6 +216,80 @@ def read_log_files(
     )
 
 
+LATER_TABLE = (
+    "a line below the first table of a file holding several tables one after another "
+    "(only the first is read): split the file into one file per table"
+)
+LINE_FILE = "_line_file"  # the file of a line read by read_csv_lines (its lineage)
+# Reader options that are headwater's, or that do not apply to one line (from_csv).
+_NOT_FROM_CSV = ("header", "multiLine", "encoding", "comment", "pathGlobFilter", "basePath")
+
+
+def read_csv_lines(
+    spark: SparkSession,
+    files: list[str],
+    *,
+    base_path: str,
+    options: dict[str, str],
+    schema: st.StructType,
+    quarantine: bool,
+    partition_columns: tuple[str, ...] = (),
+) -> DataFrame:
+    """A CSV table whose files have lines above their data (text above the header,
+    a header over two rows: ``headwater.skipLines`` in all), or several tables one
+    after another of which the first is read (``headwater.firstTable``).
+
+    Spark's CSV reader can skip one header line only, so the files are read as
+    lines, numbered per file (by the split they lie in, then their place in it),
+    and each line left is parsed with ``from_csv`` and the table's options: records
+    are lines (the crawler refuses such files when a value spans lines). Blank lines
+    are skipped, as Spark's CSV reader does. With ``firstTable`` the first blank
+    line below the data ends the table; the lines after it are quarantined with
+    their reason (dropped when not quarantining). The file of each line is kept in
+    ``_line_file``: the numbering moves rows between tasks, past the reader's
+    ``_metadata``."""
+    skip = int(options.get(SKIP_LINES) or options.get("header", "false").lower() == "true")
+    lines = spark.read.option("basePath", base_path).text([_escape_glob(f) for f in files])
+    lines = lines.select(
+        "*",
+        sf.col("_metadata.file_path").alias(LINE_FILE),
+        sf.col("_metadata.file_block_start").alias("_start"),
+        sf.monotonically_increasing_id().alias("_id"),
+    )
+    in_file = Window.partitionBy(LINE_FILE)
+    lines = lines.withColumn("_n", sf.row_number().over(in_file.orderBy("_start", "_id")))
+    blank = sf.trim(sf.col("value")) == ""
+    below = sf.col("_n") > skip
+    later = sf.lit(False)
+    if options.get(FIRST_TABLE) == "true":
+        first = sf.min(sf.when(below & ~blank, sf.col("_n")))
+        lines = lines.withColumn("_data", first.over(in_file))
+        ends = sf.min(sf.when(blank & (sf.col("_n") > sf.col("_data")), sf.col("_n")))
+        lines = lines.withColumn("_end", ends.over(in_file))
+        later = sf.coalesce(sf.col("_n") > sf.col("_end"), sf.lit(False))
+    kept = lines.where(below & ~blank & (sf.lit(quarantine) | ~later))
+    data = [f for f in schema.fields if f.name not in (*partition_columns, CORRUPT)]
+    fields = [*data, st.StructField(CORRUPT, st.StringType())] if quarantine else data
+    ddl = ", ".join(f"{quote_name(f.name)} {f.dataType.simpleString()}" for f in fields)
+    parse = {k: v for k, v in options.items() if k not in _NOT_FROM_CSV and "." not in k}
+    if quarantine:
+        parse |= {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
+    record = sf.from_csv(sf.col("value"), ddl, parse).alias("_record")
+    parted = [sf.col(quote_name(c)) for c in partition_columns if c in lines.columns]
+    df = kept.select(record, *parted, LINE_FILE, later.alias("_later"), "value")
+    values = [sf.col("_record").getField(f.name).alias(f.name) for f in data]
+    if not quarantine:
+        return df.select(*values, *parted, LINE_FILE)
+    corrupt = sf.when(sf.col("_later"), sf.col("value")).otherwise(
+        sf.col("_record").getField(CORRUPT)
+    )
+    reason = sf.when(sf.col("_later"), sf.lit(LATER_TABLE))
+    df = df.select(
+        *values, *parted, LINE_FILE, corrupt.alias(CORRUPT), reason.alias(MALFORMED_REASON)
+    )
+    return flag_malformed_records(df, "csv", options, (*partition_columns, LINE_FILE))
+
+
 def log_timestamp(text: Column, stamp_format: str) -> Column:
     """A log's timestamp text as a timestamp (null when it does not parse)."""
     if stamp_format == ISO:
@@ -225,7 +312,9 @@ def flag_malformed_records(
       (its fields less one) is taken for such a row.
 
     The record's text is rebuilt from its fields; the reason says which it was."""
-    fields = [f for f in df.schema.fields if f.name not in (CORRUPT, *partition_columns)]
+    fields = [
+        f for f in df.schema.fields if f.name not in (CORRUPT, MALFORMED_REASON, *partition_columns)
+    ]
     texts = [f.name for f in fields if isinstance(f.dataType, st.StringType)]
     if not texts:
         return df
@@ -267,7 +356,9 @@ def flag_malformed_records(
     return df.withColumns(
         {
             CORRUPT: sf.when(suspect, record).otherwise(sf.col(CORRUPT)),
-            MALFORMED_REASON: sf.when(suspect, why),
+            MALFORMED_REASON: sf.when(suspect, why).otherwise(
+                sf.col(MALFORMED_REASON) if MALFORMED_REASON in df.columns else sf.lit(None)
+            ),
         }
     )
 

@@ -11,6 +11,7 @@ from pyspark.sql import functions as sf
 from catalog.ddl import quote_name
 from engine.errors import JobError
 from engine.ingest.spec import ChoiceSpec, ColumnMapping
+from engine.spark.lake import LINE_FILE
 
 INGESTED_AT, RUN_ID, SOURCE_FILE = "_ingested_at", "_run_id", "_source_file"
 LINEAGE = (INGESTED_AT, RUN_ID, SOURCE_FILE)
@@ -83,7 +84,10 @@ def _suffix(type_: str) -> str:
 
 def with_source_file(df: DataFrame) -> DataFrame:
     """``_source_file``: taken right after a file read, while the reader's hidden
-    ``_metadata`` column is still reachable; mappings pass it through."""
+    ``_metadata`` column is still reachable (or from a line read's own column);
+    mappings pass it through."""
+    if LINE_FILE in df.columns:
+        return df.withColumnRenamed(LINE_FILE, SOURCE_FILE)
     return df.withColumn(SOURCE_FILE, sf.col("_metadata.file_path"))
 
 

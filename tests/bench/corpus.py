@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from catalog.ddl import quote_name
+from catalog.model import Table
 from engine.classify.model import SAMPLE_BYTES
 from engine.classify.registry import classify, make_sample
 
@@ -33,17 +34,26 @@ class Readback:
 
 
 def _spark_counts(spark: Any, path: Path, verdict: Any) -> tuple[int, int, int]:
-    """Rows, malformed rows and columns Spark reads with the crawler's options."""
-    names = [quote_name(c.name) for c in verdict.columns]
-    ddl = ", ".join(f"{n} {c.type}" for n, c in zip(names, verdict.columns, strict=True))
-    options = {**verdict.options, "mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
-    df = spark.read.format("csv").options(**options).schema(f"{ddl}, {CORRUPT} string")
-    every = ", ".join(f"cast({n} as string)" for n in names)  # parse whole records
-    row = (
-        df.load(str(path))
-        .selectExpr("count(1)", f"count({CORRUPT})", f"max(length(concat_ws('|', {every})))")
-        .first()
+    """Rows, malformed rows and columns the ingest's reader reads with the crawler's
+    options (lines above the data skipped, later tables set aside, as it does)."""
+    from engine.spark import lake
+
+    table = Table("bench", "corpus", verdict.columns, path.parent.as_uri(), "csv")
+    df = lake.read_files(
+        spark,
+        "csv",
+        [path.as_uri()],
+        base_path=path.parent.as_uri(),
+        options=dict(verdict.options),
+        schema=lake.spark_schema(table),
+        quarantine=True,
     )
+    names = [quote_name(c.name) for c in verdict.columns]
+    every = ", ".join(f"cast({n} as string)" for n in names)  # parse whole records
+    spark.conf.set(lake.CSV_PRUNING, "false")
+    row = df.selectExpr(
+        "count(1)", f"count({CORRUPT})", f"max(length(concat_ws('|', {every})))"
+    ).first()
     return int(row[0]), int(row[1]), len(names)
 
 

@@ -201,3 +201,23 @@ def test_one_schema_per_include_path_combines_folders_of_one_format(tmp_path: Pa
     assert tables(single=True) == [
         ("landing", ("partition_0",), ("order_id", "amount", "name", "city")),
     ]
+
+
+def test_files_of_a_table_skip_the_same_lines_above_their_data(tmp_path: Path) -> None:
+    """The most common count of lines above the data is the table's; a file with
+    another is named, and one file of several tables makes the table read firsts."""
+    store = LocalStore(tmp_path, "landing")
+    body = b"id,name,amount\n1,a,2.5\n2,b,3.5\n3,c,4.5\n"
+    store.put("r/1.csv", b"Sales report\nby the shop\n" + body)
+    store.put("r/2.csv", b"Sales report\nby the shop\n" + body + b"\nid,name,amount\n4,d,5.5\n")
+    store.put("r/3.csv", b"Sales report\n" + body)
+    layouts, _ = group_tables(list(store.list()), "", "landing")
+    decided = decide_tables(store, layouts[0], sample_layout(store, layouts[0], 5), combine=True)
+    table, _, skipped = build_table(store, *decided[0], "landing", "t")
+    assert table.options["headwater.skipLines"] == "3"
+    assert table.parameters["skip.header.line.count"] == "3"
+    assert table.options["headwater.firstTable"] == "true"
+    assert table.options["header"] == "true"
+    (odd,) = skipped
+    assert odd.key == "r/3.csv"
+    assert odd.reason.startswith("2 line(s) above its data where table r skips 3 in each file")

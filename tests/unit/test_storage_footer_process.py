@@ -51,7 +51,7 @@ def test_parquet_footer_gives_columns_and_rows(tmp_path: Path) -> None:
     columns, rows = read_parquet_footer(store, "t.parquet", store.size("t.parquet"))
     assert rows == 3
     assert [(c.name, c.type) for c in columns] == [
-        ("id", "bigint"),
+        ("ID", "bigint"),  # spelled as in the file
         ("when", "timestamp_ntz"),  # what Spark reads a naive Parquet timestamp as
         ("zoned", "timestamp"),
         ("day", "date"),
