@@ -182,6 +182,9 @@ class CrawlerDefinition(_Strict):
     # Glue's "create a single schema for each S3 path": the include path is one table
     # whenever its files share a format and compression, whatever the columns.
     single_schema: bool = False
+    # Decode the first rows of each sampled Parquet/ORC file (corrupt data behind a
+    # valid footer is then skipped, named, at the crawl instead of failing queries).
+    check_data: bool = False
 
     def crawl_targets(
         self, classifiers: tuple[Classifier, ...] = ()
@@ -215,6 +218,7 @@ class CrawlerDefinition(_Strict):
                     recrawl_behavior=self.recrawl_policy,
                     single_schema=self.single_schema,
                     allow_empty=target.allow_empty,
+                    check_data=self.check_data,
                 )
             )
         return targets

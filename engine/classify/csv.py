@@ -32,6 +32,7 @@ PROBE_LINES = 20  # a delimiter must occur in the first lines to be tried
 MIN_CONSISTENCY = 0.8
 TEXT_NEAR = 0.6  # a text file CSV refuses: its reason unless a log pattern came nearer
 MAX_HEADER_VALUE = 150
+_BLANK_LINE = re.compile(r"\n[ \t\r]*+\n")
 MAX_BLOCKS = 20  # blocks below a blank line looked at for another table's header
 TEXT_EXTENSIONS = (".csv", ".tsv", ".txt", ".tab", ".psv", ".dat")
 # Reader options of a table read line by line (Spark's CSV reader has neither):
@@ -482,6 +483,8 @@ def _first_table(
     it) and what the file holds, for the reason. Tables of one width are told
     apart when a later block opens with a header (the first one again, or names
     above typed rows); otherwise only when the rows ``disagree`` on their width."""
+    if not _BLANK_LINE.search(text.strip()):
+        return None  # no blank line between lines of text: one table
     lines = text.split("\n")
     blocks, start = [], None
     for number, line in enumerate([*lines, ""]):
@@ -490,7 +493,7 @@ def _first_table(
         elif not line.strip() and start is not None:
             blocks.append((start, number))
             start = None
-    for first, end in blocks[: MAX_BLOCKS - 1]:
+    for first, end in blocks[:-1][:MAX_BLOCKS]:  # the last block has no table below it
         block = "\n".join(lines[first:end]) + "\n"
         found = sniff(block, key, delimiters, quote, complete=True)
         if found is None:
@@ -501,7 +504,7 @@ def _first_table(
     else:
         return None
     rest = "\n".join(lines[end:])
-    if (first, end) == blocks[-1] or dialect.multiline:
+    if dialect.multiline:
         return None
     if not disagree and not _opens_a_table(rest, dialect, rows[0]):
         return None

@@ -47,6 +47,11 @@ def crawl(
     allow_empty: bool = typer.Option(
         False, "--allow-empty", help="Succeed when the path holds no file (paths only)."
     ),
+    check_data: bool = typer.Option(
+        False,
+        "--check-data",
+        help="Decode the first rows of each sampled Parquet/ORC file (paths only).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Crawl files into catalog tables (with partitions).
@@ -72,6 +77,7 @@ def crawl(
                 recrawl_behavior=recrawl,
                 single_schema=single_schema,
                 allow_empty=allow_empty,
+                check_data=check_data,
             )
         ]
     else:

@@ -27,6 +27,7 @@ from engine.crawl.exclude import glob_to_regex
 from engine.crawl.inference import (
     FileMapper,
     build_table,
+    check_sampled_data,
     decide_tables,
     map_in_process,
     sample_layout,
@@ -79,6 +80,7 @@ class CrawlTarget:
     # Glue's "create a single schema for each S3 path" (CombineCompatibleSchemas)
     single_schema: bool = False
     allow_empty: bool = False  # a path without files is an error unless this is set
+    check_data: bool = False  # decode the first rows of sampled Parquet/ORC files
 
     @property
     def where(self) -> str:
@@ -103,6 +105,7 @@ class CrawlTarget:
         recrawl_behavior: str = CRAWL_EVERYTHING,
         single_schema: bool = False,
         allow_empty: bool = False,
+        check_data: bool = False,
     ) -> CrawlTarget:
         """``s3://bucket/prefix``, ``s3a://…`` or ``bucket/prefix``."""
         text = path.split("://", 1)[1] if "://" in path else path
@@ -128,6 +131,7 @@ class CrawlTarget:
             recrawl_behavior=recrawl_behavior,
             single_schema=single_schema,
             allow_empty=allow_empty,
+            check_data=check_data,
         )
 
 
@@ -217,6 +221,8 @@ def plan_crawl(
         jobs = len(sampling_jobs(layout, target.sample_size))
         mapper = file_mapper if file_mapper and jobs >= distribute_from else map_in_process
         sampling = sample_layout(store, layout, target.sample_size, classifiers, mapper)
+        if target.check_data:
+            check_sampled_data(store, sampling)
         decided = decide_tables(store, layout, sampling, classifiers, target.single_schema)
         plan.skipped.extend(sampling.skipped)
         sampled += sampling.files_sampled

@@ -1,4 +1,5 @@
-"""Parquet and ORC schemas from footers read by byte range: no data pages are fetched."""
+"""Parquet and ORC schemas from footers read by byte range: no data pages are fetched
+(unless the crawler's ``check_data`` asks for the first rows of each sampled file)."""
 
 from __future__ import annotations
 
@@ -164,3 +165,32 @@ def read_orc_footer(store: ObjectStore, key: str, size: int) -> Footer:
         return orc_file.schema, orc_file.nrows, {f.name for f in orc_file.schema}
 
     return _read_footer(store, key, size, "ORC", read)
+
+
+FIRST_ROWS = 1024  # rows decoded by check_first_rows: the first pages of each column
+
+
+def check_first_rows(store: ObjectStore, key: str, size: int, kind: str) -> None:
+    """Decode the first rows of a Parquet file (the first page of each column of its
+    first row group) or an ORC file (its first stripe): a CrawlError naming the file
+    when the data behind a valid footer is corrupt (the crawler's ``check_data``)."""
+    import pyarrow.orc as orc
+
+    source = pa.PythonFile(_RangeFile(store, key, size), mode="r")
+    try:
+        if kind == "parquet":
+            parquet = pq.ParquetFile(source, pre_buffer=False)
+            if parquet.metadata.num_row_groups:
+                next(parquet.iter_batches(batch_size=FIRST_ROWS, row_groups=[0]), None)
+        elif kind == "orc":
+            orc_file = orc.ORCFile(source)
+            if orc_file.nstripes:
+                orc_file.read_stripe(0)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        where = "row group" if kind == "parquet" else "stripe"
+        raise CrawlError(
+            f"{store.uri(key)}: its footer reads but its first {where} does not ({exc}): "
+            f"queries of its table would fail on it",
+            hint="replace the file with a good copy, or remove it from the table's folder",
+            path=store.uri(key),
+        ) from exc

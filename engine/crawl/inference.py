@@ -30,7 +30,7 @@ from engine.classify.registry import (
     compression_of,
     make_sample,
 )
-from engine.crawl.footer import read_orc_footer, read_parquet_footer
+from engine.crawl.footer import check_first_rows, read_orc_footer, read_parquet_footer
 from engine.crawl.grouping import Signature, cluster
 from engine.crawl.layout import Skipped, TableLayout, split_by_child, split_by_file
 from engine.errors import HeadwaterError
@@ -163,6 +163,26 @@ def examine_file(
         return Outcome(found, None, counting.bytes_read)
     except HeadwaterError as exc:
         return Outcome(None, Skipped(obj.key, str(exc)), counting.bytes_read)
+
+
+def check_sampled_data(store: ObjectStore, sampling: Sampling) -> None:
+    """The crawler's ``check_data``: decode the first rows of each sampled Parquet
+    and ORC file; a file whose data is corrupt behind a valid footer is skipped,
+    named, instead of failing the table's queries later."""
+    kept = []
+    for found in sampling.verdicts:
+        kind = found.verdict.classification
+        if kind in FOOTER_READERS:
+            counting = CountingStore(store)
+            try:
+                check_first_rows(counting, found.obj.key, found.obj.size, kind)
+            except HeadwaterError as exc:
+                sampling.skipped.append(Skipped(found.obj.key, str(exc)))
+                continue
+            finally:
+                sampling.bytes_read += counting.bytes_read
+        kept.append(found)
+    sampling.verdicts[:] = kept
 
 
 def sampling_jobs(layout: TableLayout, per_folder: int) -> list[Job]:

@@ -38,12 +38,13 @@ def _spark_counts(spark: Any, path: Path, verdict: Any) -> tuple[int, int, int]:
     options (lines above the data skipped, later tables set aside, as it does)."""
     from engine.spark import lake
 
-    table = Table("bench", "corpus", verdict.columns, path.parent.as_uri(), "csv")
+    folder = f"file://{path.parent}"  # a Hadoop path: not percent-encoded
+    table = Table("bench", "corpus", verdict.columns, folder, "csv")
     df = lake.read_files(
         spark,
         "csv",
-        [path.as_uri()],
-        base_path=path.parent.as_uri(),
+        [f"file://{path}"],
+        base_path=folder,
         options=dict(verdict.options),
         schema=lake.spark_schema(table),
         quarantine=True,

@@ -221,3 +221,34 @@ def test_files_of_a_table_skip_the_same_lines_above_their_data(tmp_path: Path) -
     (odd,) = skipped
     assert odd.key == "r/3.csv"
     assert odd.reason.startswith("2 line(s) above its data where table r skips 3 in each file")
+
+
+def test_check_data_skips_a_file_whose_data_is_corrupt_behind_a_valid_footer(
+    tmp_path: Path,
+) -> None:
+    import pyarrow.orc as orc
+
+    from engine.crawl.inference import check_sampled_data
+
+    store = LocalStore(tmp_path, "landing")
+    table = pa.table({"id": list(range(1000)), "name": [f"n{i}" for i in range(1000)]})
+    for name in ("good", "bad"):
+        pq.write_table(table, tmp_path / f"{name}.parquet")
+        store.put(f"p/{name}.parquet", (tmp_path / f"{name}.parquet").read_bytes())
+        orc.write_table(table, tmp_path / f"{name}.orc")
+        store.put(f"o/{name}.orc", (tmp_path / f"{name}.orc").read_bytes())
+    for key, at in (("p/bad.parquet", 4), ("o/bad.orc", 3)):  # the first page / stripe
+        data = bytearray(store.read(key))
+        data[at : at + 64] = b"\xff" * 64
+        store.put(key, bytes(data))
+    layouts, _ = group_tables(list(store.list()), "", "landing")
+    for layout in layouts:
+        sampling = sample_layout(store, layout, per_folder=5)
+        assert len(sampling.verdicts) == 2  # both footers read
+        check_sampled_data(store, sampling)
+        extension = {"p/": "parquet", "o/": "orc"}[layout.prefix]
+        assert [v.obj.key for v in sampling.verdicts] == [f"{layout.prefix}good.{extension}"]
+        (skip,) = sampling.skipped
+        assert skip.key == f"{layout.prefix}bad.{extension}"
+        assert "its footer reads but its first" in skip.reason
+        assert "queries of its table would fail on it" in skip.reason
