@@ -28,10 +28,12 @@ def _run(name: str, action: str, continuous: bool = False, master: str | None = 
     from engine.state.store import open_run_store
 
     settings = STATE.settings
+    store = open_run_store(settings)
     task, definition = replication_run(name, action, continuous)
-    record = run_job(
-        settings, open_run_store(settings), task.job_name, definition, {}, master=master
-    )
+    if continuous:
+        record = _supervise(name, action, master)
+    else:
+        record = run_job(settings, store, task.job_name, definition, {}, master=master)
     say(
         f"run {record.run_id}: {record.state} · changes read {record.rows_read} · full-load "
         f"rows {record.rows_written} · log {record.log_path}"
@@ -43,6 +45,56 @@ def _run(name: str, action: str, continuous: bool = False, master: str | None = 
             + (f": {record.error}" if record.error else ""),
             hint=f"its log: {record.log_path}; headwater replicate status {name}",
         )
+
+
+def _supervise(name: str, action: str, master: str | None) -> Any:
+    """Run a continuous task and keep it going: when its driver dies (killed, its JVM
+    lost, an error it could not wait out) it is started again (``resume``) after a
+    back-off, unless it stopped on request or on a fatal error (docs/replication.md).
+    The run-state database may itself be down for a while: that is waited out too."""
+    import time
+
+    from engine.ingest.runner import run_job
+    from engine.replicate.definitions import replication_run
+    from engine.replicate.supervise import FAILED, STOPPED, Health, backoff
+    from engine.state.store import open_run_store
+
+    settings = STATE.settings
+    store = open_run_store(settings)
+    task, definition = replication_run(name, action, True)
+    Health(store, task).running()  # supervised from now on (a stop ends that)
+    limit = task.definition.recoverable_error_count
+    record, restarts = None, 0
+    while True:
+        try:
+            record = run_job(settings, store, task.job_name, definition, {}, master=master)
+            if record.state in (RunState.SUCCEEDED, RunState.STOPPED):
+                return record
+            ended = f"run {record.run_id} ended {record.state} ({record.error})"
+        except HeadwaterError as exc:
+            if not exc.transient:
+                raise
+            ended = f"the run could not be started or followed ({exc.message})"
+        restarts += 1
+        try:
+            health = Health(store, task)
+            if health.record.state in (FAILED, STOPPED) or 0 <= limit < restarts:
+                break
+            health.restarted(ended)
+        except HeadwaterError as exc:
+            if not exc.transient:
+                raise
+        pause = backoff(
+            restarts,
+            task.definition.recoverable_error_interval_seconds,
+            task.definition.recoverable_error_throttling_max_seconds,
+        )
+        say(f"task {name}: {ended}; starting it again in {pause:.0f} s (restart {restarts})")
+        time.sleep(pause)
+        task, definition = replication_run(name, "resume", True)
+    if record is None:
+        raise JobError(f"replication task {name}: no run could be started ({ended})")
+    return record
 
 
 @app.command("start")
@@ -94,10 +146,13 @@ def stop(name: str = TASK) -> None:
     """
     from engine.ingest.runner import stop_runs
     from engine.replicate.definitions import replication_task
+    from engine.replicate.supervise import Health
     from engine.state.store import open_run_store
 
     task = replication_task(name)
-    stopped = stop_runs(open_run_store(STATE.settings), task.job_name, whole_group=False)
+    store = open_run_store(STATE.settings)
+    Health(store, task).ended(None, stopping=True)  # its supervisor starts no new run
+    stopped = stop_runs(store, task.job_name, whole_group=False)
     say(f"stopped: {', '.join(stopped)}" if stopped else f"task {name}: no run is going")
 
 
@@ -120,20 +175,33 @@ def status(
     tables = store.table_stats(name)
     batches = store.batches(name)
     runs = store.job_runs(task.job_name, 1)
+    health = store.task_health(name)
     summary: dict[str, Any] = {
         "task": name,
         "migration_type": task.definition.migration_type,
         "last_run": runs[0].state if runs else "never run",
-        "batches": max(0, len(batches) - 1),
+        "batches": batches[-1].seq if batches else 0,
         "last_batch_position": batches[-1].end_position if batches else "",
         "pending_batch": bool(batches and batches[-1].status != BatchStatus.COMMITTED),
     }
+    if health is not None:
+        summary.update(
+            health=health.state,
+            retries=health.retries,
+            restarts=health.restarts,
+            failing_since=health.failing_since,
+            last_error=health.last_error,
+            last_error_at=health.last_error_at,
+            heartbeat_at=health.heartbeat_at,
+        )
     if task.definition.has_cdc and batches:
         source = PostgresSource(task.connection)
         try:
             position = source.slot_position(task.slot)
             summary["slot_position"] = "" if position is None else format_lsn(position)
+            summary["source_position"] = format_lsn(source.current_lsn())
             summary["lag_bytes"] = source.lag_bytes(task.slot)
+            summary["retained_wal_bytes"] = source.retained_wal_bytes(task.slot)
         except HeadwaterError as exc:
             summary["slot_position"] = f"unknown ({exc.message})"
         finally:
@@ -155,6 +223,7 @@ def status(
                 "truncates": t.truncates,
                 "last position": t.last_position,
                 "last commit": t.last_commit_at,
+                "latency s": _latency(t.last_commit_at, t.updated_at),
                 "validation": t.validation_state,
                 "notes": (t.validation_detail if t.validation_state != "Validated" else "")
                 + (f" {t.ddls}" if t.ddls else ""),
@@ -163,3 +232,19 @@ def status(
         ],
         title=f"replication task {name}",
     )
+
+
+def _latency(committed: str, applied: str) -> str:
+    """Seconds from a table's last change committing on the source to its landing
+    (DMS's CDC latency, per table), or empty before its first change."""
+    from datetime import datetime
+
+    if not committed or not applied:
+        return ""
+    try:
+        seconds = (
+            datetime.fromisoformat(applied) - datetime.fromisoformat(committed)
+        ).total_seconds()
+    except ValueError:
+        return ""
+    return f"{max(0.0, seconds):.1f}"

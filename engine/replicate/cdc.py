@@ -25,9 +25,10 @@ from engine.lake.sink import Write
 from engine.replicate.current import fill_unchanged
 from engine.replicate.mapping import TablePlan
 from engine.replicate.pgoutput import Change, decode, format_lsn, parse_lsn
+from engine.replicate.supervise import backoff, describe, is_recoverable
 from engine.spark import replicate as spark_side
 from engine.spark.lake import SparkWriter
-from engine.state.replication import Batch, TableStats
+from engine.state.replication import KEPT_BATCHES, Batch, TableStats
 from engine.state.store import now
 from engine.vocabulary import BatchStatus
 
@@ -42,6 +43,9 @@ class ChangeCapture:
         self.run = run
 
     def loop(self, plans: list[TablePlan], continuous: bool) -> None:
+        """One batch, or (``continuous``) batches every ``continuous_interval_seconds``
+        until stopped, supervised: a recoverable error is logged and waited out with
+        exponential back-off (engine.replicate.supervise), the batch replayed."""
         if not self.run.task.definition.has_cdc:
             return
         previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
@@ -53,20 +57,44 @@ class ChangeCapture:
         if continuous:
             for s in previous:
                 signal.signal(s, stop)
+        definition = self.run.task.definition
+        failures = 0
         try:
             while True:
                 started = time.monotonic()
-                self.batch(self.run.plans())
+                try:
+                    self.batch(self.run.plans())
+                except Exception as exc:
+                    limit = definition.recoverable_error_count
+                    if not continuous or not is_recoverable(exc) or 0 <= limit <= failures:
+                        raise
+                    failures += 1
+                    pause = backoff(
+                        failures,
+                        definition.recoverable_error_interval_seconds,
+                        definition.recoverable_error_throttling_max_seconds,
+                    )
+                    self.run.health.retrying(describe(exc), failures, pause)
+                    self.run.source.close()  # a fresh connection for the next try
+                    self._wait(time.monotonic(), pause)
+                    if self.run.stopping:
+                        return
+                    continue
+                if failures:
+                    self.run.health.recovered(failures)
+                    failures = 0
                 if not continuous or self.run.stopping:
                     return
-                pause = self.run.task.definition.continuous_interval_seconds
-                while not self.run.stopping and time.monotonic() - started < pause:
-                    time.sleep(0.2)
+                self._wait(started, definition.continuous_interval_seconds)
                 if self.run.stopping:
                     return
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
+
+    def _wait(self, since: float, seconds: float) -> None:
+        while not self.run.stopping and time.monotonic() - since < seconds:
+            time.sleep(0.2)
 
     def batch(self, plans: list[TablePlan], upto: int | None = None) -> int:
         """Replay a pending batch if a run left one, then read and apply the changes
@@ -83,6 +111,8 @@ class ChangeCapture:
                 continue
             if last.end_position:
                 self.run.source.advance(self.run.task.slot, parse_lsn(last.end_position))
+            if upto is None:
+                self.run.health.beat(self.run.source)
             end = upto if upto is not None else self.run.source.current_lsn()
             if last.end_position and end <= parse_lsn(last.end_position):
                 print(f"task {self.run.task.name}: no new changes")
@@ -115,6 +145,7 @@ class ChangeCapture:
                     total += len(found)
             entry.status, entry.changes = BatchStatus.COMMITTED, total
             self.run.store.save_batch(entry)
+            self.run.store.prune_batches(self.run.task.name, entry.seq - KEPT_BATCHES)
             faults.after_step(f"replicate: commit batch {entry.seq}")
             self.run.source.advance(self.run.task.slot, end)
             faults.after_step(f"replicate: advance slot past batch {entry.seq}")

@@ -23,6 +23,7 @@ DMS's own spellings of the prep mode (``DROP_AND_CREATE``, ``TRUNCATE_BEFORE_LOA
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -62,6 +63,14 @@ class ReplicationTaskDefinition(BaseModel):
     max_full_load_subtasks: int = Field(default=8, ge=1, le=DMS_MAX_SUBTASKS)
     partitions_per_table: int = Field(default=4, ge=1, le=256)
     continuous_interval_seconds: float = Field(default=10.0, gt=0)
+    # DMS's recoverable-error settings (engine.replicate.supervise): -1 retries forever
+    recoverable_error_count: int = Field(default=-1, ge=-1)
+    recoverable_error_interval_seconds: float = Field(default=5.0, gt=0)
+    recoverable_error_throttling_max_seconds: float = Field(default=1800.0, gt=0)
+    # DMS's heartbeat: a logical message on the source before a batch, at most this
+    # often, so the slot always has a change of its own database to move past
+    heartbeat_enable: bool = True
+    heartbeat_frequency_minutes: float = Field(default=5.0, gt=0)
     validation: bool = True
     slot_name: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,63}$")
     # source table (schema.table) -> its suite, on full loads and CDC batches (docs/quality.md)
@@ -215,4 +224,6 @@ def replication_run(
         script="jobs/replicate.py",
         arguments={"task": name, "action": action, "continuous": continuous},
     )
+    if continuous:  # it goes on until stopped: no overall timeout
+        definition = definition.model_copy(update={"timeout_minutes": math.inf})
     return task, definition

@@ -109,7 +109,7 @@ class PostgresSource:
 
     @property
     def conn(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed:
+        if self._conn is None or self._conn.closed or self._conn.broken:
             self._conn = self.connect()
             self._conn.execute("SET TimeZone = 'UTC'")
         return self._conn
@@ -317,6 +317,22 @@ class PostgresSource:
             self.query(
                 "SELECT pg_replication_slot_advance(%s, %s::pg_lsn)", (slot, format_lsn(position))
             )
+
+    def heartbeat(self) -> None:
+        """A non-transactional logical message (any user may write one): a WAL record
+        of this database for the slot to move past when its tables are idle."""
+        self.query(
+            "SELECT pg_logical_emit_message(false, 'headwater_heartbeat', now()::text)::text"
+        )
+
+    def retained_wal_bytes(self, slot: str) -> int | None:
+        """WAL the slot keeps on the source's disk (from its restart position)."""
+        rows = self.query(
+            "SELECT (pg_current_wal_lsn() - restart_lsn)::bigint FROM pg_replication_slots "
+            "WHERE slot_name = %s",
+            (slot,),
+        )
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
     def lag_bytes(self, slot: str) -> int | None:
         position = self.slot_position(slot)

@@ -39,6 +39,7 @@ from engine.replicate.mapping import TablePlan
 from engine.replicate.mysql import MySQLSource
 from engine.replicate.pgoutput import format_lsn
 from engine.replicate.postgres import PostgresSource
+from engine.replicate.supervise import Health
 from engine.replicate.validation import Validation
 from engine.state.replication import (
     Batch,
@@ -65,6 +66,7 @@ class Replication:
         )
         self.store = ctx.store
         self.stopping = False
+        self.health = Health(self.store, task)
         self.full_load = FullLoad(self)
         self.cdc = ChangeCapture(self)
         self.validation = Validation(self)
@@ -96,16 +98,20 @@ class Replication:
     def run(self, action: str, continuous: bool) -> None:
         if action not in ACTIONS:
             raise ConfigError(f"--action must be one of {', '.join(ACTIONS)}, not {action!r}")
+        if action != "validate":
+            self.health.running()
         try:
             if action == "validate":
                 return self.validation.validate(self.plans())
             batches = self.store.batches(self.task.name)
             if action == "reload" or (action == "start" and not batches):
-                return self._start(continuous)
+                self._start(continuous)
+                self.health.ended(None, self.stopping)
+                return None
             if action == "start":
                 raise ReplicationError(
                     f"replication task {self.task.name} was started before "
-                    f"({len(batches)} batch(es) recorded)",
+                    f"({batches[-1].seq} batch(es) recorded)",
                     hint=f"continue it: headwater replicate resume {self.task.name}; or start "
                     f"over: headwater replicate reload {self.task.name}",
                 )
@@ -118,8 +124,14 @@ class Replication:
             self._add_new_tables(plans)
             self.full_load.finish(plans, batches[0])
             self.cdc.loop(plans, continuous)
+        except BaseException as exc:
+            if action != "validate":
+                self.health.ended(exc, self.stopping)
+            raise
         finally:
             self.source.close()
+        if action != "validate":  # the run ends here unless an action returned early
+            self.health.ended(None, self.stopping)
 
     def _start(self, continuous: bool) -> None:
         definition, name = self.task.definition, self.task.name
@@ -128,6 +140,8 @@ class Replication:
             self.source.check_cdc(plans)
         self.source.drop_slot(self.task.slot)
         self.store.forget_task(name)
+        self.health = Health(self.store, self.task)  # a fresh start: a fresh record
+        self.health.running()
         for plan in plans:
             self.store.save_table_stats(
                 TableStats(name, plan.source_name, self.target(plan), updated_at=now())

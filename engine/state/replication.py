@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from engine.vocabulary import TableLoadState
+from engine.vocabulary import BatchStatus, TableLoadState
 
 REPLICATION_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS replication_tables (
@@ -29,7 +29,16 @@ REPLICATION_SCHEMA = (
         start_position TEXT NOT NULL, end_position TEXT NOT NULL, run_id TEXT NOT NULL,
         created_at TEXT NOT NULL, changes BIGINT NOT NULL DEFAULT 0,
         PRIMARY KEY (task, seq))""",
+    """CREATE TABLE IF NOT EXISTS replication_health (
+        task TEXT PRIMARY KEY, state TEXT NOT NULL, retries BIGINT NOT NULL DEFAULT 0,
+        failing_since TEXT NOT NULL DEFAULT '', last_error TEXT NOT NULL DEFAULT '',
+        last_error_at TEXT NOT NULL DEFAULT '', restarts BIGINT NOT NULL DEFAULT 0,
+        heartbeat_at TEXT NOT NULL DEFAULT '', updated_at TEXT NOT NULL DEFAULT '')""",
 )
+# Committed batch entries kept per task beyond the first (the generation): enough to
+# see recent history; older ones are deleted as batches commit (weeks of continuous
+# replication would otherwise grow the table by one row per batch).
+KEPT_BATCHES = 200
 
 
 @dataclass
@@ -63,7 +72,27 @@ class Batch:
     changes: int = 0
 
 
+@dataclass
+class TaskHealth:
+    """How a task's supervised run is doing: ``state`` running, retrying (a
+    recoverable error, waiting to try again), failed (a fatal error: ``last_error``)
+    or stopped; ``retries`` counts recoverable errors since the task started,
+    ``failing_since`` when the current run of them began (empty: none);
+    ``restarts``: runs the supervisor started again after the driver died."""
+
+    task: str
+    state: str = "running"
+    retries: int = 0
+    failing_since: str = ""
+    last_error: str = ""
+    last_error_at: str = ""
+    restarts: int = 0
+    heartbeat_at: str = ""
+    updated_at: str = ""
+
+
 _STATS = tuple(f.name for f in fields(TableStats))
+_HEALTH = tuple(f.name for f in fields(TaskHealth))
 _BATCH = tuple(f.name for f in fields(Batch))
 
 
@@ -104,6 +133,41 @@ class ReplicationStateMixin:
         with self._cursor() as cursor:
             cursor.execute(self._sql("DELETE FROM replication_tables WHERE task = ?"), (task,))
             cursor.execute(self._sql("DELETE FROM replication_batches WHERE task = ?"), (task,))
+            cursor.execute(self._sql("DELETE FROM replication_health WHERE task = ?"), (task,))
+
+    def task_health(self, task: str) -> TaskHealth | None:
+        with self._cursor() as cursor:
+            cursor.execute(
+                self._sql(f"SELECT {', '.join(_HEALTH)} FROM replication_health WHERE task = ?"),
+                (task,),
+            )
+            row = cursor.fetchone()
+            return None if row is None else TaskHealth(*row)
+
+    def save_task_health(self, health: TaskHealth) -> None:
+        values = asdict(health)
+        with self._cursor() as cursor:
+            cursor.execute(
+                self._sql("DELETE FROM replication_health WHERE task = ?"), (health.task,)
+            )
+            cursor.execute(
+                self._sql(
+                    f"INSERT INTO replication_health ({', '.join(_HEALTH)}) "
+                    f"VALUES ({', '.join('?' for _ in _HEALTH)})"
+                ),
+                tuple(values[name] for name in _HEALTH),
+            )
+
+    def prune_batches(self, task: str, below: int) -> None:
+        """Delete committed batch entries older than ``below`` (never the first)."""
+        with self._cursor() as cursor:
+            cursor.execute(
+                self._sql(
+                    "DELETE FROM replication_batches WHERE task = ? AND seq > 0 AND seq < ? "
+                    "AND status = ?"
+                ),
+                (task, below, BatchStatus.COMMITTED),
+            )
 
     def batches(self, task: str) -> list[Batch]:
         with self._cursor() as cursor:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -60,6 +63,10 @@ CRAWL_RUN_COLUMNS = (
 )
 
 
+# A connection unused this long is pinged before use (its server may have restarted).
+IDLE_PING_SECONDS = 5.0
+
+
 class StateError(HeadwaterError):
     """The run-state database refused or failed."""
 
@@ -98,9 +105,14 @@ class CrawlRun:
 class RunStore(JobStateMixin, ReplicationStateMixin, OrchestrateStateMixin, QualityStateMixin):
     """Run state over a DB-API connection (sqlite3 or psycopg)."""
 
-    def __init__(self, connection: Any, placeholder: str) -> None:
+    def __init__(
+        self, connection: Any, placeholder: str, reconnect: Callable[[], Any] | None = None
+    ) -> None:
         self.connection = connection
         self.placeholder = placeholder
+        # a new connection when the server went away (a restart): PostgreSQL only
+        self.reconnect = reconnect
+        self._used = time.monotonic()
         # one transaction at a time on the connection: a replication's full-load
         # threads share the run's store (their writer locks, statistics)
         self.turn = threading.RLock()
@@ -125,27 +137,70 @@ class RunStore(JobStateMixin, ReplicationStateMixin, OrchestrateStateMixin, Qual
         def __enter__(self) -> Any:
             self.store.turn.acquire()
             try:
+                self.store.heal()
                 self.cursor = self.store.connection.cursor()
                 if self.exclusive:
                     if self.store.placeholder == "?":  # SQLite: take the write lock now
                         self.cursor.execute("BEGIN IMMEDIATE")
                     else:  # PostgreSQL: one advisory lock for headwater's claims
                         self.cursor.execute("SELECT pg_advisory_xact_lock(4812031)")
-            except BaseException:
-                self.store.connection.rollback()
+            except BaseException as exc:
+                with contextlib.suppress(Exception):
+                    self.store.connection.rollback()
                 self.store.turn.release()
+                self.store.unavailable(exc)
                 raise
             return self.cursor
 
-        def __exit__(self, kind: object, *_: object) -> None:
+        def __exit__(self, kind: object, error: BaseException | None, *_: object) -> None:
             try:
                 if kind is None:
                     self.store.connection.commit()
                 else:
-                    self.store.connection.rollback()
+                    with contextlib.suppress(Exception):
+                        self.store.connection.rollback()
                 self.cursor.close()
+            except BaseException as exc:
+                self.store.unavailable(exc)
+                raise
             finally:
                 self.store.turn.release()
+            if error is not None:
+                self.store.unavailable(error)
+
+    def heal(self) -> None:
+        """A fresh connection when the server closed this one (PostgreSQL restarted):
+        known from the connection, or, after a pause, from a ping."""
+        if self.reconnect is None:
+            return
+        connection = self.connection
+        lost = getattr(connection, "closed", False) or getattr(connection, "broken", False)
+        if not lost and time.monotonic() - self._used > IDLE_PING_SECONDS:
+            try:
+                self.connection.execute("SELECT 1")
+                self.connection.commit()
+            except Exception:
+                lost = True
+        if lost:
+            with contextlib.suppress(Exception):
+                self.connection.close()
+            self.connection = self.reconnect()
+        self._used = time.monotonic()
+
+    def unavailable(self, exc: BaseException) -> None:
+        """A lost server as a StateError (transient: worth waiting out); other errors
+        pass as they are."""
+        if any(
+            kind.__module__.startswith("psycopg")
+            and kind.__name__ in ("OperationalError", "InterfaceError")
+            for kind in type(exc).__mro__
+        ):
+            raise StateError(
+                f"the run-state database is unavailable: {str(exc).strip().splitlines()[0]}"
+                if str(exc).strip()
+                else "the run-state database is unavailable",
+                hint="start the stack with `make up` (the run goes on when it is back)",
+            ) from exc
 
     def _cursor(self) -> RunStore._Cursor:
         return RunStore._Cursor(self)
@@ -274,18 +329,21 @@ def open_run_store(settings: Settings) -> RunStore:
     import psycopg
 
     stack = settings.stack
-    try:
-        connection = psycopg.connect(
-            host=stack.host,
-            port=stack.postgres_port,
-            user=stack.postgres_user,
-            password=stack.postgres_password.get_secret_value(),
-            dbname=STATE_DATABASE,
-            connect_timeout=5,
-        )
-    except psycopg.OperationalError as exc:
-        raise StateError(
-            f"cannot reach the run-state database on {stack.host}:{stack.postgres_port}",
-            hint="start the stack with `make up`",
-        ) from exc
-    return RunStore(connection, "%s")
+
+    def connect() -> Any:
+        try:
+            return psycopg.connect(
+                host=stack.host,
+                port=stack.postgres_port,
+                user=stack.postgres_user,
+                password=stack.postgres_password.get_secret_value(),
+                dbname=STATE_DATABASE,
+                connect_timeout=5,
+            )
+        except psycopg.OperationalError as exc:
+            raise StateError(
+                f"cannot reach the run-state database on {stack.host}:{stack.postgres_port}",
+                hint="start the stack with `make up`",
+            ) from exc
+
+    return RunStore(connect(), "%s", reconnect=connect)
