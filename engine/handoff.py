@@ -29,6 +29,8 @@ from catalog.cli import split_name
 from engine.catalogs import open_catalog
 from engine.config import Settings, load_settings
 from engine.errors import HeadwaterError
+from engine.state.pins import Pin
+from engine.state.store import open_run_store
 from engine.storage import delta_uri
 
 if TYPE_CHECKING:
@@ -271,15 +273,21 @@ def snapshot(
     version: int | None = None,
     timestamp: datetime | str | None = None,
     settings: Settings | None = None,
+    pin: bool = True,
 ) -> TableSnapshot:
-    """Pin ``name`` at a version: its schema, files, row count and a checksum."""
+    """Pin ``name`` at a version: its schema, files, row count and a checksum.
+
+    With ``pin`` (the default) the version is recorded in the run-state database, and
+    ``headwater table vacuum`` keeps its files until the pin is released
+    (``headwater table unpin``): the manifest keeps reading back."""
+    settings = settings or load_settings()
     delta, table = open_delta(name, version=version, timestamp=timestamp, settings=settings)
     files = _files(delta)
     rows = _row_count(files)
     if rows is None:  # a writer without statistics: count
         rows = _query(delta, [delta.schema().fields[0].name], None, table.qualified_name).num_rows
     committed = _commit_time(delta)
-    return TableSnapshot(
+    manifest = TableSnapshot(
         table=table.qualified_name,
         location=table.location,
         version=delta.version(),
@@ -290,6 +298,18 @@ def snapshot(
         checksum=_checksum(delta.version(), files),
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
+    if pin:
+        open_run_store(settings).save_pin(
+            Pin(
+                location=table.location.rstrip("/"),
+                version=manifest.version,
+                table_name=manifest.table,
+                committed_at=committed,
+                checksum=manifest.checksum,
+                created_at=manifest.created_at,
+            )
+        )
+    return manifest
 
 
 def _arrow_schema(delta: DeltaTable) -> pa.Schema:

@@ -22,6 +22,7 @@ from engine.cli import job as job_cmd
 from engine.cli import quality as quality_cmd
 from engine.cli import replicate as replicate_cmd
 from engine.cli import stack as stack_cmd
+from engine.cli import table as table_cmd
 from engine.cli import workflow as workflow_cmd
 from engine.cli.context import STATE, open_catalog
 from engine.errors import HeadwaterError
@@ -62,6 +63,7 @@ app.add_typer(replicate_cmd.app, name="replicate")
 app.add_typer(workflow_cmd.app, name="workflow")
 app.add_typer(workflow_cmd.trigger_app, name="trigger")
 app.add_typer(quality_cmd.app, name="quality")
+app.add_typer(table_cmd.app, name="table")
 app.command("scheduler")(workflow_cmd.scheduler)
 catalog_app = make_catalog_app(
     lambda: open_catalog(),

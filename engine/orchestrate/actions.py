@@ -25,6 +25,7 @@ from engine.definitions import crawl_targets
 from engine.errors import HeadwaterError
 from engine.ingest.definitions import argument_text, job
 from engine.ingest.runner import run_job
+from engine.maintenance import maintenance_job
 from engine.orchestrate.definitions import ActionDefinition, load_flows
 from engine.orchestrate.plan import substitute
 from engine.replicate.definitions import replication_run
@@ -68,6 +69,10 @@ def run_action(
         overrides = {k: argument_text(v) for k, v in arguments.items()}
         overrides.update(WORKFLOW_NAME=run.name, WORKFLOW_RUN_ID=run.run_id)
         name = action.name
+    elif action.kind == "maintenance":
+        extra = {} if action.retain_hours is None else {"retain_hours": action.retain_hours}
+        name, definition = maintenance_job(action.name, action.operation, **extra)
+        overrides = {}
     else:
         what = action.run
         if what == "auto":  # one batch: the first run loads, later ones follow changes

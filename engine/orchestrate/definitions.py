@@ -58,7 +58,7 @@ from engine.vocabulary import FINAL_STATES, RunState
 
 SCHEDULE, CONDITIONAL, ON_DEMAND = "schedule", "conditional", "on_demand"
 WATCHABLE_STATES = FINAL_STATES
-KINDS = ("crawler", "job", "replication")
+KINDS = ("crawler", "job", "replication", "maintenance")
 REPLICATION_RUNS = ("auto", "start", "resume", "reload", "validate")
 HINT = "see docs/scheduling.md"
 
@@ -70,7 +70,7 @@ class _Strict(BaseModel):
 def _one_kind(model: BaseModel) -> tuple[str, str]:
     given = [(kind, getattr(model, kind)) for kind in KINDS if getattr(model, kind) is not None]
     if len(given) != 1:
-        raise ValueError("give exactly one of 'crawler', 'job' or 'replication'")
+        raise ValueError("give exactly one of 'crawler', 'job', 'replication' or 'maintenance'")
     return given[0]
 
 
@@ -80,9 +80,13 @@ class ActionDefinition(_Strict):
     crawler: str | None = None
     job: str | None = None
     replication: str | None = None
+    maintenance: str | None = None  # a Delta table (database.table) to compact or vacuum
     arguments: dict[str, Any] = Field(default_factory=dict)
     # replication only: what the run does (auto: start if never started, else resume)
     run: Literal["auto", "start", "resume", "reload", "validate"] = "auto"
+    # maintenance only: the operation, and vacuum's retention (engine.maintenance)
+    operation: Literal["optimize", "vacuum"] = "optimize"
+    retain_hours: float | None = Field(default=None, ge=0)
     timeout_minutes: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
@@ -92,6 +96,10 @@ class ActionDefinition(_Strict):
             raise ValueError("'arguments' are for job actions")
         if self.run != "auto" and kind != "replication":
             raise ValueError("'run' is for replication actions")
+        if kind != "maintenance" and (self.operation != "optimize" or self.retain_hours):
+            raise ValueError("'operation' and 'retain_hours' are for maintenance actions")
+        if self.retain_hours is not None and self.operation != "vacuum":
+            raise ValueError("'retain_hours' is for the vacuum operation")
         return self
 
     @property
@@ -112,6 +120,7 @@ class ConditionDefinition(_Strict):
     crawler: str | None = None
     job: str | None = None
     replication: str | None = None
+    maintenance: str | None = None
     state: RunState = RunState.SUCCEEDED
 
     @field_validator("state", mode="before")
@@ -322,7 +331,7 @@ def _check_references(flows: dict[str, Flow]) -> None:
             named += [c.node for c in (trigger.predicate.conditions if trigger.predicate else [])]
             for node in named:
                 kind, name = node.split(":", 1)
-                if name not in defined[kind]:
+                if kind in defined and name not in defined[kind]:  # tables: when run
                     where = (
                         f"{section}.{flow.name}.triggers.{trigger_name}"
                         if flow.kind == "workflow"

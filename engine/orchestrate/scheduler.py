@@ -226,7 +226,9 @@ def latest_states(store: RunStore, nodes: list[str]) -> dict[str, tuple[str, str
         if kind == "crawler":
             runs = [(r.run_id, r.state, r.ended_at) for r in store.crawl_runs(name, 20)]
         else:
-            job = job_name_of(name) if kind == "replication" else name
+            job = {"replication": job_name_of(name), "maintenance": f"maintain-{name}"}.get(
+                kind, name
+            )
             runs = [(r.run_id, r.state, r.ended_at) for r in store.job_runs(job, 20)]
         ended = [(run_id, state) for run_id, state, ended_at in runs if ended_at]
         if ended:

@@ -24,7 +24,7 @@ from engine.ingest.quality import evaluate
 from engine.lake.sink import Write
 from engine.replicate.current import fill_unchanged
 from engine.replicate.mapping import TablePlan
-from engine.replicate.pgoutput import Change, decode, format_lsn, parse_lsn
+from engine.replicate.pgoutput import Bounded, Change, decode, format_lsn, parse_lsn
 from engine.replicate.supervise import backoff, describe, is_recoverable
 from engine.spark import replicate as spark_side
 from engine.spark.lake import SparkWriter
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from engine.replicate.task import Replication
 
 LOG = logging.getLogger("headwater.replicate")
+MIB = 1 << 20
 
 
 class ChangeCapture:
@@ -98,25 +99,30 @@ class ChangeCapture:
 
     def batch(self, plans: list[TablePlan], upto: int | None = None) -> int:
         """Replay a pending batch if a run left one, then read and apply the changes
-        committed before ``upto`` (default: now). The number of changes applied."""
-        applied = 0
+        committed before ``upto`` (default: the source's position now), in as many
+        batches as the bounds ask (``batch_max_changes``, ``batch_max_megabytes``).
+        The number of changes applied."""
+        applied, target, batches_run = 0, upto, 0
         while True:
             batches = self.run.store.batches(self.run.task.name)
             last = batches[-1]
+            generation = batches[0].start_position
             if last.status == BatchStatus.PENDING:
                 LOG.warning(
                     "batch %s of run %s was not confirmed: replaying it", last.seq, last.run_id
                 )
-                applied += self._apply_batch(plans, batches[0].start_position, last)
+                applied += self._apply_batch(plans, generation, last)
                 continue
             if last.end_position:
                 self.run.source.advance(self.run.task.slot, parse_lsn(last.end_position))
-            if upto is None:
+            if target is None:
                 self.run.health.beat(self.run.source)
-            end = upto if upto is not None else self.run.source.current_lsn()
-            if last.end_position and end <= parse_lsn(last.end_position):
-                print(f"task {self.run.task.name}: no new changes")
+                target = self.run.source.current_lsn()
+            if last.end_position and target <= parse_lsn(last.end_position):
+                if not batches_run:
+                    print(f"task {self.run.task.name}: no new changes")
                 return applied
+            changes, end, cut = self._read(target, bounded=True)
             entry = Batch(
                 self.run.task.name,
                 last.seq + 1,
@@ -128,14 +134,45 @@ class ChangeCapture:
             )
             self.run.store.save_batch(entry)
             faults.after_step(f"replicate: record batch {entry.seq}")
-            return applied + self._apply_batch(plans, batches[0].start_position, entry)
+            applied += self._apply_batch(plans, generation, entry, changes)
+            batches_run += 1
+            if not cut:
+                return applied
+            print(f"task {self.run.task.name}: batch {entry.seq} reached its bounds; reading on")
 
-    def _apply_batch(self, plans: list[TablePlan], generation: str, entry: Batch) -> int:
+    def _read(
+        self, upto: int, bounded: bool
+    ) -> tuple[dict[tuple[str, str], list[Change]], int, bool]:
+        """The changes committed before ``upto`` by table, the batch's end and whether
+        the bounds cut it short (then it ends at its last whole transaction)."""
+        definition = self.run.task.definition
+        slot = self.run.task.slot
+        messages = definition.batch_max_changes if bounded else None
+        size = round(definition.batch_max_megabytes * MIB) if bounded else None
+        rows = self.run.source.peek(slot, slot, upto, messages)
+        read = Bounded(rows, messages, size)
+        changes: dict[tuple[str, str], list[Change]] = {}
+        try:
+            for change in decode(read):
+                changes.setdefault((change.schema, change.table), []).append(change)
+        finally:
+            close = getattr(rows, "close", None)
+            if close is not None:
+                close()  # the peek's cursor, before the connection is used again
+        end = read.end if read.cut and read.end is not None else upto
+        return changes, end, read.cut
+
+    def _apply_batch(
+        self,
+        plans: list[TablePlan],
+        generation: str,
+        entry: Batch,
+        changes: dict[tuple[str, str], list[Change]] | None = None,
+    ) -> int:
         end = parse_lsn(entry.end_position)
         with self.run.ctx.step(f"CDC batch {entry.seq}"):
-            changes: dict[tuple[str, str], list[Change]] = {}
-            for change in decode(self.run.source.peek(self.run.task.slot, self.run.task.slot, end)):
-                changes.setdefault((change.schema, change.table), []).append(change)
+            if changes is None:  # a replay: exactly the transactions before its end
+                changes = self._read(end, bounded=False)[0]
             stats = self.run.stats()
             total = 0
             for plan in plans:
@@ -149,6 +186,9 @@ class ChangeCapture:
             faults.after_step(f"replicate: commit batch {entry.seq}")
             self.run.source.advance(self.run.task.slot, end)
             faults.after_step(f"replicate: advance slot past batch {entry.seq}")
+        every = self.run.task.definition.optimize_every_batches
+        if every and entry.seq % every == 0:
+            self.compact(plans)
         self.run.ctx.run_record.rows_read += total
         self.run.store.save_job_run(self.run.ctx.run_record)
         print(
@@ -156,6 +196,29 @@ class ChangeCapture:
             f"{entry.end_position}"
         )
         return total
+
+    def compact(self, plans: list[TablePlan]) -> None:
+        """Compact each table's current-state and change tables (their small files:
+        one or more per batch), holding their writer locks as a batch does. A failure
+        is reported, not fatal: the batch is committed, the next compaction retries."""
+        from engine.spark import maintenance
+
+        spark = self.run.ctx.spark
+        for plan in plans:
+            locations = [self.run.location(plan, changes=True), self.run.location(plan)]
+            try:
+                with self.run.writing(*locations):
+                    for location in locations:
+                        if spark_side.delta_columns(spark, location) is None:
+                            continue  # not written yet
+                        before, after = maintenance.optimize(spark, location)
+                        print(
+                            f"task {self.run.task.name}: compacted {location}: {before} "
+                            f"data file(s) into {after}"
+                        )
+            except Exception as exc:  # maintenance must not stop the replication
+                LOG.warning("compaction of %s failed: %s", plan.source_name, exc)
+                print(f"task {self.run.task.name}: compaction of {plan.source_name} failed")
 
     def _apply_table(
         self,

@@ -63,6 +63,12 @@ class ReplicationTaskDefinition(BaseModel):
     max_full_load_subtasks: int = Field(default=8, ge=1, le=DMS_MAX_SUBTASKS)
     partitions_per_table: int = Field(default=4, ge=1, le=256)
     continuous_interval_seconds: float = Field(default=10.0, gt=0)
+    # A batch's bounds: it ends after the transaction in which either is reached
+    # (a larger transaction is one batch, whole); the rest follows in the next batch.
+    batch_max_changes: int = Field(default=100_000, ge=1)  # pgoutput messages
+    batch_max_megabytes: float = Field(default=256.0, gt=0)  # of messages read
+    # compact the targets and change tables after every this many batches (0: never)
+    optimize_every_batches: int = Field(default=100, ge=0)
     # DMS's recoverable-error settings (engine.replicate.supervise): -1 retries forever
     recoverable_error_count: int = Field(default=-1, ge=-1)
     recoverable_error_interval_seconds: float = Field(default=5.0, gt=0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 # Microseconds between 1970-01-01 and PostgreSQL's epoch, 2000-01-01.
 PG_EPOCH_MICROS = 946_684_800_000_000
@@ -216,3 +217,35 @@ def _row_change(
         columns=relation.columns,
         old_key=old_key,
     )
+
+
+class Bounded:
+    """Peek output read up to a batch's bounds, at a transaction's end.
+
+    ``messages``: the peek was asked to stop after the transaction in which that many
+    messages were reached (``upto_nchanges``); ``size``: stop after the transaction in
+    which that many bytes of messages were read. A batch so cut ends at its last
+    transaction's end (``end``); a transaction larger than the bounds is read whole
+    (a batch applies whole transactions only)."""
+
+    def __init__(
+        self, rows: Iterable[tuple[str, Any, bytes]], messages: int | None, size: int | None
+    ) -> None:
+        self.rows, self.messages, self.size = rows, messages, size
+        self.read = self.bytes = 0
+        self.end: int | None = None  # the end of the last whole transaction read
+        self.cut = False
+
+    def __iter__(self) -> Iterator[tuple[str, Any, bytes]]:
+        for row in self.rows:
+            data = bytes(row[2])
+            self.read += 1
+            self.bytes += len(data)
+            yield row
+            if data[:1] == b"C":
+                self.end = int.from_bytes(data[10:18], "big")  # flags, commit LSN, end LSN
+                if self.size is not None and self.bytes >= self.size:
+                    self.cut = True
+                    return
+        if self.messages is not None and self.read >= self.messages:
+            self.cut = self.end is not None  # the server stopped at the bound

@@ -294,16 +294,20 @@ class PostgresSource:
     def current_lsn(self) -> int:
         return parse_lsn(self.query("SELECT pg_current_wal_lsn()::text")[0][0])
 
-    def peek(self, slot: str, publication: str, upto: int) -> Iterator[tuple[str, Any, bytes]]:
-        """The slot's messages of transactions committed before ``upto``, streamed."""
+    def peek(
+        self, slot: str, publication: str, upto: int, messages: int | None = None
+    ) -> Iterator[tuple[str, Any, bytes]]:
+        """The slot's messages of transactions committed before ``upto``, streamed;
+        with ``messages``, decoding stops after the transaction in which that many
+        messages were reached (PostgreSQL's ``upto_nchanges``: whole transactions)."""
         with self.conn.cursor(name="headwater_peek") as cursor:
             self.conn.autocommit = False
             try:
                 cursor.itersize = 5000
                 cursor.execute(
                     "SELECT lsn::text, xid::text, data FROM pg_logical_slot_peek_binary_changes("
-                    "%s, %s::pg_lsn, NULL, 'proto_version', '1', 'publication_names', %s)",
-                    (slot, format_lsn(upto), publication),
+                    "%s, %s::pg_lsn, %s, 'proto_version', '1', 'publication_names', %s)",
+                    (slot, format_lsn(upto), messages, publication),
                 )
                 yield from cursor
             finally:

@@ -18,6 +18,7 @@ from engine.config import Settings
 from engine.errors import HeadwaterError
 from engine.state.jobs import JOB_SCHEMA, JobStateMixin
 from engine.state.orchestrate import ORCHESTRATE_SCHEMA, OrchestrateStateMixin
+from engine.state.pins import PINS_SCHEMA, PinStateMixin
 from engine.state.quality import QUALITY_SCHEMA, QualityStateMixin
 from engine.state.replication import REPLICATION_SCHEMA, ReplicationStateMixin
 from engine.vocabulary import RunState
@@ -102,7 +103,9 @@ class CrawlRun:
     log: str = ""
 
 
-class RunStore(JobStateMixin, ReplicationStateMixin, OrchestrateStateMixin, QualityStateMixin):
+class RunStore(
+    JobStateMixin, ReplicationStateMixin, OrchestrateStateMixin, QualityStateMixin, PinStateMixin
+):
     """Run state over a DB-API connection (sqlite3 or psycopg)."""
 
     def __init__(
@@ -123,6 +126,7 @@ class RunStore(JobStateMixin, ReplicationStateMixin, OrchestrateStateMixin, Qual
                 *REPLICATION_SCHEMA,
                 *ORCHESTRATE_SCHEMA,
                 *QUALITY_SCHEMA,
+                *PINS_SCHEMA,
             ):
                 cursor.execute(statement)
 

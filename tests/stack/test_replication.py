@@ -717,3 +717,49 @@ def test_a_job_and_a_replication_batch_on_one_table_take_turns(
         (1002, "from the job"),
     ]
     source.close()
+
+
+def test_a_backlog_drains_in_bounded_batches_and_a_large_transaction_lands_whole(
+    stack: StackRun, tmp_path: Path
+) -> None:
+    source = _source(stack)
+    source.execute("DROP SCHEMA IF EXISTS bounded CASCADE")
+    source.execute("CREATE SCHEMA bounded")
+    source.execute("CREATE TABLE bounded.items (id int PRIMARY KEY, v int)")
+    source.execute("INSERT INTO bounded.items SELECT g, g FROM generate_series(1, 10) g")
+    rules = {"rules": [_selection("bounded")]}
+    task = {"connection": "shop", "table_mappings": json.dumps(rules), "batch_max_changes": 50}
+    env = _project(stack, tmp_path, {"bounded": task})
+    _ok(run_cli(["replicate", "start", "bounded"], env))
+    for wave in range(5):  # a backlog of small transactions: 22 messages each
+        first = 100 + 20 * wave
+        source.execute(
+            f"INSERT INTO bounded.items SELECT g, g FROM generate_series({first}, {first + 19}) g"
+        )
+    with source.transaction():  # one transaction of 600 changes: six times the bound
+        source.execute("INSERT INTO bounded.items SELECT g, g FROM generate_series(1000, 1299) g")
+        source.execute("UPDATE bounded.items SET v = -v WHERE id >= 1000")
+    out = _ok(run_cli(["replicate", "resume", "bounded"], env))  # one run drains it all
+    assert out.count("reached its bounds; reading on") >= 2, out
+    batches = [
+        int(changes)
+        for (changes,) in _state_rows(
+            stack,
+            "SELECT changes FROM replication_batches WHERE task = 'bounded' AND seq > 0 "
+            "ORDER BY seq",
+        )
+    ]
+    # bounded batches (the first ends after the transaction that reached 50 messages);
+    # the large transaction lies whole in one of them, applied in one commit
+    assert sum(batches) == 700 and len(batches) >= 2 and max(batches) >= 600, batches
+    validated = _ok(run_cli(["replicate", "validate", "bounded"], env))
+    assert "bounded.items: Validated (rows: source 410, lake 410)" in validated
+    assert _query(stack, "SELECT count(*), count(DISTINCT _lsn) FROM bounded.items__ct") == [
+        (700, 700)
+    ]
+    source.close()
+
+
+def _state_rows(stack: StackRun, sql: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(**stack.postgres_params(), dbname=STATE_DATABASE) as db:
+        return db.execute(sql).fetchall()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -169,7 +170,7 @@ def test_continuous_replication_rides_out_restarts_and_a_killed_driver(
         launcher.up(stack.settings)  # every service back for whatever runs next
     said = log.read_text()
     assert "starting it again" in said, said[-3000:]  # the killed driver was replaced
-    status = run_cli_json(["replicate", "status", TASK, "--json"], env)[0]
+    status = run_cli_json(["replicate", "status", TASK], env)[0]
     assert status["restarts"] >= 1 and status["retries"] >= 1, status
     assert status["health"] == "stopped" and status["heartbeat_at"], status
     assert status["retained_wal_bytes"] is not None
@@ -182,3 +183,19 @@ def test_continuous_replication_rides_out_restarts_and_a_killed_driver(
         (changes, changes)
     ]
     assert stream.applied() == (stream.inserts, stream.updates, stream.deletes)
+
+    # the table the CDC MERGEd into every second: compacted, then vacuumed around a pin
+    table = f"{TASK}.events"
+    optimized = run_cli(["table", "optimize", table], env)
+    assert optimized.returncode == 0, optimized.stderr[-3000:]
+    counts = re.search(rf"{table}: (\d+) data file\(s\) compacted into (\d+)", optimized.stdout)
+    assert counts is not None and int(counts[2]) < int(counts[1]), optimized.stdout[-2000:]
+    manifest = tmp_path / "events.manifest.json"
+    assert run_cli(["snapshot", table, "-o", str(manifest)], env).returncode == 0
+    version = json.loads(manifest.read_text())["version"]
+    assert [p["version"] for p in run_cli_json(["table", "pins", table], env)] == [version]
+    vacuumed = run_cli(["table", "vacuum", table, "--retain-hours", "0"], env)
+    assert vacuumed.returncode == 0, vacuumed.stderr[-3000:]
+    assert f"version {version} is pinned by a snapshot" in vacuumed.stdout, vacuumed.stdout
+    released = run_cli(["table", "unpin", table, "--version", str(version)], env)
+    assert released.returncode == 0 and run_cli_json(["table", "pins", table], env) == []

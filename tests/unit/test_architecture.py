@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYERS = [
     ["engine.cli", "jobs"],
     ["engine.orchestrate"],
-    ["engine.handoff", "engine.definitions", "engine.demo"],
+    ["engine.handoff", "engine.definitions", "engine.demo", "engine.maintenance"],
     ["engine.replicate"],
     ["engine.ingest"],
     ["engine.crawl"],

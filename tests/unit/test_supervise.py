@@ -109,3 +109,29 @@ def test_the_run_state_store_reconnects_when_its_server_went_away(tmp_path: Any)
     health = store.task_health("shop")
     assert health is not None and health.retries == 2
     assert len(made) == 2 and made[0].closed
+
+
+def _txn(xid: int, end: int, rows: int) -> list[tuple[str, Any, bytes]]:
+    """pgoutput messages of one transaction: begin, ``rows`` changes, commit."""
+    begin = b"B" + end.to_bytes(8, "big") + bytes(8) + xid.to_bytes(4, "big")
+    change = b"I" + bytes(40)
+    commit = b"C" + b"\x00" + (end - 8).to_bytes(8, "big") + end.to_bytes(8, "big") + bytes(8)
+    return [("0/0", xid, data) for data in (begin, *[change] * rows, commit)]
+
+
+def test_a_bounded_batch_ends_at_a_whole_transaction() -> None:
+    from engine.replicate.pgoutput import Bounded
+
+    stream = _txn(1, 100, 3) + _txn(2, 200, 500) + _txn(3, 300, 2)
+    # a size bound: the batch ends after the transaction in which it was reached,
+    # however large that transaction is (it is applied whole)
+    read = Bounded(iter(stream), None, 1000)
+    taken = list(read)
+    assert read.cut and read.end == 200 and len(taken) == 5 + 502
+    # the server stopped after the transaction that reached upto_nchanges
+    served = _txn(1, 100, 3) + _txn(2, 200, 500)
+    read = Bounded(iter(served), 10, None)
+    assert len(list(read)) == len(served) and read.cut and read.end == 200
+    # within the bounds: the whole range, not cut
+    read = Bounded(iter(stream), 10_000, 1 << 30)
+    assert len(list(read)) == len(stream) and not read.cut
