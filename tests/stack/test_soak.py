@@ -184,8 +184,8 @@ def test_continuous_replication_rides_out_restarts_and_a_killed_driver(
     ]
     assert stream.applied() == (stream.inserts, stream.updates, stream.deletes)
 
-    # the table the CDC MERGEd into every second: compacted, then vacuumed around a pin
-    table = f"{TASK}.events"
+    # the change table, appended to by every batch: compacted, then vacuumed around a pin
+    table = f"{TASK}.events__ct"
     optimized = run_cli(["table", "optimize", table], env)
     assert optimized.returncode == 0, optimized.stderr[-3000:]
     counts = re.search(rf"{table}: (\d+) data file\(s\) compacted into (\d+)", optimized.stdout)
