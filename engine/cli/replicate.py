@@ -120,12 +120,58 @@ def resume(name: str = TASK, continuous: bool = CONTINUOUS, master: str = MASTER
 
 
 @app.command("reload")
-def reload(name: str = TASK, master: str = MASTER) -> None:
-    """Start over: drop the slot and the task's state, load every table again.
+def reload(
+    name: str = TASK,
+    tables: list[str] = typer.Option(
+        None,
+        "--table",
+        help="Reload only this source table (schema.table; repeatable): the others keep streaming.",
+    ),
+    master: str = MASTER,
+) -> None:
+    """Start over: drop the slot and the task's state, load every table again; or,
+    with --table, load only those tables again (DMS's ReloadTables).
 
-    Example: headwater replicate reload shop
+    Examples:
+      headwater replicate reload shop
+      headwater replicate reload shop --table public.orders
     """
-    _run(name, "reload", False, master)
+    if not tables:
+        _run(name, "reload", False, master)
+        return
+    from engine.replicate.definitions import replication_task
+    from engine.state.store import now, open_run_store
+    from engine.vocabulary import ACTIVE_STATES, TableLoadState
+
+    task = replication_task(name)
+    if not task.definition.has_full_load:
+        raise JobError(
+            f"replication task {name} is {task.definition.migration_type}: it has no full "
+            "load to run again",
+            hint="use migration_type full-load-and-cdc to reload tables",
+        )
+    store = open_run_store(STATE.settings)
+    stats = {s.source: s for s in store.table_stats(name)}
+    unknown = [t for t in tables if t not in stats]
+    if unknown:
+        raise JobError(
+            f"replication task {name} has no table {', '.join(unknown)} "
+            f"(it has: {', '.join(sorted(stats)) or 'none yet'})",
+            hint="name a source table as schema.table, as status shows it",
+        )
+    for table in tables:
+        entry = stats[table]
+        entry.state, entry.updated_at = TableLoadState.BEFORE_LOAD, now()
+        store.save_table_stats(entry)
+    running = [r for r in store.job_runs(task.job_name, 5) if r.state in ACTIVE_STATES]
+    if running:
+        say(
+            f"task {name}: {', '.join(tables)} queued for reload: run {running[0].run_id} "
+            "loads it again before its next batch; the other tables keep streaming"
+        )
+        return
+    say(f"task {name}: {', '.join(tables)} queued for reload; loading now")
+    _run(name, "resume", False, master)
 
 
 @app.command("validate")

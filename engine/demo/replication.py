@@ -5,12 +5,12 @@ scripted changes its CDC batches pick up (``headwater demo replication``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from engine.config import Settings, project_file
 from engine.errors import ConfigError, StackError
+from engine.stack.postgres import PostgresService
 
 DATABASE, CONNECTION, TASK = "demo_shop", "demo_shop", "shop"
 SCHEMA_SQL = """
@@ -51,42 +51,27 @@ MAPPINGS = {
 }
 
 
-def _admin(settings: Settings, database: str) -> Any:
-    import psycopg  # deferred: psycopg
-
-    stack = settings.stack
-    try:
-        return psycopg.connect(
-            host=stack.host,
-            port=stack.postgres_port,
-            user=stack.postgres_user,
-            password=stack.postgres_password.get_secret_value(),
-            dbname=database,
-            autocommit=True,
-            connect_timeout=5,
-        )
-    except psycopg.OperationalError as exc:
+def _source(settings: Settings) -> PostgresService:
+    service = PostgresService(settings)
+    if not service.is_healthy():
         raise StackError(
-            f"the replication demo needs the stack's PostgreSQL on "
-            f"{stack.host}:{stack.postgres_port}, which does not answer",
+            f"the replication demo needs the stack's PostgreSQL on {service.address}, "
+            "which does not answer",
             hint="start the stack first: make up",
-        ) from exc
+        )
+    return service
 
 
 def create_source(settings: Settings) -> None:
     """The sample database, created or reset to its first state."""
-    with _admin(settings, "postgres") as admin:
-        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
-        if not found.fetchall():
-            admin.execute(f"CREATE DATABASE {DATABASE}")
-    with _admin(settings, DATABASE) as source:
-        source.execute(SCHEMA_SQL)
+    service = _source(settings)
+    service.ensure_database(DATABASE)
+    service.psql(SCHEMA_SQL, DATABASE)
 
 
 def change_source(settings: Settings, wave: int) -> None:
-    with _admin(settings, DATABASE) as source, source.transaction():
-        for statement in CHANGES[wave]:
-            source.execute(statement)
+    """One wave of changes, in one transaction."""
+    _source(settings).psql(f"BEGIN; {'; '.join(CHANGES[wave])}; COMMIT;", DATABASE)
 
 
 def project(settings: Settings) -> tuple[Path, bool]:

@@ -68,6 +68,9 @@ class JobContext:
         self._spark: Any = None
         # committed bookmark entries of runs that died after their commit, and those runs
         self.dead: list[tuple[bm.BookmarkEntry, JobRun]] = []
+        # set by a body that stopped on SIGTERM (a continuous replication): the run is
+        # STOPPED even if a save of its record overwrote the stop's mark meanwhile
+        self.stopped_on_request = False
 
     # -- life cycle ----------------------------------------------------------------------
     @classmethod
@@ -192,8 +195,10 @@ class JobContext:
         record = self.run_record
         record.ended_at = now()
         stored = self.store.job_run(record.run_id)
-        if stored is not None and stored.state == RunState.STOPPED:  # stopped on request: say so
-            record.state, record.error = RunState.STOPPED, stored.error
+        asked = error is None and self.stopped_on_request
+        if asked or (stored is not None and stored.state == RunState.STOPPED):
+            record.state = RunState.STOPPED  # stopped on request: say so
+            record.error = (stored.error if stored is not None else "") or "stopped on request"
         elif error is None:
             record.state = RunState.SUCCEEDED
         else:

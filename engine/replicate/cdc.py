@@ -53,6 +53,7 @@ class ChangeCapture:
 
         def stop(signum: int, frame: FrameType | None) -> None:
             self.run.stopping = True
+            self.run.ctx.stopped_on_request = True
             print(f"task {self.run.task.name}: stopping after this batch", flush=True)
 
         if continuous:
@@ -64,7 +65,11 @@ class ChangeCapture:
             while True:
                 started = time.monotonic()
                 try:
-                    self.batch(self.run.plans())
+                    plans = self.run.plans()
+                    if continuous:  # tables queued for a reload meanwhile
+                        batches = self.run.store.batches(self.run.task.name)
+                        self.run.full_load.finish(plans, batches[0])
+                    self.batch(plans)
                 except Exception as exc:
                     limit = definition.recoverable_error_count
                     if not continuous or not is_recoverable(exc) or 0 <= limit <= failures:

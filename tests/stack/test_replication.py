@@ -486,6 +486,14 @@ def test_continuous_batches_follow_the_source_until_stopped(
                     applied = db.execute(
                         "SELECT inserts FROM replication_tables WHERE task = 'ticking'"
                     ).fetchall()[0][0]
+        # one table loaded again while the run goes on (DMS's ReloadTables)
+        reloaded = _ok(run_cli(["replicate", "reload", "ticking", "--table", "ticking.ticks"], env))
+        assert "ticking.ticks queued for reload: run jr_" in reloaded, reloaded
+        state_sql = "SELECT state, full_load_rows FROM replication_tables WHERE task = 'ticking'"
+        while (seen := _state_rows(stack, state_sql)) != [("Table completed", 160)]:
+            assert follower.poll() is None, "the continuous run ended by itself"
+            assert time.monotonic() < deadline + 120, f"not reloaded: {seen}"
+            time.sleep(1)
         stopped = run_cli(["replicate", "stop", "ticking"], env)
         assert "stopped: jr_" in stopped.stdout
         assert follower.wait(120) == 0  # a continuous run stopped on request ends cleanly
