@@ -45,7 +45,7 @@ system-deps: ## Install the Debian packages the stack needs (PostgreSQL, MariaDB
 
 demo: $(STAMP) ## Run the whole flow on the embedded default (local profile, no servers)
 	@$(MAKE) --no-print-directory system-deps NEED=jdk
-	$(HW) stack setup --no-minio
+	$(HW) stack setup $(if $(filter corpus,$(ONLY)),--no-minio)
 	$(HW) demo
 
 test: system-deps setup ## Unit, Spark and stack tests (starts and stops its own services)
@@ -78,9 +78,9 @@ cluster-down: $(STAMP) ## Stop the standalone master and worker
 jars-lock: $(STAMP) ## Developers: after changing engine/stack/jars/pom.xml, re-resolve jars.lock (needs Maven)
 	$(BIN)/python -c "from engine.artifacts import write_jar_lock; print(write_jar_lock())"
 
-bench: $(STAMP) ## Run the benchmarks and write docs/benchmarks.md (installs DuckDB, the anchor); ONLY=corpus: that section alone
+bench: $(STAMP) ## Run the benchmarks and write docs/benchmarks.md (installs DuckDB, the anchor); ONLY=corpus, soak or large-transaction: that section alone
 	$(BIN)/pip install -q -c constraints.txt -e ".[bench]"
-	$(HW) stack setup --no-minio
+	$(HW) stack setup $(if $(filter corpus,$(ONLY)),--no-minio)
 	$(BIN)/python -m tests.bench.run $(if $(ONLY),--only $(ONLY))
 
 lint: $(STAMP) ## ruff (lint + format check), mypy and the package layers (docs/architecture.md)

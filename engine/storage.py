@@ -40,6 +40,11 @@ class ObjectStore(Protocol):
 
     def put(self, key: str, data: bytes) -> None: ...
 
+    def delete(self, key: str) -> None:
+        """The object ``key``, or every object under ``key`` when it ends with ``/``;
+        absent ones are no error."""
+        ...
+
     def uri(self, key: str = "") -> str: ...
 
 
@@ -64,6 +69,9 @@ class CountingStore:
 
     def put(self, key: str, data: bytes) -> None:
         self.inner.put(key, data)
+
+    def delete(self, key: str) -> None:
+        self.inner.delete(key)
 
     def uri(self, key: str = "") -> str:
         return self.inner.uri(key)
@@ -108,6 +116,13 @@ class LocalStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
+    def delete(self, key: str) -> None:
+        path = self.root / key
+        if key.endswith("/"):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
     def uri(self, key: str = "") -> str:
         return hadoop_file_uri(self.root / key) if key else hadoop_file_uri(self.root)
 
@@ -151,6 +166,15 @@ class S3Store:
     def put(self, key: str, data: bytes) -> None:
         try:
             self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
+        except (BotoCoreError, ClientError) as exc:
+            raise _storage_error(exc, f"s3://{self.bucket}/{key}") from exc
+
+    def delete(self, key: str) -> None:
+        keys = [o.key for o in self.list(key)] if key.endswith("/") else [key]
+        try:
+            for start in range(0, len(keys), 1000):  # DeleteObjects takes 1,000 at most
+                chunk = [{"Key": k} for k in keys[start : start + 1000]]
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": chunk})
         except (BotoCoreError, ClientError) as exc:
             raise _storage_error(exc, f"s3://{self.bucket}/{key}") from exc
 

@@ -87,6 +87,7 @@ class TableLoadState(StrEnum):
     FULL_LOAD = "Full load"
     COMPLETED = "Table completed"
     TABLE_ERROR = "Table error"
+    SUSPENDED = "Table suspended"  # table_error_policy suspend-table: no changes applied
 
 
 class BatchStatus(StrEnum):

@@ -6,6 +6,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,8 +78,10 @@ def connections_yaml(settings: Settings) -> str:
     )
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[StackRun]:
+@contextmanager
+def running_stack() -> Iterator[StackRun]:
+    """The whole native stack on free ports in its own state dir, stopped afterwards
+    (the stack tests' fixture; the soak benchmark runs its own)."""
     # Under /tmp (world-searchable) because PostgreSQL runs as the postgres user.
     state = Path(tempfile.mkdtemp(prefix="headwater-stack-"))
     state.chmod(0o755)
@@ -123,3 +126,9 @@ def stack() -> Iterator[StackRun]:
         leftovers = [pid for pid in pids if is_pid_alive(pid)]
         shutil.rmtree(state, ignore_errors=True)
         assert not leftovers, f"stack processes still alive after down: {leftovers}"
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[StackRun]:
+    with running_stack() as run:
+        yield run

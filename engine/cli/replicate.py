@@ -11,7 +11,7 @@ import typer
 from catalog.output import render, say
 from engine.cli.context import STATE
 from engine.errors import HeadwaterError, JobError
-from engine.vocabulary import BatchStatus, RunState
+from engine.vocabulary import BatchStatus, RunState, TableLoadState
 
 app = typer.Typer(
     help="Replicate database tables into the lake: full load, CDC, validation.",
@@ -141,15 +141,9 @@ def reload(
         return
     from engine.replicate.definitions import replication_task
     from engine.state.store import now, open_run_store
-    from engine.vocabulary import ACTIVE_STATES, TableLoadState
+    from engine.vocabulary import ACTIVE_STATES
 
     task = replication_task(name)
-    if not task.definition.has_full_load:
-        raise JobError(
-            f"replication task {name} is {task.definition.migration_type}: it has no full "
-            "load to run again",
-            hint="use migration_type full-load-and-cdc to reload tables",
-        )
     store = open_run_store(STATE.settings)
     stats = {s.source: s for s in store.table_stats(name)}
     unknown = [t for t in tables if t not in stats]
@@ -159,9 +153,27 @@ def reload(
             f"(it has: {', '.join(sorted(stats)) or 'none yet'})",
             hint="name a source table as schema.table, as status shows it",
         )
+    if not task.definition.has_full_load:
+        loaded = [t for t in tables if stats[t].state != TableLoadState.SUSPENDED]
+        if loaded:
+            raise JobError(
+                f"replication task {name} is {task.definition.migration_type}: it has no "
+                f"full load to run again for {', '.join(loaded)}",
+                hint="use migration_type full-load-and-cdc to reload tables (a cdc task's "
+                "reload --table only resumes a suspended table)",
+            )
+        for table in tables:  # resumed: the changes made while suspended are not landed
+            entry = stats[table]
+            entry.state, entry.error, entry.updated_at = TableLoadState.BEFORE_LOAD, "", now()
+            store.save_table_stats(entry)
+        say(
+            f"task {name}: {', '.join(tables)} resumed: changes from the next batch on "
+            "(those made while suspended are not in the lake)"
+        )
+        return
     for table in tables:
         entry = stats[table]
-        entry.state, entry.updated_at = TableLoadState.BEFORE_LOAD, now()
+        entry.state, entry.error, entry.updated_at = TableLoadState.BEFORE_LOAD, "", now()
         store.save_table_stats(entry)
     running = [r for r in store.job_runs(task.job_name, 5) if r.state in ACTIVE_STATES]
     if running:
@@ -229,6 +241,7 @@ def status(
         "batches": batches[-1].seq if batches else 0,
         "last_batch_position": batches[-1].end_position if batches else "",
         "pending_batch": bool(batches and batches[-1].status != BatchStatus.COMMITTED),
+        "suspended_tables": [t.source for t in tables if t.state == TableLoadState.SUSPENDED],
     }
     if health is not None:
         summary.update(
@@ -267,12 +280,20 @@ def status(
                 "updates": t.updates,
                 "deletes": t.deletes,
                 "truncates": t.truncates,
+                "skipped": t.skipped,
                 "last position": t.last_position,
                 "last commit": t.last_commit_at,
                 "latency s": _latency(t.last_commit_at, t.updated_at),
                 "validation": t.validation_state,
-                "notes": (t.validation_detail if t.validation_state != "Validated" else "")
-                + (f" {t.ddls}" if t.ddls else ""),
+                "notes": " ".join(
+                    n
+                    for n in (
+                        t.error,
+                        t.validation_detail if t.validation_state != "Validated" else "",
+                        t.ddls,
+                    )
+                    if n
+                ),
             }
             for t in tables
         ],

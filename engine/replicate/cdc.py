@@ -13,10 +13,9 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections import Counter
 from datetime import datetime, timezone
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine import faults
 from engine.errors import ReplicationError
@@ -25,18 +24,23 @@ from engine.lake.sink import Write
 from engine.replicate.current import fill_unchanged
 from engine.replicate.mapping import TablePlan
 from engine.replicate.pgoutput import Bounded, Change, decode, format_lsn, parse_lsn
+from engine.replicate.spill import Spill, TableChanges
 from engine.replicate.supervise import backoff, describe, is_recoverable
 from engine.spark import replicate as spark_side
 from engine.spark.lake import SparkWriter
 from engine.state.replication import KEPT_BATCHES, Batch, TableStats
 from engine.state.store import now
-from engine.vocabulary import BatchStatus
+from engine.vocabulary import BatchStatus, TableLoadState
 
 if TYPE_CHECKING:
     from engine.replicate.task import Replication
 
 LOG = logging.getLogger("headwater.replicate")
 MIB = 1 << 20
+
+
+class ChangeDataError(ReplicationError):
+    """Changes of a table hold values the target types cannot (data_error_policy)."""
 
 
 class ChangeCapture:
@@ -89,7 +93,7 @@ class ChangeCapture:
                 if failures:
                     self.run.health.recovered(failures)
                     failures = 0
-                if not continuous or self.run.stopping:
+                if not continuous or self.run.stopping or self._reached_stop():
                     return
                 self._wait(started, definition.continuous_interval_seconds)
                 if self.run.stopping:
@@ -97,6 +101,18 @@ class ChangeCapture:
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
+
+    def _reached_stop(self) -> bool:
+        """cdc_stop_position reached (the last batch ends there): the run stops."""
+        stop = self.run.task.definition.cdc_stop_position
+        if not stop:
+            return False
+        last = self.run.store.batches(self.run.task.name)[-1]
+        if last.status != BatchStatus.COMMITTED or parse_lsn(last.end_position) < parse_lsn(stop):
+            return False
+        print(f"task {self.run.task.name}: reached its cdc_stop_position {stop}; CDC ends")
+        self.run.stopping = self.run.ctx.stopped_on_request = True
+        return True
 
     def _wait(self, since: float, seconds: float) -> None:
         while not self.run.stopping and time.monotonic() - since < seconds:
@@ -123,11 +139,14 @@ class ChangeCapture:
             if target is None:
                 self.run.health.beat(self.run.source)
                 target = self.run.source.current_lsn()
+                stop = self.run.task.definition.cdc_stop_position
+                if stop:  # transactions committed before it, no later one
+                    target = min(target, parse_lsn(stop))
             if last.end_position and target <= parse_lsn(last.end_position):
                 if not batches_run:
                     print(f"task {self.run.task.name}: no new changes")
                 return applied
-            changes, end, cut = self._read(target, bounded=True)
+            changes, end, cut = self._read(plans, target, bounded=True)
             entry = Batch(
                 self.run.task.name,
                 last.seq + 1,
@@ -145,52 +164,75 @@ class ChangeCapture:
                 return applied
             print(f"task {self.run.task.name}: batch {entry.seq} reached its bounds; reading on")
 
-    def _read(
-        self, upto: int, bounded: bool
-    ) -> tuple[dict[tuple[str, str], list[Change]], int, bool]:
-        """The changes committed before ``upto`` by table, the batch's end and whether
-        the bounds cut it short (then it ends at its last whole transaction)."""
+    def _read(self, plans: list[TablePlan], upto: int, bounded: bool) -> tuple[Spill, int, bool]:
+        """The changes committed before ``upto`` by table (past
+        ``batch_memory_changes``, in files: engine.replicate.spill), the batch's end
+        and whether the bounds cut it short (then it ends at its last whole
+        transaction)."""
         definition = self.run.task.definition
         slot = self.run.task.slot
         messages = definition.batch_max_changes if bounded else None
         size = round(definition.batch_max_megabytes * MIB) if bounded else None
+        spill = self.run.spill(plans)
+        spill.clear()
         rows = self.run.source.peek(slot, slot, upto, messages)
         read = Bounded(rows, messages, size)
-        changes: dict[tuple[str, str], list[Change]] = {}
         try:
             for change in decode(read):
-                changes.setdefault((change.schema, change.table), []).append(change)
+                spill.add(change)
         finally:
             close = getattr(rows, "close", None)
             if close is not None:
                 close()  # the peek's cursor, before the connection is used again
+        spill.close()
+        if spill.files_written:
+            print(
+                f"task {self.run.task.name}: {spill.files_written} file(s) of changes spilled "
+                f"to {spill.store.uri(spill.prefix)}"
+            )
         end = read.end if read.cut and read.end is not None else upto
-        return changes, end, read.cut
+        return spill, end, read.cut
 
     def _apply_batch(
         self,
         plans: list[TablePlan],
         generation: str,
         entry: Batch,
-        changes: dict[tuple[str, str], list[Change]] | None = None,
+        changes: Spill | None = None,
     ) -> int:
         end = parse_lsn(entry.end_position)
         with self.run.ctx.step(f"CDC batch {entry.seq}"):
             if changes is None:  # a replay: exactly the transactions before its end
-                changes = self._read(end, bounded=False)[0]
+                changes = self._read(plans, end, bounded=False)[0]
             stats = self.run.stats()
             total = 0
             for plan in plans:
-                found = changes.get((plan.source.schema, plan.source.name))
-                if found:
-                    self._apply_table(plan, found, entry, generation, stats[plan.source_name])
-                    total += len(found)
+                table = changes.tables.get((plan.source.schema, plan.source.name))
+                stat = stats[plan.source_name]
+                if table is None or stat.state == TableLoadState.SUSPENDED:
+                    continue  # a suspended table takes no changes until it is reloaded
+                try:
+                    self._apply_table(plan, changes, table, entry, generation, stat)
+                except Exception as exc:
+                    definition = self.run.task.definition
+                    policy = (
+                        definition.data_error_policy
+                        if isinstance(exc, ChangeDataError)
+                        else definition.table_error_policy
+                    )
+                    if policy != "suspend-table" or is_recoverable(exc):
+                        raise
+                    self._suspend(plan, stat, entry, exc)
+                    continue
+                total += table.count
             entry.status, entry.changes = BatchStatus.COMMITTED, total
             self.run.store.save_batch(entry)
             self.run.store.prune_batches(self.run.task.name, entry.seq - KEPT_BATCHES)
             faults.after_step(f"replicate: commit batch {entry.seq}")
             self.run.source.advance(self.run.task.slot, end)
             faults.after_step(f"replicate: advance slot past batch {entry.seq}")
+            if changes.files_written:
+                changes.clear()
         every = self.run.task.definition.optimize_every_batches
         if every and entry.seq % every == 0:
             self.compact(plans)
@@ -201,6 +243,22 @@ class ChangeCapture:
             f"{entry.end_position}"
         )
         return total
+
+    def _suspend(self, plan: TablePlan, stats: TableStats, entry: Batch, exc: Exception) -> None:
+        """table_error_policy suspend-table: the table takes no more changes (status
+        shows it and why) while the others stream on; ``headwater replicate reload
+        TASK --table`` loads it again and resumes it."""
+        reason = f"suspended at batch {entry.seq} ({entry.end_position}): {describe(exc)}"
+        LOG.error("task %s: %s %s", self.run.task.name, plan.source_name, reason)
+        print(
+            f"task {self.run.task.name}: {plan.source_name} {reason}; the other tables go on "
+            f"(reload it: headwater replicate reload {self.run.task.name} "
+            f"--table {plan.source_name})",
+            flush=True,
+        )
+        stats.state, stats.error, stats.updated_at = TableLoadState.SUSPENDED, reason[:500], now()
+        self.run.store.save_table_stats(stats)
+        faults.after_step(f"replicate: suspend {plan.source_name}")
 
     def compact(self, plans: list[TablePlan]) -> None:
         """Compact each table's current-state and change tables (their small files:
@@ -228,15 +286,21 @@ class ChangeCapture:
     def _apply_table(
         self,
         plan: TablePlan,
-        changes: list[Change],
+        spill: Spill,
+        changes: TableChanges,
         entry: Batch,
         generation: str,
         stats: TableStats,
     ) -> None:
         spark = self.run.ctx.spark
         current, change_table = self.run.location(plan), self.run.location(plan, changes=True)
-        changes = fill_unchanged(changes, plan.source.primary_key)
-        typed = spark_side.typed_changes(spark_side.change_frame(spark, changes), plan).cache()
+        if changes.spilled:
+            spill.fill(changes)
+            frame = spark_side.spilled_changes(spark, spill.uri(changes))
+        else:
+            filled = fill_unchanged(changes.held, plan.source.primary_key)
+            frame = spark_side.change_frame(spark, filled)
+        cached = spark_side.typed_changes(frame, plan).cache()
         metadata = {
             "task": self.run.task.name,
             "run_id": self.run.ctx.run_id,
@@ -244,6 +308,7 @@ class ChangeCapture:
             "position": entry.end_position,
         }
         try:
+            typed, skipped = self._sound(plan, cached, entry)
             with self.run.writing(change_table, current):
                 suite = self.run.task.suites.get(plan.source_name.lower())
                 if suite is not None:  # fail: the batch stays pending, replayed by the next run
@@ -253,7 +318,8 @@ class ChangeCapture:
                         suite,
                         self.run.target(plan),
                     )
-                self._note_ddl(plan, current, stats, changes[-1])
+                assert changes.last is not None, "a table in a batch has a change"
+                self._note_ddl(plan, current, stats, changes.last)
                 app = self.run.app_id(generation, plan, "changes")
                 if self.run.committed(change_table, app) < entry.seq:
                     SparkWriter().write(
@@ -283,26 +349,55 @@ class ChangeCapture:
                     )
                 faults.after_step(f"replicate: merge into {plan.source_name}")
         finally:
-            typed.unpersist()
+            cached.unpersist()
         self.run.register(plan, change_table, changes=True)
         self.run.register(plan, current)
         faults.after_step(f"replicate: register {plan.source_name}")
-        self._count(plan, changes, stats)
+        self._count(plan, changes, stats, skipped)
 
-    def _count(self, plan: TablePlan, changes: list[Change], stats: TableStats) -> None:
+    def _sound(self, plan: TablePlan, typed: Any, entry: Batch) -> tuple[Any, int]:
+        """The batch's changes of a table, checked for values their column's type
+        cannot hold: none, or left out (data_error_policy skip-record, counted), or a
+        ChangeDataError naming the table, positions and columns (never the values)."""
+        count, first = spark_side.data_errors(typed)
+        if not count:
+            return typed, 0
+        at = "; ".join(f"{format_lsn(lsn)} ({columns})" for lsn, columns in first)
+        more = f" and {count - len(first)} more" if count > len(first) else ""
+        text = (
+            f"{plan.source_name}: {count} change(s) in batch {entry.seq} hold values their "
+            f"column's type cannot (at {at}{more})"
+        )
+        if self.run.task.definition.data_error_policy == "skip-record":
+            LOG.warning("task %s: %s: skipped", self.run.task.name, text)
+            print(f"task {self.run.task.name}: {text}: skipped (data_error_policy skip-record)")
+            return spark_side.sound_changes(typed), count
+        raise ChangeDataError(
+            text,
+            hint="fix the rows on the source, or set the task's data_error_policy: "
+            "skip-record (leave such changes out, counted) or suspend-table",
+            table=plan.source_name,
+        )
+
+    def _count(
+        self, plan: TablePlan, changes: TableChanges, stats: TableStats, skipped: int
+    ) -> None:
         """Add the batch's changes to the table's statistics (once: a replayed batch
-        that the statistics already count is not added again)."""
-        last = changes[-1].commit_lsn
-        if stats.last_position and parse_lsn(stats.last_position) >= last:
+        that the statistics already count is not added again); ``skipped`` of them
+        were left out (data_error_policy skip-record)."""
+        last = changes.last
+        assert last is not None, "a table in a batch has a change"
+        if stats.last_position and parse_lsn(stats.last_position) >= last.commit_lsn:
             return
-        counts = Counter(c.op for c in changes)
+        counts = changes.ops
         stats.inserts += counts["I"]
         stats.updates += counts["U"]
         stats.deletes += counts["D"]
         stats.truncates += counts["T"]
-        stats.last_position = format_lsn(changes[-1].commit_lsn)
+        stats.skipped += skipped
+        stats.last_position = format_lsn(last.commit_lsn)
         stats.last_commit_at = datetime.fromtimestamp(
-            changes[-1].commit_micros / 1e6, timezone.utc
+            last.commit_micros / 1e6, timezone.utc
         ).isoformat(timespec="milliseconds")
         stats.updated_at = now()
         self.run.store.save_table_stats(stats)

@@ -25,7 +25,7 @@ hold the MERGE to):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -48,19 +48,28 @@ def fill_unchanged(changes: Sequence[Change], key: Sequence[str]) -> list[Change
     """The batch with each update's unchanged TOAST values taken from the same row's
     earlier change in the batch (following a moved key; a delete or TRUNCATE forgets
     it); what no earlier change holds stays unchanged (the table's value is kept)."""
+    return list(iter_filled(changes, key))
+
+
+def iter_filled(
+    changes: Iterable[Change], key: Sequence[str], follow: Callable[[Key], bool] | None = None
+) -> Iterator[Change]:
+    """:func:`fill_unchanged` streamed; ``follow`` (when given) names the keys whose
+    values are remembered — a batch read from files remembers only the rows that an
+    update leaving TOAST out needs (engine.replicate.spill)."""
     if not key:
-        return list(changes)
+        yield from changes
+        return
     known: dict[Key, dict[str, str | None]] = {}
-    out = []
     for change in changes:
         if change.op == TRUNCATE:
             known.clear()
-            out.append(change)
+            yield change
             continue
         row_key = tuple(change.values.get(k) for k in key)
         if change.op == DELETE:
             known.pop(row_key, None)
-            out.append(change)
+            yield change
             continue
         earlier = known.pop(
             row_key if change.old_key is None else tuple(change.old_key.get(k) for k in key), {}
@@ -73,9 +82,9 @@ def fill_unchanged(changes: Sequence[Change], key: Sequence[str]) -> list[Change
                     values={**change.values, **filled},
                     unchanged=tuple(c for c in change.unchanged if c not in filled),
                 )
-        known[row_key] = {c: v for c, v in change.values.items() if c not in change.unchanged}
-        out.append(change)
-    return out
+        if follow is None or follow(row_key):
+            known[row_key] = {c: v for c, v in change.values.items() if c not in change.unchanged}
+        yield change
 
 
 def truncated_at(changes: Iterable[Change]) -> int | None:

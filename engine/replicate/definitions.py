@@ -28,7 +28,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.config import definition_error, project_file, project_section
 from engine.connections import Connection, load_connections
@@ -50,6 +50,13 @@ _DMS_PREP = {
 }
 DMS_MAX_SUBTASKS = 49
 TASK_NAME = r"^[a-z][a-z0-9_]*$"
+LSN = r"^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$"
+_DMS_ERROR_POLICY = {
+    "STOP_TASK": "stop-task",
+    "SUSPEND_TABLE": "suspend-table",
+    "IGNORE_RECORD": "skip-record",
+    "LOG_ERROR": "skip-record",
+}
 
 
 class ReplicationTaskDefinition(BaseModel):
@@ -67,6 +74,9 @@ class ReplicationTaskDefinition(BaseModel):
     # (a larger transaction is one batch, whole); the rest follows in the next batch.
     batch_max_changes: int = Field(default=100_000, ge=1)  # pgoutput messages
     batch_max_megabytes: float = Field(default=256.0, gt=0)  # of messages read
+    # decoded changes a batch holds in the driver; past it, tables go to Parquet
+    # files in the lake (engine.replicate.spill)
+    batch_memory_changes: int = Field(default=20_000, ge=1)
     # compact the targets and change tables after every this many batches (0: never)
     optimize_every_batches: int = Field(default=100, ge=0)
     # DMS's recoverable-error settings (engine.replicate.supervise): -1 retries forever
@@ -79,6 +89,18 @@ class ReplicationTaskDefinition(BaseModel):
     heartbeat_frequency_minutes: float = Field(default=5.0, gt=0)
     validation: bool = True
     slot_name: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,63}$")
+    # DMS's TableErrorPolicy: a table whose batch fails (not a recoverable error)
+    # stops the task, or is suspended while the others stream on (reload it after)
+    table_error_policy: Literal["stop-task", "suspend-table"] = "stop-task"
+    # DMS's DataErrorPolicy: changes with a value the target type cannot hold
+    # (PostgreSQL's infinity timestamps, NaN numerics): stop the task, suspend the
+    # table, or log and skip those changes (counted in status)
+    data_error_policy: Literal["stop-task", "suspend-table", "skip-record"] = "stop-task"
+    # DMS's CdcStartPosition for a cdc task: "slot" (an existing slot ``slot_name``,
+    # from where it is) or a WAL position X/Y (that slot, moved forward to it)
+    cdc_start_position: str | None = Field(default=None, pattern=rf"^slot$|{LSN}")
+    # DMS's CdcStopPosition: the WAL position X/Y at which CDC ends (the task stops)
+    cdc_stop_position: str | None = Field(default=None, pattern=LSN)
     # source table (schema.table) -> its suite, on full loads and CDC batches (docs/quality.md)
     quality: dict[str, QualityDefinition] = Field(default_factory=dict)
 
@@ -97,6 +119,22 @@ class ReplicationTaskDefinition(BaseModel):
     @classmethod
     def _dms_spelling(cls, value: Any) -> Any:
         return _DMS_PREP.get(value, value) if isinstance(value, str) else value
+
+    @field_validator("table_error_policy", "data_error_policy", mode="before")
+    @classmethod
+    def _dms_policy(cls, value: Any) -> Any:
+        return _DMS_ERROR_POLICY.get(value, value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _positions(self) -> ReplicationTaskDefinition:
+        if self.cdc_start_position and self.migration_type != CDC:
+            raise ValueError(
+                "cdc_start_position needs migration_type cdc (a full load reads the "
+                "snapshot of a slot created with it, at the slot's own position)"
+            )
+        if self.cdc_stop_position and not self.has_cdc:
+            raise ValueError("cdc_stop_position needs a migration_type with cdc")
+        return self
 
     @property
     def has_full_load(self) -> bool:

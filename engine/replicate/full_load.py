@@ -46,9 +46,9 @@ class FullLoad:
                 entry = stats[plan.source_name]
                 try:
                     entry.full_load_rows = futures[plan.source_name].result()
-                    entry.state = TableLoadState.COMPLETED
+                    entry.state, entry.error = TableLoadState.COMPLETED, ""
                 except ReplicationError as exc:
-                    entry.state, entry.ddls = TableLoadState.TABLE_ERROR, str(exc)[:500]
+                    entry.state, entry.error = TableLoadState.TABLE_ERROR, str(exc)[:500]
                     errors.append(exc)
                 entry.updated_at = now()
                 self.run.store.save_table_stats(entry)
@@ -113,7 +113,8 @@ class FullLoad:
         if not self.run.task.definition.has_full_load:
             return
         stats = self.run.stats()
-        todo = [p for p in plans if stats[p.source_name].state != TableLoadState.COMPLETED]
+        done = (TableLoadState.COMPLETED, TableLoadState.SUSPENDED)  # suspended: until reloaded
+        todo = [p for p in plans if stats[p.source_name].state not in done]
         if todo:
             print(f"task {self.run.task.name}: loading {len(todo)} table(s) not loaded yet")
             with self.run.source.plain_snapshot() as snapshot:

@@ -37,8 +37,9 @@ from engine.replicate.definitions import ReplicationTask, replication_task
 from engine.replicate.full_load import FullLoad
 from engine.replicate.mapping import TablePlan
 from engine.replicate.mysql import MySQLSource
-from engine.replicate.pgoutput import format_lsn
+from engine.replicate.pgoutput import format_lsn, parse_lsn
 from engine.replicate.postgres import PostgresSource
+from engine.replicate.spill import Spill
 from engine.replicate.supervise import Health
 from engine.replicate.validation import Validation
 from engine.state.replication import (
@@ -85,6 +86,15 @@ class Replication:
     def location(self, plan: TablePlan, changes: bool = False) -> str:
         table = plan.target_table.lower() + (CHANGE_TABLE_SUFFIX if changes else "")
         return default_location(self.ctx.settings, SinkSpec(self.task.database, table))
+
+    def spill(self, plans: list[TablePlan]) -> Spill:
+        """Where a batch's changes go past ``batch_memory_changes``: the task's scratch
+        folder in the raw bucket (hidden from crawlers by its ``_``)."""
+        settings = self.ctx.settings
+        root = f"{settings.bucket_uri(settings.buckets.raw)}/_headwater/replicate/{self.task.name}"
+        store, prefix = storage.locate(settings, f"{root}/spill")
+        keys = {(p.source.schema, p.source.name): tuple(p.source.primary_key) for p in plans}
+        return Spill(store, prefix, keys, self.task.definition.batch_memory_changes)
 
     def app_id(self, generation: str, plan: TablePlan, kind: str) -> str:
         return (
@@ -138,7 +148,9 @@ class Replication:
         plans = self.plans()
         if definition.has_cdc:
             self.source.check_cdc(plans)
-        self.source.drop_slot(self.task.slot)
+        start_at = definition.cdc_start_position  # an existing slot: kept
+        if not start_at:
+            self.source.drop_slot(self.task.slot)
         self.store.forget_task(name)
         self.health = Health(self.store, self.task)  # a fresh start: a fresh record
         self.health.running()
@@ -146,7 +158,16 @@ class Replication:
             self.store.save_table_stats(
                 TableStats(name, plan.source_name, self.target(plan), updated_at=now())
             )
-        if definition.has_cdc:
+        if definition.has_cdc and start_at:
+            self.source.ensure_publication(self.task.slot, plans)
+            position = self._existing_slot(start_at)
+            print(f"task {name}: existing slot {self.task.slot} from {format_lsn(position)}")
+            # the run id too: a slot that has not moved since an earlier start must
+            # not find that start's batches committed in the lake
+            generation = f"{format_lsn(position).replace('/', '-')}-{self.ctx.run_id}"
+            self._record_start(generation, format_lsn(position))
+            self.cdc.loop(plans, continuous)
+        elif definition.has_cdc:
             self.source.ensure_publication(self.task.slot, plans)
             with self.source.exported_snapshot(self.task.slot) as (position, snapshot):
                 print(f"task {name}: slot {self.task.slot} at {format_lsn(position)}")
@@ -160,6 +181,36 @@ class Replication:
                 generation = self.ctx.run_id
                 self._record_start(generation, "")
                 self.full_load.load(plans, snapshot, generation)
+
+    def _existing_slot(self, start_at: str) -> int:
+        """cdc_start_position: the existing slot's position, moved forward to the
+        given WAL position first."""
+        slot, name = self.task.slot, self.task.name
+        rows = self.source.query(
+            "SELECT plugin, confirmed_flush_lsn::text FROM pg_replication_slots "
+            "WHERE slot_name = %s",
+            (slot,),
+        )
+        if not rows or rows[0][0] != "pgoutput" or not rows[0][1]:
+            found = f"a {rows[0][0]} slot" if rows else "no such slot"
+            raise ReplicationError(
+                f"replication task {name}: cdc_start_position {start_at} starts from the "
+                f"existing logical slot {slot} (pgoutput); the source has {found}",
+                hint=f"create it: SELECT pg_create_logical_replication_slot('{slot}', "
+                "'pgoutput'); or leave cdc_start_position out: headwater creates the slot",
+            )
+        position = parse_lsn(rows[0][1])
+        if start_at == "slot":
+            return position
+        wanted = parse_lsn(start_at)
+        if wanted < position:
+            raise ReplicationError(
+                f"replication task {name}: slot {slot} is at {format_lsn(position)}, past "
+                f"cdc_start_position {start_at}: the changes before it are gone from the slot",
+                hint=f"cdc_start_position: slot, or a position at or after {format_lsn(position)}",
+            )
+        self.source.advance(slot, wanted)
+        return wanted
 
     def _add_new_tables(self, plans: list[TablePlan]) -> None:
         """Tables the mappings select that the task does not have yet (created on the

@@ -38,13 +38,14 @@ from engine.spark.lake import (
     jdbc_properties,
 )
 
-OP, LSN, COMMIT_LSN, COMMIT_TS, XID, COMMIT_DATE = (
+OP, LSN, COMMIT_LSN, COMMIT_TS, XID, COMMIT_DATE, BAD = (
     "Op",
     "_lsn",
     "_commit_lsn",
     "_commit_timestamp",
     "_xid",
     "_commit_date",
+    "_bad",
 )
 CHANGE_SCHEMA = st.StructType(
     [
@@ -181,10 +182,18 @@ def change_frame(spark: SparkSession, changes: Sequence[Change]) -> DataFrame:
     return spark.createDataFrame(rows, CHANGE_SCHEMA, verifySchema=False)
 
 
+def spilled_changes(spark: SparkSession, uri: str) -> DataFrame:
+    """A batch's changes of one table from the Parquet files it was spilled to
+    (engine.replicate.spill): rows of ``CHANGE_SCHEMA``."""
+    return spark.read.schema(CHANGE_SCHEMA).parquet(uri)
+
+
 def typed_changes(changes: DataFrame, plan: TablePlan) -> DataFrame:
     """Source columns typed from their text form (as the full load types them), plus
-    ``Op``, position, commit time and transaction id."""
-    columns = []
+    ``Op``, position, commit time, transaction id and ``_bad``: the source columns
+    whose value the type cannot hold (PostgreSQL's ``infinity`` timestamps, ``NaN``
+    numerics…), comma-separated, empty for a sound change (:func:`data_errors`)."""
+    columns, checks = [], []
     for column in plan.source.columns:
         text = sf.col("values").getItem(column.name)
         if column.spark_type == "binary":
@@ -192,8 +201,11 @@ def typed_changes(changes: DataFrame, plan: TablePlan) -> DataFrame:
         elif column.as_text or column.spark_type == "string":
             value = text
         else:
-            value = text.cast(column.spark_type)
+            value = text.try_cast(column.spark_type)
+        if value is not text:
+            checks.append(sf.when(text.isNotNull() & value.isNull(), sf.lit(column.name)))
         columns.append(value.alias(column.name))
+    bad = sf.concat_ws(",", *checks) if checks else sf.lit("")
     where = plan.filter_sql(quote_name)
     if where:  # the selection filters hold for changes too; a delete carries only the key
         changes = changes.select("*", *columns).where(f"op IN ('D', 'T') OR ({where})")
@@ -208,7 +220,23 @@ def typed_changes(changes: DataFrame, plan: TablePlan) -> DataFrame:
         sf.col("unchanged"),
         sf.col("old_key"),
         *columns,
+        bad.alias(BAD),
     )
+
+
+def data_errors(typed: DataFrame, first: int = 5) -> tuple[int, list[tuple[int, str]]]:
+    """Changes with a value their column's type cannot hold: how many, and the first
+    ``first`` as (position, column names) — never the values."""
+    found = typed.where(sf.col(BAD) != "")
+    rows = found.orderBy(LSN).select(LSN, BAD).limit(first).collect()
+    if not rows:
+        return 0, []
+    return found.count(), [(int(r[LSN]), str(r[BAD])) for r in rows]
+
+
+def sound_changes(typed: DataFrame) -> DataFrame:
+    """The changes without data errors (data_error_policy skip-record)."""
+    return typed.where(sf.col(BAD) == "")
 
 
 CHANGE_COLUMNS = (OP, LSN, COMMIT_LSN, COMMIT_TS, XID, COMMIT_DATE)

@@ -23,6 +23,7 @@ REPLICATION_SCHEMA = (
         last_position TEXT NOT NULL DEFAULT '', last_commit_at TEXT NOT NULL DEFAULT '',
         validation_state TEXT NOT NULL DEFAULT 'Not enabled',
         validation_detail TEXT NOT NULL DEFAULT '', updated_at TEXT NOT NULL DEFAULT '',
+        error TEXT NOT NULL DEFAULT '', skipped BIGINT NOT NULL DEFAULT 0,
         PRIMARY KEY (task, source))""",
     """CREATE TABLE IF NOT EXISTS replication_batches (
         task TEXT NOT NULL, seq INTEGER NOT NULL, status TEXT NOT NULL,
@@ -34,6 +35,12 @@ REPLICATION_SCHEMA = (
         failing_since TEXT NOT NULL DEFAULT '', last_error TEXT NOT NULL DEFAULT '',
         last_error_at TEXT NOT NULL DEFAULT '', restarts BIGINT NOT NULL DEFAULT 0,
         heartbeat_at TEXT NOT NULL DEFAULT '', updated_at TEXT NOT NULL DEFAULT '')""",
+)
+# Columns added since a table was first created: (table, column, its definition),
+# added to a run-state database made before them (RunStore.__init__)
+ADDED_COLUMNS = (
+    ("replication_tables", "error", "TEXT NOT NULL DEFAULT ''"),
+    ("replication_tables", "skipped", "BIGINT NOT NULL DEFAULT 0"),
 )
 # Committed batch entries kept per task beyond the first (the generation): enough to
 # see recent history; older ones are deleted as batches commit (weeks of continuous
@@ -58,6 +65,8 @@ class TableStats:
     validation_state: str = "Not enabled"
     validation_detail: str = ""
     updated_at: str = ""
+    error: str = ""  # why the table failed its load or was suspended
+    skipped: int = 0  # changes left out by data_error_policy skip-record
 
 
 @dataclass

@@ -20,7 +20,7 @@ from engine.state.jobs import JOB_SCHEMA, JobStateMixin
 from engine.state.orchestrate import ORCHESTRATE_SCHEMA, OrchestrateStateMixin
 from engine.state.pins import PINS_SCHEMA, PinStateMixin
 from engine.state.quality import QUALITY_SCHEMA, QualityStateMixin
-from engine.state.replication import REPLICATION_SCHEMA, ReplicationStateMixin
+from engine.state.replication import ADDED_COLUMNS, REPLICATION_SCHEMA, ReplicationStateMixin
 from engine.vocabulary import RunState
 
 STATE_DATABASE = "headwater"
@@ -129,6 +129,26 @@ class RunStore(
                 *PINS_SCHEMA,
             ):
                 cursor.execute(statement)
+        for table, column, definition in ADDED_COLUMNS:
+            self._add_column(table, column, definition)
+
+    def _add_column(self, table: str, column: str, definition: str) -> None:
+        """A column added since ``table`` was created, in a database made before it
+        (looked up first: an ALTER locks the table even when it has nothing to do)."""
+        with self._cursor() as cursor:
+            if self.placeholder == "?":
+                cursor.execute(f"PRAGMA table_info({table})")
+                exists = any(row[1] == column for row in cursor.fetchall())
+            else:
+                cursor.execute(
+                    "SELECT 1 FROM information_schema.columns WHERE table_schema = "
+                    "current_schema() AND table_name = %s AND column_name = %s",
+                    (table, column),
+                )
+                exists = bool(cursor.fetchall())
+            if not exists:
+                if_absent = "" if self.placeholder == "?" else "IF NOT EXISTS "
+                cursor.execute(f"ALTER TABLE {table} ADD COLUMN {if_absent}{column} {definition}")
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", self.placeholder)

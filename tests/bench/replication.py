@@ -51,6 +51,17 @@ class ReplicationResult:
     cdc_latency: float
 
 
+def mapping_for(schema: str, table: str) -> str:
+    """DMS table mappings (JSON) selecting one table."""
+    rule = {
+        "rule-type": "selection",
+        "rule-id": "1",
+        "rule-action": "include",
+        "object-locator": {"schema-name": schema, "table-name": table},
+    }
+    return json.dumps({"rules": [rule]})
+
+
 def _settings(work: Path, pg_port: int, password: str) -> Any:
     from engine.config import load_settings
 
@@ -121,22 +132,12 @@ def _bench_task(work: Path, settings: Any, password: str, psql_copy: float) -> R
 
     port = settings.stack.postgres_port
     project = work / "headwater.yaml"
-    mapping = {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "rule-action": "include",
-                "object-locator": {"schema-name": "public", "table-name": "events"},
-            }
-        ]
-    }
     project.write_text(
         "connections:\n  benchdb:\n"
         f"    url: jdbc:postgresql://127.0.0.1:{port}/bench\n"
         f"    user: {settings.stack.postgres_user}\n    password_env: {PASSWORD_ENV}\n"
         "replication_tasks:\n  bench:\n    connection: benchdb\n"
-        f"    table_mappings: '{json.dumps(mapping)}'\n    validation: false\n"
+        f"    table_mappings: '{mapping_for('public', 'events')}'\n    validation: false\n"
         f"    partitions_per_table: {CORES * 2}\n"
     )
     os.environ["HEADWATER_PROJECT_FILE"] = str(project)

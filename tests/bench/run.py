@@ -16,6 +16,11 @@
 7. Catalog CLI latency on 500 tables (tests/bench/catalog.py).
 8. The local profile: ``headwater demo`` and the catalog CLI after it
    (tests/bench/local.py).
+9. Continuous replication through ten minutes of random faults (tests/bench/soak.py).
+10. A 2-million-row source transaction through one CDC batch: the driver's memory
+    with and without the spill (tests/bench/large_transaction.py).
+
+``--only corpus|soak|large-transaction`` measures that section alone and puts it in place.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -40,6 +46,9 @@ from tests.bench.catalog import report as catalog_report
 from tests.bench.corpus import bench_readback, readback_report
 from tests.bench.ingest import bench_ingest
 from tests.bench.ingest import report as ingest_report
+from tests.bench.large_transaction import SECTION as LARGE_SECTION
+from tests.bench.large_transaction import bench_large_transaction
+from tests.bench.large_transaction import report as large_report
 from tests.bench.local import bench_local
 from tests.bench.local import report as local_report
 from tests.bench.quality import bench_quality
@@ -47,6 +56,9 @@ from tests.bench.quality import report as quality_report
 from tests.bench.replication import bench_replication
 from tests.bench.replication import report as replication_report
 from tests.bench.scale import bench_scale, report
+from tests.bench.soak import SECTION as SOAK_SECTION
+from tests.bench.soak import bench_soak
+from tests.bench.soak import report as soak_report
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus" / "duckdb-csv"
@@ -174,17 +186,31 @@ def corpus_section() -> list[str]:
     return lines
 
 
-def only_corpus() -> None:
-    """``make bench ONLY=corpus``: measure the corpus section alone and put it in
-    place of the one in docs/benchmarks.md (the rest of the file is kept)."""
+def soak_section() -> list[str]:
+    return soak_report(bench_soak())
+
+
+# sections that ``make bench ONLY=<name>`` measures alone: (heading prefix, measure)
+SECTIONS: dict[str, tuple[str, Callable[[], list[str]]]] = {
+    "corpus": (CORPUS_HEADING, corpus_section),
+    "soak": (SOAK_SECTION, soak_section),
+    "large-transaction": (LARGE_SECTION, lambda: large_report(bench_large_transaction())),
+}
+
+
+def only(name: str) -> None:
+    """``make bench ONLY=<name>``: measure one section alone and put it in place of
+    the one in docs/benchmarks.md (appended when absent; the rest is kept)."""
+    heading, measure = SECTIONS[name]
     text = OUT.read_text()
-    start = text.index(CORPUS_HEADING)
-    end = text.find("\n## ", start + 1)
+    start = text.find(heading)
+    start, end = (len(text), -1) if start < 0 else (start, text.find("\n## ", start + 1))
     now = datetime.now(timezone.utc)
-    stamp = f"Section measured by `make bench ONLY=corpus` on {now:%Y-%m-%d %H:%M} UTC."
-    section = corpus_section()
+    stamp = f"Section measured by `make bench ONLY={name}` on {now:%Y-%m-%d %H:%M} UTC."
+    section = measure()
     section[1:1] = ["", stamp]
-    OUT.write_text(text[:start] + "\n".join(section) + (text[end:] if end >= 0 else "\n"))
+    before = text[:start] if start < len(text) else text.rstrip("\n") + "\n\n"
+    OUT.write_text(before + "\n".join(section) + (text[end:] if end >= 0 else "\n"))
     print("\n".join(section))
 
 
@@ -216,8 +242,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         lines += quality_report(bench_quality(Path(work)))
     lines += replication_report(bench_replication())
+    lines += large_report(bench_large_transaction())
     lines += catalog_report(bench_catalog())
     lines += local_report(bench_local())
+    lines += soak_section()
     count, megabytes = bench_jars()
     lines += [
         "## The JVM jar cache (`make setup`)",
@@ -234,9 +262,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--only", "corpus"]:
-        only_corpus()
+    if len(sys.argv) == 3 and sys.argv[1] == "--only" and sys.argv[2] in SECTIONS:
+        only(sys.argv[2])
     elif sys.argv[1:]:
-        raise SystemExit(f"usage: python -m tests.bench.run [--only corpus] (got {sys.argv[1:]})")
+        names = "|".join(SECTIONS)
+        raise SystemExit(f"usage: python -m tests.bench.run [--only {names}] (got {sys.argv[1:]})")
     else:
         main()

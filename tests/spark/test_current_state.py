@@ -15,10 +15,13 @@ from typing import Any
 import pytest
 
 from engine.lake.sink import Write
+from engine.replicate import spill as spill_module
 from engine.replicate.current import apply, fill_unchanged
 from engine.replicate.mapping import ColumnPlan, SourceColumn, SourceTable, TablePlan
 from engine.replicate.pgoutput import Change
+from engine.replicate.spill import Spill
 from engine.spark import replicate as spark_side
+from engine.storage import LocalStore
 
 COLUMNS = (("id", "int"), ("v", "string"), ("doc", "string"))
 PLAN = TablePlan(
@@ -30,6 +33,7 @@ PLAN = TablePlan(
     columns=tuple(ColumnPlan(n, n, t) for n, t in COLUMNS),
     primary_key=("id",),
 )
+KEYS = {("public", "docs"): ("id",)}
 
 
 def _batch(rng: random.Random, source: dict[str, dict[str, str]], lsn: int) -> list[Change]:
@@ -77,10 +81,13 @@ def _batch(rng: random.Random, source: dict[str, dict[str, str]], lsn: int) -> l
     return changes
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize(("seed", "spilled"), [(1, False), (2, False), (3, True)])
 def test_the_merge_matches_the_pure_decisions_batch_after_batch(
-    seed: int, spark: Any, tmp_path: Path
+    seed: int, spilled: bool, spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """``spilled``: each batch goes through Parquet files as a large one does
+    (engine.replicate.spill: 5 changes in memory at most, 4 per file)."""
+    monkeypatch.setattr(spill_module, "FILE_ROWS", 4)
     rng = random.Random(seed)
     location = f"file:{tmp_path}/docs"
     source: dict[str, dict[str, str]] = {}
@@ -88,9 +95,20 @@ def test_the_merge_matches_the_pure_decisions_batch_after_batch(
     names = [n for n, _ in COLUMNS]
     lsn = 0
     for number in range(6):
-        changes = fill_unchanged(_batch(rng, source, lsn), ("id",))
+        made = _batch(rng, source, lsn)
+        changes = fill_unchanged(made, ("id",))
         lsn = changes[-1].lsn
-        typed = spark_side.typed_changes(spark_side.change_frame(spark, changes), PLAN)
+        frame = spark_side.change_frame(spark, changes)
+        if spilled:
+            spill = Spill(LocalStore(tmp_path, "raw"), f"spill/{number}", KEYS, 5)
+            for change in made:
+                spill.add(change)
+            spill.close()
+            table = spill.tables[("public", "docs")]
+            spill.fill(table)
+            if table.spilled:
+                frame = spark_side.spilled_changes(spark, spill.uri(table))
+        typed = spark_side.typed_changes(frame, PLAN)
         spark_side.merge_current(typed, PLAN, Write(location, txn=("t", number)))
         text = {(str(k[0]),): v for k, v in expected.items()}
         after = apply(text, changes, ("id",), names)

@@ -6,6 +6,7 @@ end; a MariaDB full load; continuous mode stopped on request."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import yaml
 
 from engine.stack import launcher
 from engine.stack.postgres import STATE_DATABASE
+from engine.storage import s3_client
 from tests.helpers import HEADWATER, run_cli, run_cli_json, until
 from tests.kill_scenario import kill_mid_write
 from tests.stack_fixture import SOURCE_PASSWORD_ENV, StackRun, connections_yaml
@@ -730,13 +732,20 @@ def test_a_job_and_a_replication_batch_on_one_table_take_turns(
 def test_a_backlog_drains_in_bounded_batches_and_a_large_transaction_lands_whole(
     stack: StackRun, tmp_path: Path
 ) -> None:
+    """Batches of about 50 messages; past 100 changes held in the driver a batch's
+    changes go to Parquet files in MinIO (the large transaction's do), then are gone."""
     source = _source(stack)
     source.execute("DROP SCHEMA IF EXISTS bounded CASCADE")
     source.execute("CREATE SCHEMA bounded")
     source.execute("CREATE TABLE bounded.items (id int PRIMARY KEY, v int)")
     source.execute("INSERT INTO bounded.items SELECT g, g FROM generate_series(1, 10) g")
     rules = {"rules": [_selection("bounded")]}
-    task = {"connection": "shop", "table_mappings": json.dumps(rules), "batch_max_changes": 50}
+    task = {
+        "connection": "shop",
+        "table_mappings": json.dumps(rules),
+        "batch_max_changes": 50,
+        "batch_memory_changes": 100,
+    }
     env = _project(stack, tmp_path, {"bounded": task})
     _ok(run_cli(["replicate", "start", "bounded"], env))
     for wave in range(5):  # a backlog of small transactions: 22 messages each
@@ -749,6 +758,11 @@ def test_a_backlog_drains_in_bounded_batches_and_a_large_transaction_lands_whole
         source.execute("UPDATE bounded.items SET v = -v WHERE id >= 1000")
     out = _ok(run_cli(["replicate", "resume", "bounded"], env))  # one run drains it all
     assert out.count("reached its bounds; reading on") >= 2, out
+    spilled = re.findall(r"(\d+) file\(s\) of changes spilled to (s3a://\S+)", out)
+    assert spilled and spilled[0][1].endswith("/_headwater/replicate/bounded/spill"), out
+    bucket, _, prefix = spilled[0][1].removeprefix("s3a://").partition("/")
+    minio = s3_client(stack.settings).list_objects_v2(Bucket=bucket, Prefix=prefix)
+    assert minio["KeyCount"] == 0, minio  # scratch, removed once the batch committed
     batches = [
         int(changes)
         for (changes,) in _state_rows(
@@ -771,3 +785,68 @@ def test_a_backlog_drains_in_bounded_batches_and_a_large_transaction_lands_whole
 def _state_rows(stack: StackRun, sql: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(**stack.postgres_params(), dbname=STATE_DATABASE) as db:
         return db.execute(sql).fetchall()
+
+
+def test_cdc_from_an_existing_slot_to_a_stop_position_with_a_table_suspended(
+    stack: StackRun, tmp_path: Path
+) -> None:
+    """DMS's CdcStartPosition / CdcStopPosition and TableErrorPolicy SUSPEND_TABLE: a
+    cdc task streams from a slot made before it (changes made before ``start`` land),
+    up to its stop position (later ones do not; a continuous run ends by itself); a
+    change failing its table's quality suite suspends that table, the other streams
+    on; ``reload --table`` resumes it. A timestamp ``infinity`` (no Spark value holds
+    it) is skipped and counted under data_error_policy skip-record."""
+    source = _source(stack)
+    source.execute("DROP SCHEMA IF EXISTS positions CASCADE")
+    source.execute("CREATE SCHEMA positions")
+    for table in ("a", "b"):
+        source.execute(f"CREATE TABLE positions.{table} (id int PRIMARY KEY, note text)")
+    source.execute("CREATE TABLE positions.c (id int PRIMARY KEY, at timestamp)")
+    with contextlib.suppress(psycopg.Error):
+        source.execute("SELECT pg_drop_replication_slot('positions_slot')")
+    source.execute("DROP PUBLICATION IF EXISTS positions_slot")
+    # the publication first: pgoutput reads it as of each change it decodes
+    source.execute(
+        "CREATE PUBLICATION positions_slot FOR TABLE positions.a, positions.b, positions.c"
+    )
+    source.execute("SELECT pg_create_logical_replication_slot('positions_slot', 'pgoutput')")
+    source.execute("INSERT INTO positions.a VALUES (10, 'before start')")
+    source.execute("INSERT INTO positions.b VALUES (10, NULL)")  # fails b's suite
+    source.execute("INSERT INTO positions.c VALUES (1, 'infinity'), (2, '2026-12-01 10:00')")
+    ((stop,),) = source.execute("SELECT pg_current_wal_lsn()::text").fetchall()
+    source.execute("INSERT INTO positions.a VALUES (11, 'after the stop position')")
+    task = {
+        "connection": "shop",
+        "migration_type": "cdc",
+        "table_mappings": json.dumps({"rules": [_selection("positions")]}),
+        "slot_name": "positions_slot",
+        "cdc_start_position": "slot",
+        "cdc_stop_position": stop,
+        "table_error_policy": "SUSPEND_TABLE",
+        "data_error_policy": "skip-record",
+        "quality": {"positions.b": {"action": "fail", "rules": [{"not_null": "note"}]}},
+    }
+    env = _project(stack, tmp_path, {"positions": task})
+    out = _ok(run_cli(["replicate", "start", "positions"], env))
+    assert "existing slot positions_slot from" in out, out
+    assert "positions.b suspended at batch 1" in out, out
+    assert _query(stack, "SELECT id, note FROM positions.a") == [(10, "before start")]
+    status = run_cli_json(["replicate", "status", "positions"], env)[0]
+    assert status["suspended_tables"] == ["positions.b"], status
+    (b,) = [t for t in status["tables"] if t["source"] == "positions.b"]
+    assert b["state"] == "Table suspended" and "note" in b["error"], b
+    (c,) = [t for t in status["tables"] if t["source"] == "positions.c"]
+    assert (c["inserts"], c["skipped"]) == (2, 1), c
+    assert "positions.c: 1 change(s) in batch 1 hold values" in out and "(at)" in out, out
+    assert _query(stack, "SELECT id FROM positions.c") == [(2,)]
+    # a continuous run ends by itself at the stop position; 11 came after it
+    out = _ok(run_cli(["replicate", "resume", "positions", "--continuous"], env))
+    assert f"reached its cdc_stop_position {stop}" in out, out
+    assert _query(stack, "SELECT id FROM positions.a") == [(10,)]
+    assert run_cli_json(["replicate", "status", "positions"], env)[0]["health"] == "stopped"
+    # reloaded, the table takes changes again (a cdc task has no full load to redo)
+    out = _ok(run_cli(["replicate", "reload", "positions", "--table", "positions.b"], env))
+    assert "positions.b resumed" in out, out
+    assert run_cli_json(["replicate", "status", "positions"], env)[0]["suspended_tables"] == []
+    source.execute("SELECT pg_drop_replication_slot('positions_slot')")
+    source.close()

@@ -123,3 +123,28 @@ def test_the_local_store_serves_a_runs_threads(tmp_path: Path) -> None:
     with runs._cursor() as cursor:
         cursor.execute("SELECT count(*) FROM table_writers")
         assert cursor.fetchone() == (0,)
+
+
+def test_a_state_database_made_before_a_column_gains_it(tmp_path: Path) -> None:
+    """replication_tables.error came later: a database made without it gets it when
+    opened, and statistics saved before read back with it empty."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE replication_tables (task TEXT NOT NULL, source TEXT NOT NULL, "
+            "target TEXT NOT NULL DEFAULT '', state TEXT NOT NULL DEFAULT 'Before load', "
+            "full_load_rows BIGINT NOT NULL DEFAULT 0, inserts BIGINT NOT NULL DEFAULT 0, "
+            "updates BIGINT NOT NULL DEFAULT 0, deletes BIGINT NOT NULL DEFAULT 0, "
+            "truncates BIGINT NOT NULL DEFAULT 0, ddls TEXT NOT NULL DEFAULT '', "
+            "last_position TEXT NOT NULL DEFAULT '', last_commit_at TEXT NOT NULL DEFAULT '', "
+            "validation_state TEXT NOT NULL DEFAULT 'Not enabled', "
+            "validation_detail TEXT NOT NULL DEFAULT '', updated_at TEXT NOT NULL DEFAULT '', "
+            "PRIMARY KEY (task, source))"
+        )
+        old.execute("INSERT INTO replication_tables (task, source, inserts) VALUES ('t', 's', 3)")
+    store = RunStore(sqlite3.connect(path), "?")
+    (stats,) = store.table_stats("t")
+    assert (stats.inserts, stats.error) == (3, "")
+    stats.error = "suspended at batch 4"
+    store.save_table_stats(stats)
+    assert RunStore(sqlite3.connect(path), "?").table_stats("t")[0].error == "suspended at batch 4"
