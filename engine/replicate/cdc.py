@@ -65,14 +65,15 @@ class ChangeCapture:
                 signal.signal(s, stop)
         definition = self.run.task.definition
         failures = 0
+        start: Batch | None = None  # the task's first entry (its generation): read once
         try:
             while True:
                 started = time.monotonic()
                 try:
                     plans = self.run.plans()
                     if continuous:  # tables queued for a reload meanwhile
-                        batches = self.run.store.batches(self.run.task.name)
-                        self.run.full_load.finish(plans, batches[0])
+                        start = start or self.run.store.batches(self.run.task.name)[0]
+                        self.run.full_load.finish(plans, start)
                     self.batch(plans)
                 except Exception as exc:
                     limit = definition.recoverable_error_count

@@ -17,9 +17,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,12 +80,23 @@ def _settings(work: Path, pg_port: int, password: str) -> Any:
     )
 
 
-def bench_replication() -> ReplicationResult:
+@dataclass(frozen=True)
+class BenchSource:
+    """The stack's PostgreSQL on its own port and data dir, database ``bench`` made."""
+
+    work: Path
+    settings: Any
+    password: str
+    service: Any
+
+
+@contextmanager
+def bench_source(prefix: str) -> Iterator[BenchSource]:
     from engine.stack import launcher
-    from engine.stack.postgres import PostgresService, postgres_bin_dir
+    from engine.stack.postgres import PostgresService
     from tests.helpers import free_port
 
-    work = Path(tempfile.mkdtemp(prefix="headwater-bench-repl-"))
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     work.chmod(0o755)  # PostgreSQL runs as the postgres user
     password = f"pg-{secrets.token_hex(8)}"
     settings = _settings(work, free_port(), password)
@@ -90,7 +104,18 @@ def bench_replication() -> ReplicationResult:
     try:
         service = PostgresService(settings)
         service.ensure_database("bench")
-        service.psql(TABLE_SQL.format(rows=ROWS), database="bench")
+        yield BenchSource(work, settings, password, service)
+    finally:
+        launcher.down(settings, ["postgres"])
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_replication() -> ReplicationResult:
+    from engine.stack.postgres import postgres_bin_dir
+
+    with bench_source("headwater-bench-repl-") as bench:
+        work, settings, password = bench.work, bench.settings, bench.password
+        bench.service.psql(TABLE_SQL.format(rows=ROWS), database="bench")
         env = {**os.environ, "PGPASSWORD": password}
         target = work / "events.csv"
         started = time.perf_counter()
@@ -116,9 +141,6 @@ def bench_replication() -> ReplicationResult:
         psql_copy = time.perf_counter() - started
         target.unlink()
         return _bench_task(work, settings, password, psql_copy)
-    finally:
-        launcher.down(settings, ["postgres"])
-        subprocess.run(["rm", "-rf", str(work)], check=False)
 
 
 def _bench_task(work: Path, settings: Any, password: str, psql_copy: float) -> ReplicationResult:
