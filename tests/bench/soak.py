@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -78,6 +79,7 @@ def bench_soak() -> SoakResult:
         status = soak.check()
         final_wal = stream.retained_wal() or 0
         files = {table: soak.optimize(table) for table in ("events", "events__ct")}
+        shutil.rmtree(work, ignore_errors=True)  # kept when the soak failed: its log
         changes = stream.changes
         return SoakResult(
             minutes=minutes,
