@@ -31,8 +31,8 @@ from engine.config import definition_error, project_file, project_section
 from engine.errors import ConfigError
 
 JDBC_CATALOG = "org.apache.spark.sql.execution.datasources.v2.jdbc.JDBCTableCatalog"
-# MySQL URLs (Connector/J, in the jar cache; it speaks to MariaDB too) are accepted
-# for Spark's catalog; crawling them is not built yet (engine.crawl.jdbc says so).
+# MySQL URLs (Connector/J, in the jar cache; it speaks to MariaDB too): Spark's
+# catalog, full loads and crawls (engine.crawl.jdbc: database/table paths).
 _URL = re.compile(r"jdbc:(postgresql|mysql)://([^/:?]+)(?::(\d+))?/([^?/]+)(\?.*)?")
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
 MYSQL_SSL_MODES = {
@@ -182,7 +182,12 @@ def catalog_conf(connections: dict[str, Connection]) -> dict[str, str]:
     conf = {}
     for name, connection in connections.items():
         conf[f"spark.sql.catalog.{name}"] = JDBC_CATALOG
-        conf[f"spark.sql.catalog.{name}.url"] = connection.jdbc_url()
+        url = connection.jdbc_url()
+        if connection.kind == "mysql" and "databaseTerm=" not in url:
+            # Connector/J lists tables by catalog; as schemas, SHOW TABLES IN a
+            # database lists that database's tables only (else every database's)
+            url += f"{'&' if '?' in url else '?'}databaseTerm=SCHEMA"
+        conf[f"spark.sql.catalog.{name}.url"] = url
         conf[f"spark.sql.catalog.{name}.user"] = connection.user
     return conf
 

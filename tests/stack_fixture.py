@@ -65,14 +65,21 @@ class StackRun:
 # A source database on the stack's own PostgreSQL, reached through connection "shop".
 SOURCE_DB = "shop"
 SOURCE_PASSWORD_ENV = "HW_TEST_SHOP_PASSWORD"
+MARIA = "maria"  # the stack's MariaDB as a connection (same user and password)
 
 
 def connections_yaml(settings: Settings) -> str:
+    """Connection ``shop`` (the stack's PostgreSQL) and ``maria`` (its MariaDB, started
+    by the tests that use it; a Spark JDBC catalog connects on first use only)."""
     port = settings.stack.postgres_port
     return (
         "connections:\n"
         f"  {SOURCE_DB}:\n"
         f"    url: jdbc:postgresql://127.0.0.1:{port}/{SOURCE_DB}\n"
+        f"    user: {settings.stack.postgres_user}\n"
+        f"    password_env: {SOURCE_PASSWORD_ENV}\n"
+        f"  {MARIA}:\n"
+        f"    url: jdbc:mysql://127.0.0.1:{settings.stack.mariadb_port}/{SOURCE_DB}\n"
         f"    user: {settings.stack.postgres_user}\n"
         f"    password_env: {SOURCE_PASSWORD_ENV}\n"
     )

@@ -7,9 +7,10 @@ the include path matches, reads each table's columns as Spark types them
 (``DESCRIBE``), and registers it as a view over the source — queryable, always
 current, and with no data or secret in the metastore.
 
-Include paths are Glue's: ``database/schema/table`` (PostgreSQL; MySQL is not built
-yet), with ``%`` (any run) and ``_`` (one character) as in SQL ``LIKE``. System
-schemas are never included.
+Include paths are Glue's: ``database/schema/table`` for PostgreSQL and
+``database/table`` for MySQL and MariaDB (a MySQL database is a schema: Spark's
+catalog lists them as namespaces), with ``%`` (any run) and ``_`` (one character) as
+in SQL ``LIKE``. System schemas are never included.
 """
 
 from __future__ import annotations
@@ -68,20 +69,27 @@ class SourceTable:
     database: str
     schema: str
     table: str
+    two_part: bool = False  # MySQL: database and schema are one
 
     @property
     def path(self) -> str:
+        if self.two_part:
+            return f"{self.schema}/{self.table}"
         return f"{self.database}/{self.schema}/{self.table}"
 
 
 def _split(connection: Connection, path: str) -> tuple[str, str, str]:
-    if connection.kind != "postgresql":
-        raise ConfigError(
-            f"connection {connection.name}: crawling {connection.kind} is not built yet "
-            "(PostgreSQL is)",
-            key=f"connections.{connection.name}.url",
-        )
+    """(database, schema, table) patterns of an include path; for MySQL the database
+    is the schema."""
     parts = path.strip("/").split("/")
+    if connection.kind == "mysql":
+        if len(parts) != 2:
+            raise ConfigError(
+                f"include path {path!r} of connection {connection.name}: MySQL paths are "
+                "database/table (e.g. shop/%)",
+                key="path",
+            )
+        return parts[0], parts[0], parts[1]
     if len(parts) != 3:
         raise ConfigError(
             f"include path {path!r} of connection {connection.name}: PostgreSQL paths are "
@@ -96,7 +104,8 @@ def find_tables(
 ) -> list[SourceTable]:
     """The source tables the include path matches, minus the excluded ones."""
     database, schema, table = _split(connection, path)
-    if not like(database).fullmatch(connection.database):
+    mysql = connection.kind == "mysql"
+    if not mysql and not like(database).fullmatch(connection.database):
         raise ConfigError(
             f"include path {path!r} names database {database!r}, but connection "
             f"{connection.name} is to database {connection.database!r}",
@@ -112,7 +121,7 @@ def find_tables(
             if not like(schema).fullmatch(namespace):
                 continue
             for name in catalog.source_tables(connection.name, namespace):
-                source = SourceTable(connection.database, namespace, name)
+                source = SourceTable(connection.database, namespace, name, two_part=mysql)
                 if like(table).fullmatch(name) and not is_excluded(source.path, excluded):
                     found.append(source)
     except CatalogError as exc:

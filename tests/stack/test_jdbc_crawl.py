@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import psycopg
 
+from engine.stack import launcher
 from tests.helpers import run_cli, run_cli_json
-from tests.stack_fixture import SOURCE_DB, StackRun, connections_yaml
+from tests.stack_fixture import MARIA, SOURCE_DB, StackRun, connections_yaml
 
 
 def _source(stack: StackRun) -> psycopg.Connection:
@@ -98,3 +101,58 @@ def test_an_undefined_connection_is_named(stack: StackRun, tmp_path: Path) -> No
     result = run_cli(["crawl", "c"], env)
     assert result.returncode != 0
     assert "crawlers.c.targets[0].connection = 'nope' is not defined" in result.stderr
+
+
+def test_a_mariadb_database_is_crawled_as_database_table_views(
+    stack: StackRun, tmp_path: Path
+) -> None:
+    """MySQL paths are database/table; a view per table, read live by the Thrift
+    Server; another database of the same server is not listed with it."""
+    launcher.up(stack.settings, ["mariadb"])
+    pg = stack.settings.stack
+    subprocess.run(
+        [
+            "mariadb",
+            "--no-defaults",
+            "-h",
+            "127.0.0.1",
+            "-P",
+            str(pg.mariadb_port),
+            "-u",
+            pg.postgres_user,
+        ],
+        input="DROP DATABASE IF EXISTS crawlsrc; CREATE DATABASE crawlsrc;"
+        "CREATE TABLE crawlsrc.orders (id bigint PRIMARY KEY, amount decimal(10,2), "
+        "placed datetime, note varchar(40));"
+        "INSERT INTO crawlsrc.orders VALUES (1, 2.50, now(), 'a'), (2, 3.25, now(), NULL);"
+        "CREATE TABLE crawlsrc.tmp_scratch (x int);"
+        "DROP DATABASE IF EXISTS crawlother; CREATE DATABASE crawlother;"
+        "CREATE TABLE crawlother.elsewhere (x int);",
+        text=True,
+        check=True,
+        env={**os.environ, "MYSQL_PWD": pg.postgres_password.get_secret_value()},
+    )
+    project = tmp_path / "headwater.yaml"
+    project.write_text(
+        connections_yaml(stack.settings) + "crawlers:\n"
+        "  maria_src:\n"
+        "    database: maria_src\n"
+        "    targets:\n"
+        f"      - connection: {MARIA}\n"
+        "        path: crawlsrc/%\n"
+        "        exclusions: ['crawlsrc/tmp_*']\n"
+    )
+    env = {**stack.env, "HEADWATER_PROJECT_FILE": str(project)}
+    crawled = run_cli_json(["crawl", "maria_src"], env)
+    assert [(r["table"], r["action"], r["format"]) for r in crawled] == [
+        ("maria_src.crawlsrc_orders", "create", "view")
+    ]
+    orders = run_cli_json(["catalog", "describe", "maria_src.crawlsrc_orders"], env)[0]
+    assert {c["column"]: c["type"] for c in orders["columns"]} == {
+        "id": "bigint",
+        "amount": "decimal(10,2)",
+        "placed": "timestamp",
+        "note": "varchar(40)",  # as Spark's MySQL dialect types it
+    }
+    assert orders["parameters"]["classification"] == "mysql", orders
+    assert stack.query("SELECT id FROM maria_src.crawlsrc_orders ORDER BY id") == [(1,), (2,)]
