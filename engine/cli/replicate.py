@@ -224,8 +224,7 @@ def status(
     Example: headwater replicate status shop --json
     """
     from engine.replicate.definitions import replication_task
-    from engine.replicate.pgoutput import format_lsn
-    from engine.replicate.postgres import PostgresSource
+    from engine.replicate.task import open_source
     from engine.state.store import open_run_store
 
     task = replication_task(name)
@@ -254,15 +253,21 @@ def status(
             heartbeat_at=health.heartbeat_at,
         )
     if task.definition.has_cdc and batches:
-        source = PostgresSource(task.connection)
+        source = open_source(task)
+        text = source.format_position
         try:
-            position = source.slot_position(task.slot)
-            summary["slot_position"] = "" if position is None else format_lsn(position)
-            summary["source_position"] = format_lsn(source.current_lsn())
-            summary["lag_bytes"] = source.lag_bytes(task.slot)
-            summary["retained_wal_bytes"] = source.retained_wal_bytes(task.slot)
+            if source.dialect == "postgresql":
+                position = source.slot_position(task.slot)
+                summary["slot_position"] = "" if position is None else text(position)
+                summary["source_position"] = text(source.current_lsn())
+                summary["lag_bytes"] = source.lag_bytes(task.slot)
+                summary["retained_wal_bytes"] = source.retained_wal_bytes(task.slot)
+            else:  # no slot: the binlog is read on from the last batch's end
+                summary["source_position"] = text(source.current_lsn())
+                last = batches[-1].end_position
+                summary["lag_bytes"] = source.lag_bytes(source.parse_position(last))
         except HeadwaterError as exc:
-            summary["slot_position"] = f"unknown ({exc.message})"
+            summary["source_position"] = f"unknown ({exc.message})"
         finally:
             source.close()
     if as_json:

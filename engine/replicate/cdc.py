@@ -23,7 +23,7 @@ from engine.ingest.quality import evaluate
 from engine.lake.sink import Write
 from engine.replicate.current import fill_unchanged
 from engine.replicate.mapping import TablePlan
-from engine.replicate.pgoutput import Bounded, Change, decode, format_lsn, parse_lsn
+from engine.replicate.pgoutput import Change
 from engine.replicate.spill import Spill, TableChanges
 from engine.replicate.supervise import backoff, describe, is_recoverable
 from engine.spark import replicate as spark_side
@@ -109,7 +109,8 @@ class ChangeCapture:
         if not stop:
             return False
         last = self.run.store.batches(self.run.task.name)[-1]
-        if last.status != BatchStatus.COMMITTED or parse_lsn(last.end_position) < parse_lsn(stop):
+        parse = self.run.source.parse_position
+        if last.status != BatchStatus.COMMITTED or parse(last.end_position) < parse(stop):
             return False
         print(f"task {self.run.task.name}: reached its cdc_stop_position {stop}; CDC ends")
         self.run.stopping = self.run.ctx.stopped_on_request = True
@@ -125,6 +126,7 @@ class ChangeCapture:
         batches as the bounds ask (``batch_max_changes``, ``batch_max_megabytes``).
         The number of changes applied."""
         applied, target, batches_run = 0, upto, 0
+        parse, format_position = self.run.source.parse_position, self.run.source.format_position
         while True:
             batches = self.run.store.batches(self.run.task.name)
             last = batches[-1]
@@ -136,24 +138,24 @@ class ChangeCapture:
                 applied += self._apply_batch(plans, generation, last)
                 continue
             if last.end_position:
-                self.run.source.advance(self.run.task.slot, parse_lsn(last.end_position))
+                self.run.source.advance(self.run.task.slot, parse(last.end_position))
             if target is None:
                 self.run.health.beat(self.run.source)
                 target = self.run.source.current_lsn()
                 stop = self.run.task.definition.cdc_stop_position
                 if stop:  # transactions committed before it, no later one
-                    target = min(target, parse_lsn(stop))
-            if last.end_position and target <= parse_lsn(last.end_position):
+                    target = min(target, parse(stop))
+            if last.end_position and target <= parse(last.end_position):
                 if not batches_run:
                     print(f"task {self.run.task.name}: no new changes")
                 return applied
-            changes, end, cut = self._read(plans, target, bounded=True)
+            changes, end, cut = self._read(plans, last.end_position, target, bounded=True)
             entry = Batch(
                 self.run.task.name,
                 last.seq + 1,
                 BatchStatus.PENDING,
                 last.end_position,
-                format_lsn(end),
+                format_position(end),
                 self.run.ctx.run_id,
                 now(),
             )
@@ -165,8 +167,11 @@ class ChangeCapture:
                 return applied
             print(f"task {self.run.task.name}: batch {entry.seq} reached its bounds; reading on")
 
-    def _read(self, plans: list[TablePlan], upto: int, bounded: bool) -> tuple[Spill, int, bool]:
-        """The changes committed before ``upto`` by table (past
+    def _read(
+        self, plans: list[TablePlan], start: str, upto: int, bounded: bool
+    ) -> tuple[Spill, int, bool]:
+        """The changes committed from ``start`` (the last batch's end) before ``upto``
+        by table (past
         ``batch_memory_changes``, in files: engine.replicate.spill), the batch's end
         and whether the bounds cut it short (then it ends at its last whole
         transaction)."""
@@ -176,15 +181,16 @@ class ChangeCapture:
         size = round(definition.batch_max_megabytes * MIB) if bounded else None
         spill = self.run.spill(plans)
         spill.clear()
-        rows = self.run.source.peek(slot, slot, upto, messages)
-        read = Bounded(rows, messages, size)
+        source = self.run.source
+        keys = {(p.source.schema, p.source.name): tuple(p.source.primary_key) for p in plans}
+        read = source.changes(
+            slot, source.parse_position(start) if start else None, upto, keys, messages, size
+        )
         try:
-            for change in decode(read):
+            for change in read:
                 spill.add(change)
         finally:
-            close = getattr(rows, "close", None)
-            if close is not None:
-                close()  # the peek's cursor, before the connection is used again
+            read.close()  # the stream, before the connection is used again
         spill.close()
         if spill.files_written:
             print(
@@ -201,10 +207,10 @@ class ChangeCapture:
         entry: Batch,
         changes: Spill | None = None,
     ) -> int:
-        end = parse_lsn(entry.end_position)
+        end = self.run.source.parse_position(entry.end_position)
         with self.run.ctx.step(f"CDC batch {entry.seq}"):
             if changes is None:  # a replay: exactly the transactions before its end
-                changes = self._read(plans, end, bounded=False)[0]
+                changes = self._read(plans, entry.start_position, end, bounded=False)[0]
             stats = self.run.stats()
             total = 0
             for plan in plans:
@@ -363,7 +369,8 @@ class ChangeCapture:
         count, first = spark_side.data_errors(typed)
         if not count:
             return typed, 0
-        at = "; ".join(f"{format_lsn(lsn)} ({columns})" for lsn, columns in first)
+        format_position = self.run.source.format_position
+        at = "; ".join(f"{format_position(lsn)} ({columns})" for lsn, columns in first)
         more = f" and {count - len(first)} more" if count > len(first) else ""
         text = (
             f"{plan.source_name}: {count} change(s) in batch {entry.seq} hold values their "
@@ -388,7 +395,8 @@ class ChangeCapture:
         were left out (data_error_policy skip-record)."""
         last = changes.last
         assert last is not None, "a table in a batch has a change"
-        if stats.last_position and parse_lsn(stats.last_position) >= last.commit_lsn:
+        source = self.run.source
+        if stats.last_position and source.parse_position(stats.last_position) >= last.commit_lsn:
             return
         counts = changes.ops
         stats.inserts += counts["I"]
@@ -396,7 +404,7 @@ class ChangeCapture:
         stats.deletes += counts["D"]
         stats.truncates += counts["T"]
         stats.skipped += skipped
-        stats.last_position = format_lsn(last.commit_lsn)
+        stats.last_position = source.format_position(last.commit_lsn)
         stats.last_commit_at = datetime.fromtimestamp(
             last.commit_micros / 1e6, timezone.utc
         ).isoformat(timespec="milliseconds")
@@ -410,15 +418,16 @@ class ChangeCapture:
         existing = spark_side.delta_columns(self.run.ctx.spark, location)
         if existing is None:
             return
+        at = self.run.source.format_position(last.lsn)
         targets = [c.name for c in plan.columns]
         notes = []
         added = [c for c in targets if c not in existing]
         gone = [c for c in existing if c not in targets]
         if added:
-            notes.append(f"added column(s) {', '.join(added)} at {format_lsn(last.lsn)}")
+            notes.append(f"added column(s) {', '.join(added)} at {at}")
         if gone:
             notes.append(
-                f"column(s) {', '.join(gone)} no longer on the source at {format_lsn(last.lsn)}: "
+                f"column(s) {', '.join(gone)} no longer on the source at {at}: "
                 "kept in the lake, NULL from then on"
             )
         for note in notes:

@@ -51,6 +51,8 @@ _DMS_PREP = {
 DMS_MAX_SUBTASKS = 49
 TASK_NAME = r"^[a-z][a-z0-9_]*$"
 LSN = r"^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$"
+BINLOG = r"^[^:/\s]+\.[0-9]+:[0-9]+$"  # a MySQL binlog file and offset
+POSITION = f"{LSN}|{BINLOG}"
 _DMS_ERROR_POLICY = {
     "STOP_TASK": "stop-task",
     "SUSPEND_TABLE": "suspend-table",
@@ -97,10 +99,11 @@ class ReplicationTaskDefinition(BaseModel):
     # table, or log and skip those changes (counted in status)
     data_error_policy: Literal["stop-task", "suspend-table", "skip-record"] = "stop-task"
     # DMS's CdcStartPosition for a cdc task: "slot" (an existing slot ``slot_name``,
-    # from where it is) or a WAL position X/Y (that slot, moved forward to it)
-    cdc_start_position: str | None = Field(default=None, pattern=rf"^slot$|{LSN}")
-    # DMS's CdcStopPosition: the WAL position X/Y at which CDC ends (the task stops)
-    cdc_stop_position: str | None = Field(default=None, pattern=LSN)
+    # from where it is) or a WAL position X/Y (that slot, moved forward to it); MySQL:
+    # a binlog position file:offset (mysql-bin.000003:4)
+    cdc_start_position: str | None = Field(default=None, pattern=rf"^slot$|{POSITION}")
+    # DMS's CdcStopPosition: the WAL position X/Y (MySQL: file:offset) at which CDC ends
+    cdc_stop_position: str | None = Field(default=None, pattern=POSITION)
     # source table (schema.table) -> its suite, on full loads and CDC batches (docs/quality.md)
     quality: dict[str, QualityDefinition] = Field(default_factory=dict)
 
@@ -239,14 +242,25 @@ def replication_task(name: str) -> ReplicationTask:
             key=f"replication_tasks.{name}.connection",
         )
     connection = connections[definition.connection]
-    if definition.has_cdc and connection.kind != "postgresql":
-        raise ConfigError(
-            f"replication task {name}: change data capture from {connection.kind} is not built: "
-            "only PostgreSQL sources support migration_type cdc / full-load-and-cdc",
-            hint="use migration_type full-load (scheduled full loads), or an ingest job with "
-            "--bookmark_keys updated_at for key/timestamp increments (docs/replication.md)",
-            key=f"replication_tasks.{name}.migration_type",
-        )
+    kind = "an LSN X/Y" if connection.kind == "postgresql" else "a binlog file:offset"
+    pattern = LSN if connection.kind == "postgresql" else BINLOG
+    for key in ("cdc_start_position", "cdc_stop_position"):
+        value = getattr(definition, key)
+        if value and value != "slot" and not re.match(pattern, value):
+            raise ConfigError(
+                f"replication task {name}: {key} {value!r} is not {kind}, the position of a "
+                f"{connection.kind} source",
+                hint="PostgreSQL: X/Y (pg_current_wal_lsn()); MySQL: file:offset "
+                "(SHOW MASTER STATUS)",
+                key=f"replication_tasks.{name}.{key}",
+            )
+        if value == "slot" and connection.kind != "postgresql":
+            raise ConfigError(
+                f"replication task {name}: cdc_start_position slot needs a PostgreSQL source "
+                "(MySQL has no slot)",
+                hint="give a binlog position file:offset (SHOW MASTER STATUS)",
+                key=f"replication_tasks.{name}.{key}",
+            )
     task = ReplicationTask(name, definition, connection)
     if task.database in connections:
         raise ConfigError(

@@ -1,19 +1,39 @@
-"""A MySQL / MariaDB source for full loads: discovery and source-side queries, run
-through Spark's JDBC reader (Connector/J from the jar cache; no Python driver).
+"""A MySQL / MariaDB source: discovery and source-side queries (PyMySQL), the CDC
+prerequisites, and the binlog read over the replication protocol
+(python-mysql-replication) into :mod:`engine.replicate.binlog` events.
 
-MySQL cannot share one snapshot between connections, so a full load of a MySQL
-table is consistent per read partition, not across tables; validation compares
-with the source as it is when validation runs.
+No slot: the binlog is read from the position the last committed batch recorded
+(a re-read of the same range returns the same changes while the server keeps the
+files: ``binlog_expire_logs_seconds``). The full load of a CDC task cannot share
+one snapshot with Spark's parallel JDBC reads (MySQL has no exported snapshots),
+so CDC starts from the binlog position taken *before* the load: the changes made
+while the tables were read are applied again, as full row images, which the
+current-state MERGE makes exact (an upsert or delete of the whole row). Validation
+uses one connection's consistent snapshot and the binlog position it sits at.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+import logging
+import threading
+import zlib
+from collections.abc import Iterator
 from typing import Any
 
+import pymysql
+from pymysqlreplication import BinLogStreamReader
+from pymysqlreplication import event as ev
+from pymysqlreplication import row_event as rows
+
 from engine.connections import Connection
-from engine.replicate.mapping import SourceColumn, SourceTable, source_tables
+from engine.errors import ReplicationError, SourceUnavailableError
+from engine.replicate import binlog
+from engine.replicate.mapping import SourceColumn, SourceTable, TablePlan, source_tables
+
+LOG = logging.getLogger("headwater.replicate")
+ACCESS_DENIED, NO_PRIVILEGE, CANNOT_CONNECT = 1045, 1227, 2003
+DAY = 86_400
 
 SYSTEM_SCHEMAS = ("information_schema", "mysql", "performance_schema", "sys")
 _INTEGERS = {"tinyint": "tinyint", "smallint": "smallint", "mediumint": "int", "int": "int"}
@@ -60,21 +80,115 @@ def quote(name: str) -> str:
 
 
 class MySQLSource:
-    """The part of a source a full-load task needs, for MySQL and MariaDB."""
+    """One MySQL / MariaDB connection of a task (opened lazily, closed by :meth:`close`)."""
 
     dialect = "mysql"
-
-    def __init__(self, connection: Connection, spark: Callable[[], Any]) -> None:
-        self.connection = connection
-        self._spark = spark
-
     quote = staticmethod(quote)
 
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
-        from engine.spark.lake import jdbc_query
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._conn: pymysql.connections.Connection[Any] | None = None
+        self._held: dict[str, pymysql.connections.Connection[Any]] = {}
+        self._turn = threading.RLock()
+        self._log_base: tuple[str, int] | None = None  # binlog basename, index width
 
-        return jdbc_query(self._spark(), self.connection, sql)
+    # -- connections ---------------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        """PyMySQL's connect arguments (the password read now: never log them)."""
+        options: dict[str, Any] = {
+            "host": self.connection.host,
+            "port": self.connection.port,
+            "user": self.connection.user,
+            "password": self.connection.password(),
+            "connect_timeout": 10,
+            "charset": "utf8mb4",
+        }
+        mode, root = self.connection.ssl_mode, self.connection.ssl_root_cert
+        if mode and mode != "disable":
+            options["ssl"] = {"ca": str(root)} if root else {}
+            options["ssl_verify_cert"] = mode in ("verify-ca", "verify-full")
+            options["ssl_verify_identity"] = mode == "verify-full"
+        return options
 
+    def _where(self) -> str:
+        return f"{self.connection.host}:{self.connection.port}"
+
+    def connect(self) -> pymysql.connections.Connection[Any]:
+        name = self.connection.name
+        try:
+            return pymysql.connect(
+                **self.settings(), database=self.connection.database or None, autocommit=True
+            )
+        except pymysql.err.OperationalError as exc:
+            code = exc.args[0] if exc.args else 0
+            if code == ACCESS_DENIED:
+                raise ReplicationError(
+                    f"connection {name}: MySQL at {self._where()} refused user "
+                    f"{self.connection.user}: access denied",
+                    hint="check the password in the connection's password_env/password_file "
+                    "and that the user may connect from this host",
+                    connection=name,
+                ) from None
+            raise SourceUnavailableError(
+                f"connection {name}: cannot reach MySQL at {self._where()}: "
+                f"{exc.args[-1] if exc.args else type(exc).__name__}",
+                hint="check that the database is up and reachable from here",
+                connection=name,
+            ) from None
+
+    @property
+    def conn(self) -> pymysql.connections.Connection[Any]:
+        if self._conn is None or not self._conn.open:
+            self._conn = self.connect()
+            with self._conn.cursor() as cursor:
+                cursor.execute("SET time_zone = '+00:00'")
+        return self._conn
+
+    def close(self) -> None:
+        for held in [self._conn, *self._held.values()]:
+            if held is not None and held.open:
+                held.close()
+        self._conn, self._held = None, {}
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self._run(self.conn, sql, params)
+
+    def _run(
+        self, conn: pymysql.connections.Connection[Any], sql: str, params: tuple[Any, ...] = ()
+    ) -> list[tuple[Any, ...]]:
+        try:
+            with self._turn, conn.cursor() as cursor:
+                cursor.execute(sql, params or None)
+                return list(cursor.fetchall())
+        except pymysql.err.OperationalError as exc:
+            code = exc.args[0] if exc.args else 0
+            if code >= 2000:  # client errors: the connection is gone
+                raise SourceUnavailableError(
+                    f"connection {self.connection.name}: lost the source: {exc.args[-1]}",
+                    connection=self.connection.name,
+                ) from exc
+            raise self._failed(exc) from None
+        except pymysql.err.MySQLError as exc:
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: pymysql.err.MySQLError) -> ReplicationError:
+        code = exc.args[0] if exc.args else 0
+        text = exc.args[-1] if exc.args else str(exc)
+        if code == NO_PRIVILEGE:
+            return ReplicationError(
+                f"connection {self.connection.name}: user {self.connection.user} lacks a "
+                f"privilege: {text}",
+                hint=f"GRANT SELECT, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO "
+                f"'{self.connection.user}'@'<host>' (MariaDB 10.5+: BINLOG MONITOR instead "
+                "of REPLICATION CLIENT)",
+                connection=self.connection.name,
+            )
+        return ReplicationError(
+            f"connection {self.connection.name}: query failed: {text}",
+            connection=self.connection.name,
+        )
+
+    # -- discovery -----------------------------------------------------------------------
     def discover(self) -> list[SourceTable]:
         schemas = ", ".join(f"'{s}'" for s in SYSTEM_SCHEMAS)
         rows = self.query(
@@ -95,20 +209,302 @@ class MySQLSource:
         columns = []
         for schema, table, kind, column, data_type, column_type, precision, scale, _ in rows:
             typed, as_text = spark_type(
-                str(data_type).lower(), str(column_type).lower(), precision, scale
+                _text(data_type).lower(), _text(column_type).lower(), precision, scale
             )
-            columns.append((schema, table, str(kind), SourceColumn(column, typed, as_text)))
+            columns.append((schema, table, _text(kind), SourceColumn(column, typed, as_text)))
         return source_tables(columns, keys)
 
+    # -- snapshots -----------------------------------------------------------------------
     @contextlib.contextmanager
     def plain_snapshot(self) -> Iterator[None]:
-        yield None  # no snapshot MySQL can share between connections
+        yield None  # Spark's parallel reads cannot share a MySQL snapshot
+
+    @contextlib.contextmanager
+    def exported_snapshot(self, slot: str) -> Iterator[tuple[int, None]]:
+        """The CDC start of a task with a full load: the binlog position now, before
+        the load reads (see the module's text); no shared snapshot."""
+        yield self.current_lsn(), None
+
+    @contextlib.contextmanager
+    def temporary_snapshot(self, name: str) -> Iterator[tuple[int, str]]:
+        """A consistent snapshot held on its own connection and the binlog position
+        it sits at (MariaDB's ``binlog_snapshot_file/position``; elsewhere the
+        position read before and after it started, retried until they agree)."""
+        holder = self.connect()
+        try:
+            position = None
+            for _ in range(50):
+                before = self.current_lsn()
+                self._run(holder, "SET time_zone = '+00:00'")
+                self._run(holder, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+                status = dict(
+                    (str(k).lower(), v)
+                    for k, v in self._run(holder, "SHOW STATUS LIKE 'binlog_snapshot_%'")
+                )
+                if status.get("binlog_snapshot_file"):
+                    position = binlog.position(
+                        str(status["binlog_snapshot_file"]), int(status["binlog_snapshot_position"])
+                    )
+                    break
+                if self.current_lsn() == before:
+                    position = before
+                    break
+                self._run(holder, "ROLLBACK")
+            if position is None:
+                raise ReplicationError(
+                    f"connection {self.connection.name}: no quiet moment to take a snapshot "
+                    "at a known binlog position in 50 tries",
+                    hint="validate again when the source is less busy",
+                    connection=self.connection.name,
+                )
+            self._held[name] = holder
+            yield position, name
+        finally:
+            self._held.pop(name, None)
+            holder.close()
 
     def in_snapshot(self, snapshot: str | None, sql: str) -> list[tuple[Any, ...]]:
-        return self.query(sql)
+        if snapshot is None:
+            return self.query(sql)
+        return self._run(self._held[snapshot], sql)
+
+    # -- CDC -----------------------------------------------------------------------------
+    def check_cdc(self, plans: list[TablePlan]) -> None:
+        """The binlog on, in ROW format with full row images (and full metadata where
+        the server has it), retained, readable by this user; tables with keys."""
+        name = self.connection.name
+        settings = {
+            str(k).lower(): _text(v)
+            for k, v in self.query(
+                "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', "
+                "'binlog_row_image', 'binlog_row_metadata', 'expire_logs_days', "
+                "'binlog_expire_logs_seconds')"
+            )
+        }
+        wanted = [
+            ("log_bin", "ON", "log_bin (--log-bin) and a server_id"),
+            ("binlog_format", "ROW", "binlog_format = ROW"),
+            ("binlog_row_image", "FULL", "binlog_row_image = FULL"),
+            ("binlog_row_metadata", "FULL", "binlog_row_metadata = FULL"),
+        ]
+        for variable, value, fix in wanted:
+            found = settings.get(variable)
+            if variable == "binlog_row_metadata" and found is None:
+                continue  # servers before MySQL 8.0.1 / MariaDB 10.5: names from the schema
+            if (found or "").upper() != value:
+                raise ReplicationError(
+                    f"connection {name}: {variable} is {found!r}; change data capture from "
+                    f"the binlog needs {variable} = {value}",
+                    hint=f"set {fix} in the server's configuration and restart it (RDS/Aurora: "
+                    "in its parameter group)",
+                    connection=name,
+                )
+        seconds = float(settings.get("binlog_expire_logs_seconds") or 0) or (
+            float(settings.get("expire_logs_days") or 0) * DAY
+        )
+        if 0 < seconds < DAY:
+            print(
+                f"connection {name}: the server keeps binlogs {seconds / 3600:.1f} hour(s); "
+                "a task stopped longer loses its place (set binlog_expire_logs_seconds to at "
+                "least 86400)",
+                flush=True,
+            )
+        for plan in plans:
+            if plan.source.kind == "view":
+                raise ReplicationError(
+                    f"{plan.source_name} is a view: CDC captures tables only (as DMS)",
+                    hint="exclude views from CDC tasks, or use migration_type full-load",
+                    table=plan.source_name,
+                )
+            if not plan.source.primary_key:
+                raise ReplicationError(
+                    f"{plan.source_name} has no primary key: its updates and deletes cannot "
+                    "be matched to rows in the lake",
+                    hint=f"add a primary key to {plan.source_name}, or use migration_type "
+                    "full-load for it",
+                    table=plan.source_name,
+                )
+        self.current_lsn()  # REPLICATION CLIENT / BINLOG MONITOR
+        check = self._stream(self.current_lsn(), self.server_id(f"{plans[0].source_name}/check"))
+        with contextlib.closing(check) as stream:
+            self._next(stream)  # REPLICATION SLAVE
+
+    def ensure_publication(self, slot: str, plans: list[TablePlan]) -> None:
+        """Nothing to create: the binlog has every table."""
 
     def drop_slot(self, slot: str) -> None:
-        """No slot: full loads only."""
+        """No slot: the binlog is read from a recorded position."""
 
-    def close(self) -> None:
-        """Connections belong to Spark."""
+    def advance(self, slot: str, position: int) -> None:
+        """No slot to acknowledge: the next batch starts at the recorded position."""
+
+    def current_lsn(self) -> int:
+        """The binlog's end now (a transaction boundary)."""
+        try:
+            rows = self.query("SHOW MASTER STATUS")
+        except ReplicationError as exc:
+            if "syntax" not in exc.message:
+                raise
+            rows = self.query("SHOW BINARY LOG STATUS")  # MySQL 8.4 removed the old name
+        if not rows:
+            raise ReplicationError(
+                f"connection {self.connection.name}: the server at {self._where()} writes no "
+                "binlog (SHOW MASTER STATUS is empty)",
+                hint="start it with log_bin and a server_id, binlog_format = ROW",
+                connection=self.connection.name,
+            )
+        file, offset = _text(rows[0][0]), int(rows[0][1])
+        base, digits = file.rsplit(".", 1)
+        self._log_base = (base, len(digits))
+        return binlog.position(file, offset)
+
+    def _base(self) -> tuple[str, int]:
+        if self._log_base is None:
+            self.current_lsn()
+        assert self._log_base is not None
+        return self._log_base
+
+    def format_position(self, value: int) -> str:
+        return binlog.format_position(value, *self._base())
+
+    @staticmethod
+    def parse_position(text: str) -> int:
+        return binlog.parse_position(text)
+
+    def changes(
+        self,
+        slot: str,
+        start: int,
+        upto: int,
+        keys: dict[tuple[str, str], tuple[str, ...]],
+        messages: int | None = None,
+        size: int | None = None,
+    ) -> binlog.BinlogBatch:
+        """The changes of the tables in ``keys`` committed from ``start`` (a batch's
+        recorded end) to ``upto``, read once, in bounds (:class:`binlog.BinlogBatch`)."""
+        self.check_retained(start)
+        stream = self._stream(
+            start, self.server_id(slot), schemas=sorted({schema for schema, _ in keys})
+        )
+        return binlog.BinlogBatch(
+            self._events(stream), upto, keys, messages, size, close=stream.close
+        )
+
+    def check_retained(self, start: int) -> None:
+        file, _ = binlog.file_of(start, *self._base())
+        files = [_text(row[0]) for row in self.query("SHOW BINARY LOGS")]
+        if file not in files:
+            raise ReplicationError(
+                f"connection {self.connection.name}: binlog {file} is gone from the server "
+                f"(it keeps {files[0] if files else 'none'} onwards): the changes since "
+                f"{self.format_position(start)} cannot be read",
+                hint="reload the task (headwater replicate reload TASK) and keep binlogs longer "
+                "than the task may stop (binlog_expire_logs_seconds)",
+                connection=self.connection.name,
+            )
+
+    def server_id(self, slot: str = "") -> int:
+        """The replica id this reader registers with (unique per task: a second reader
+        with the same id would cut the first off)."""
+        return 1_000_000 + zlib.crc32(f"{self.connection.name}/{slot}".encode()) % 1_000_000_000
+
+    def _stream(self, start: int, server_id: int, schemas: list[str] | None = None) -> Any:
+        file, offset = binlog.file_of(start, *self._base())
+        return BinLogStreamReader(
+            connection_settings=self.settings(),
+            server_id=server_id,
+            log_file=file,
+            log_pos=offset,
+            resume_stream=True,
+            blocking=False,
+            only_schemas=schemas,
+            only_events=[
+                ev.RotateEvent,
+                ev.FormatDescriptionEvent,
+                ev.QueryEvent,
+                ev.XidEvent,
+                ev.GtidEvent,
+                ev.MariadbGtidEvent,
+                rows.WriteRowsEvent,
+                rows.UpdateRowsEvent,
+                rows.DeleteRowsEvent,
+            ],
+            enable_logging=False,
+        )
+
+    def _next(self, stream: Any) -> Any:
+        try:
+            return stream.fetchone()
+        except pymysql.err.OperationalError as exc:
+            code = exc.args[0] if exc.args else 0
+            if code >= 2000:
+                raise SourceUnavailableError(
+                    f"connection {self.connection.name}: lost the binlog stream: {exc.args[-1]}",
+                    connection=self.connection.name,
+                ) from exc
+            raise self._failed(exc) from None
+        except pymysql.err.MySQLError as exc:
+            raise self._failed(exc) from None
+
+    def _events(self, stream: Any) -> Iterator[binlog.Event]:
+        ops = {rows.WriteRowsEvent: "I", rows.UpdateRowsEvent: "U", rows.DeleteRowsEvent: "D"}
+        while True:
+            file, before = stream.log_file, stream.log_pos
+            event = self._next(stream)
+            if event is None:
+                return
+            start = binlog.position(file, before)
+            end = binlog.position(stream.log_file, stream.log_pos)
+            stamp = int(event.timestamp or 0)
+            kind = type(event)
+            if kind in ops:
+                op = ops[kind]
+                values = [
+                    (r["before_values"], r["after_values"]) if op == "U" else r["values"]
+                    for r in event.rows
+                ]
+                yield binlog.Event(
+                    "rows",
+                    start,
+                    end,
+                    stamp,
+                    op=op,
+                    schema=_text(event.schema),
+                    table=_text(event.table),
+                    columns=tuple(c.name for c in event.columns),
+                    rows=values,
+                )
+            elif kind is ev.QueryEvent:
+                yield binlog.Event(
+                    "query",
+                    start,
+                    end,
+                    stamp,
+                    schema=_text(event.schema),
+                    query=_text(event.query),
+                )
+            elif kind is ev.XidEvent:
+                yield binlog.Event("commit", start, end, stamp)
+            elif kind in (ev.GtidEvent, ev.MariadbGtidEvent):
+                seq = getattr(event, "gtid_seq_no", None) or getattr(event, "gno", None)
+                yield binlog.Event("begin", start, end, stamp, gtid_seq=seq or None)
+            else:
+                yield binlog.Event("other", end, end, stamp)
+
+    def lag_bytes(self, position: int) -> int:
+        """Binlog bytes written after ``position`` (across files)."""
+        current = self.current_lsn()
+        total = 0
+        for row in self.query("SHOW BINARY LOGS"):
+            index, size = binlog.file_index(_text(row[0])), int(row[1])
+            first = binlog.pack(index, 0)
+            if first > current:
+                continue
+            low = max(position, first)
+            high = min(current, binlog.pack(index, size))
+            total += max(0, high - low)
+        return total
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes | bytearray) else str(value)

@@ -19,7 +19,7 @@ import psycopg
 from engine.connections import Connection
 from engine.errors import ReplicationError, SourceUnavailableError
 from engine.replicate.mapping import SourceColumn, SourceTable, TablePlan, source_tables
-from engine.replicate.pgoutput import format_lsn, parse_lsn
+from engine.replicate.pgoutput import Bounded, Change, decode, format_lsn, parse_lsn
 
 # information_schema data_type → Spark type, as Spark's PostgreSQL dialect reads them
 # (checked against Spark 4.2: ``tests/stack/test_replication.py``). Anything else
@@ -314,6 +314,23 @@ class PostgresSource:
                 self.conn.rollback()
                 self.conn.autocommit = True
 
+    format_position = staticmethod(format_lsn)
+    parse_position = staticmethod(parse_lsn)
+
+    def changes(
+        self,
+        slot: str,
+        start: int | None,
+        upto: int,
+        keys: dict[tuple[str, str], tuple[str, ...]],
+        messages: int | None = None,
+        size: int | None = None,
+    ) -> PeekBatch:
+        """The slot's changes committed before ``upto`` in bounds (the slot is where the
+        last batch ended: ``start`` is for sources without one; the publication
+        selects the tables)."""
+        return PeekBatch(self.peek(slot, slot, upto, messages), messages, size)
+
     def advance(self, slot: str, position: int) -> None:
         """Acknowledge everything before ``position`` (after the lake committed it)."""
         current = self.slot_position(slot)
@@ -341,3 +358,30 @@ class PostgresSource:
     def lag_bytes(self, slot: str) -> int | None:
         position = self.slot_position(slot)
         return None if position is None else max(0, self.current_lsn() - position)
+
+
+class PeekBatch:
+    """A peek's messages decoded into changes, in bounds (:class:`Bounded`)."""
+
+    def __init__(
+        self, rows: Iterator[tuple[str, Any, bytes]], messages: int | None, size: int | None
+    ) -> None:
+        self.rows = rows
+        self.bounded = Bounded(rows, messages, size)
+
+    def __iter__(self) -> Iterator[Change]:
+        return decode(self.bounded)
+
+    @property
+    def end(self) -> int | None:
+        return self.bounded.end
+
+    @property
+    def cut(self) -> bool:
+        return self.bounded.cut
+
+    def close(self) -> None:
+        """The peek's cursor, before the connection is used again."""
+        close = getattr(self.rows, "close", None)
+        if close is not None:
+            close()

@@ -37,7 +37,6 @@ from engine.replicate.definitions import ReplicationTask, replication_task
 from engine.replicate.full_load import FullLoad
 from engine.replicate.mapping import TablePlan
 from engine.replicate.mysql import MySQLSource
-from engine.replicate.pgoutput import format_lsn, parse_lsn
 from engine.replicate.postgres import PostgresSource
 from engine.replicate.spill import Spill
 from engine.replicate.supervise import Health
@@ -60,11 +59,7 @@ CHANGE_TABLE_SUFFIX = "__ct"  # DMS's suffix for change tables
 class Replication:
     def __init__(self, ctx: JobContext, task: ReplicationTask) -> None:
         self.ctx, self.task = ctx, task
-        self.source: Any = (
-            PostgresSource(task.connection)
-            if task.connection.kind == "postgresql"
-            else MySQLSource(task.connection, lambda: ctx.spark)
-        )
+        self.source: Any = open_source(task)
         self.store = ctx.store
         self.stopping = False
         self.health = Health(self.store, task)
@@ -158,21 +153,25 @@ class Replication:
             self.store.save_table_stats(
                 TableStats(name, plan.source_name, self.target(plan), updated_at=now())
             )
+        text = self.source.format_position
         if definition.has_cdc and start_at:
             self.source.ensure_publication(self.task.slot, plans)
-            position = self._existing_slot(start_at)
-            print(f"task {name}: existing slot {self.task.slot} from {format_lsn(position)}")
+            position = self._given_start(start_at)
+            print(f"task {name}: CDC from {text(position)}")
             # the run id too: a slot that has not moved since an earlier start must
             # not find that start's batches committed in the lake
-            generation = f"{format_lsn(position).replace('/', '-')}-{self.ctx.run_id}"
-            self._record_start(generation, format_lsn(position))
+            generation = f"{_generation(text(position))}-{self.ctx.run_id}"
+            self._record_start(generation, text(position))
             self.cdc.loop(plans, continuous)
         elif definition.has_cdc:
             self.source.ensure_publication(self.task.slot, plans)
             with self.source.exported_snapshot(self.task.slot) as (position, snapshot):
-                print(f"task {name}: slot {self.task.slot} at {format_lsn(position)}")
-                generation = format_lsn(position).replace("/", "-")
-                self._record_start(generation, format_lsn(position))
+                print(f"task {name}: CDC from {text(position)}")
+                # the run id too: a binlog position does not move while the source is idle
+                generation = _generation(text(position))
+                if self.source.dialect != "postgresql":
+                    generation = f"{generation}-{self.ctx.run_id}"
+                self._record_start(generation, text(position))
                 if definition.has_full_load:
                     self.full_load.load(plans, snapshot, generation)
             self.cdc.loop(plans, continuous)
@@ -182,10 +181,27 @@ class Replication:
                 self._record_start(generation, "")
                 self.full_load.load(plans, snapshot, generation)
 
+    def _given_start(self, start_at: str) -> int:
+        """cdc_start_position: PostgreSQL's existing slot, moved forward to the given
+        WAL position first; a MySQL binlog position (still on the server)."""
+        name = self.task.name
+        try:
+            if self.source.dialect == "postgresql":
+                return self._existing_slot(start_at)
+            position = int(self.source.parse_position(start_at))
+        except ValueError as exc:
+            raise ReplicationError(
+                f"replication task {name}: cdc_start_position {start_at!r} is not a position "
+                f"of a {self.task.connection.kind} source: {exc}",
+                hint="PostgreSQL: slot or X/Y (an LSN); MySQL: file:offset (SHOW MASTER STATUS)",
+            ) from None
+        self.source.check_retained(position)
+        return position
+
     def _existing_slot(self, start_at: str) -> int:
-        """cdc_start_position: the existing slot's position, moved forward to the
-        given WAL position first."""
+        """The existing slot's position, moved forward to the given WAL position first."""
         slot, name = self.task.slot, self.task.name
+        format_lsn, parse_lsn = self.source.format_position, self.source.parse_position
         rows = self.source.query(
             "SELECT plugin, confirmed_flush_lsn::text FROM pg_replication_slots "
             "WHERE slot_name = %s",
@@ -281,6 +297,17 @@ class Replication:
         store, prefix = storage.locate(self.ctx.settings, location)
         version = read_txn_version(store, prefix, app)
         return -1 if version is None else version
+
+
+def open_source(task: ReplicationTask) -> Any:
+    """The task's source: PostgreSQL (logical decoding) or MySQL / MariaDB (binlog)."""
+    if task.connection.kind == "postgresql":
+        return PostgresSource(task.connection)
+    return MySQLSource(task.connection)
+
+
+def _generation(position: str) -> str:
+    return position.replace("/", "-").replace(":", "-")
 
 
 def run_task(ctx: JobContext) -> None:

@@ -3,8 +3,9 @@ from (``headwater stack up mariadb``; not part of the default stack).
 
 Its own data dir under the state dir, loopback only, and one account — the stack's
 database user and password (``HEADWATER_STACK__POSTGRES_USER`` / ``…_PASSWORD``) —
-allowed from 127.0.0.1, plus a database ``shop``. The password reaches the server on
-the client's stdin, never on a command line.
+allowed from 127.0.0.1, plus a database ``shop``. The binlog is on, in ROW format
+with full row images and metadata: a source for change data capture. The password
+reaches the server on the client's stdin, never on a command line.
 """
 
 from __future__ import annotations
@@ -96,6 +97,12 @@ class MariaDBService(Service):
                 "--character-set-server=utf8mb4",
                 "--collation-server=utf8mb4_bin",
                 "--default-time-zone=+00:00",
+                # the binlog as change data capture needs it (engine/replicate/mysql.py)
+                "--log-bin=mariadb-bin",
+                "--server-id=1",
+                "--binlog-format=ROW",
+                "--binlog-row-image=FULL",
+                "--binlog-row-metadata=FULL",
                 *self._as_root(),
             ]
         )

@@ -166,13 +166,13 @@ def test_task_definitions_accept_dms_spellings_and_refuse_cdc_from_mysql(
         + "replication_tasks:\n"
         + "  a: {connection: pg, target_prep_mode: TRUNCATE_BEFORE_LOAD, "
         + f"table_mappings: '{RULES}'}}\n"
-        + f"  b: {{connection: my, table_mappings: '{RULES}'}}\n"
+        + f"  b: {{connection: my, table_mappings: '{RULES}', cdc_stop_position: 0/16B3748}}\n"
         + f"  c: {{connection: my, migration_type: full-load, table_mappings: '{RULES}'}}\n",
     )
     task = replication_task("a")
     assert task.definition.target_prep_mode == "truncate"
     assert task.slot == "headwater_a" and task.database == "a"
-    with pytest.raises(ConfigError, match="change data capture from mysql is not built"):
+    with pytest.raises(ConfigError, match="cdc_stop_position '0/16B3748' is not a binlog"):
         replication_task("b")
     mysql = replication_task("c").connection
     assert mysql.jdbc_url().endswith("?sslMode=REQUIRED")
