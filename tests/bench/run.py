@@ -19,8 +19,11 @@
 9. Continuous replication through ten minutes of random faults (tests/bench/soak.py).
 10. A 2-million-row source transaction through one CDC batch: the driver's memory
     with and without the spill (tests/bench/large_transaction.py).
+11. Replicating a MariaDB table: full load vs the ``mariadb --batch`` client; a
+    100,000-change binlog CDC batch's latency (tests/bench/mariadb.py).
 
-``--only corpus|soak|large-transaction`` measures that section alone and puts it in place.
+``--only corpus|soak|large-transaction|mariadb`` measures that section alone and puts it
+in place.
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ from tests.bench.large_transaction import bench_large_transaction
 from tests.bench.large_transaction import report as large_report
 from tests.bench.local import bench_local
 from tests.bench.local import report as local_report
+from tests.bench.mariadb import SECTION as MARIADB_SECTION
+from tests.bench.mariadb import bench_mariadb
+from tests.bench.mariadb import report as mariadb_report
 from tests.bench.quality import bench_quality
 from tests.bench.quality import report as quality_report
 from tests.bench.replication import bench_replication
@@ -195,6 +201,7 @@ SECTIONS: dict[str, tuple[str, Callable[[], list[str]]]] = {
     "corpus": (CORPUS_HEADING, corpus_section),
     "soak": (SOAK_SECTION, soak_section),
     "large-transaction": (LARGE_SECTION, lambda: large_report(bench_large_transaction())),
+    "mariadb": (MARIADB_SECTION, lambda: mariadb_report(bench_mariadb())),
 }
 
 
@@ -243,6 +250,7 @@ def main() -> None:
         lines += quality_report(bench_quality(Path(work)))
     lines += replication_report(bench_replication())
     lines += large_report(bench_large_transaction())
+    lines += mariadb_report(bench_mariadb())
     lines += catalog_report(bench_catalog())
     lines += local_report(bench_local())
     lines += soak_section()
