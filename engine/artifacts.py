@@ -138,17 +138,21 @@ def resolve_jars(settings: Settings) -> Path:
     return target
 
 
-def _download(jar: LockedJar, repository: str, folder: Path) -> None:
-    url = jar.url(repository)
+def _fetch(url: str, what: str, repository: str) -> bytes:
     try:
         with urllib.request.urlopen(url, timeout=120) as response:
-            data = response.read()
+            return bytes(response.read())
     except (OSError, ValueError) as exc:
         raise SetupError(
-            f"downloading {jar.group}:{jar.artifact}:{jar.version} from {url} failed: {exc}",
+            f"downloading {what} from {url} failed: {exc}",
             hint=f"set-up needs {repository} once (or set {MAVEN_REPO_ENV} to a mirror of "
             "Maven Central); then run `make setup` again",
         ) from exc
+
+
+def _download(jar: LockedJar, repository: str, folder: Path) -> None:
+    url = jar.url(repository)
+    data = _fetch(url, f"{jar.group}:{jar.artifact}:{jar.version}", repository)
     found = hashlib.sha1(data).hexdigest()  # Maven Central publishes SHA-1s
     if found != jar.sha1:
         raise SetupError(
@@ -156,6 +160,34 @@ def _download(jar: LockedJar, repository: str, folder: Path) -> None:
             hint=f"a proxy or mirror altered it? check {MAVEN_REPO_ENV}, then run `make setup`",
         )
     (folder / jar.file_name).write_bytes(data)
+
+
+def driver_jar(settings: Settings, coordinates: str) -> Path:
+    """The jar of a connection's JDBC driver (``group:artifact:version``), downloaded
+    into the jar cache the first time (Maven Central or ``HEADWATER_MAVEN_REPO``) and
+    checked against the SHA-1 published beside it. The driver jar alone: JDBC drivers
+    carry their dependencies (a driver that does not is not supported)."""
+    group, artifact, version = coordinates.split(":")
+    jar = LockedJar(group, artifact, version, "")
+    target = settings.jar_dir / "drivers" / group / jar.file_name
+    if target.is_file():
+        return target
+    repository = os.environ.get(MAVEN_REPO_ENV) or MAVEN_CENTRAL
+    url = jar.url(repository)
+    data = _fetch(url, f"the JDBC driver {coordinates}", repository)
+    published = _fetch(url + ".sha1", f"the SHA-1 of {coordinates}", repository)
+    expected = published.decode("ascii", "replace").split()[0].strip().lower()
+    found = hashlib.sha1(data).hexdigest()
+    if found != expected:
+        raise SetupError(
+            f"{url} has SHA-1 {found}, not the published {expected}: nothing was cached",
+            hint=f"a proxy or mirror altered it? check {MAVEN_REPO_ENV}",
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_suffix(f".{os.getpid()}.part")
+    staging.write_bytes(data)
+    staging.rename(target)
+    return target
 
 
 def write_jar_lock() -> Path:
@@ -229,11 +261,13 @@ def spark_defaults_path() -> Path:
     return spark_home() / "conf" / "spark-defaults.conf"
 
 
-def jar_properties(settings: Settings) -> dict[str, str]:
+def jar_properties(settings: Settings, drivers: list[str] | None = None) -> dict[str, str]:
     """How a Spark driver gets the cached jars: on its system classpath (threads such
     as the Thrift Server's sessions do not see jars added later through spark.jars),
-    and through spark.jars for executors."""
+    and through spark.jars for executors; ``drivers``: connections' JDBC drivers by
+    Maven coordinates, added (fetched into the cache the first time)."""
     jars = [str(jar) for jar in cached_jars(settings)]
+    jars += [str(driver_jar(settings, coordinates)) for coordinates in drivers or []]
     return {"spark.driver.extraClassPath": ":".join(jars), "spark.jars": ",".join(jars)}
 
 

@@ -80,13 +80,17 @@ class SourceTable:
 
 def _split(connection: Connection, path: str) -> tuple[str, str, str]:
     """(database, schema, table) patterns of an include path; for MySQL the database
-    is the schema."""
+    is the schema; other databases (given by their driver) have schema/table paths."""
     parts = path.strip("/").split("/")
-    if connection.kind == "mysql":
+    if connection.kind != "postgresql":
         if len(parts) != 2:
+            shape = (
+                "database/table (e.g. shop/%)"
+                if connection.kind == "mysql"
+                else ("schema/table, as the driver names them (e.g. PUBLIC/%)")
+            )
             raise ConfigError(
-                f"include path {path!r} of connection {connection.name}: MySQL paths are "
-                "database/table (e.g. shop/%)",
+                f"include path {path!r} of connection {connection.name}: its paths are {shape}",
                 key="path",
             )
         return parts[0], parts[0], parts[1]
@@ -104,8 +108,8 @@ def find_tables(
 ) -> list[SourceTable]:
     """The source tables the include path matches, minus the excluded ones."""
     database, schema, table = _split(connection, path)
-    mysql = connection.kind == "mysql"
-    if not mysql and not like(database).fullmatch(connection.database):
+    two_part = connection.kind != "postgresql"
+    if not two_part and not like(database).fullmatch(connection.database):
         raise ConfigError(
             f"include path {path!r} names database {database!r}, but connection "
             f"{connection.name} is to database {connection.database!r}",
@@ -121,13 +125,12 @@ def find_tables(
             if not like(schema).fullmatch(namespace):
                 continue
             for name in catalog.source_tables(connection.name, namespace):
-                source = SourceTable(connection.database, namespace, name, two_part=mysql)
+                source = SourceTable(connection.database, namespace, name, two_part=two_part)
                 if like(table).fullmatch(name) and not is_excluded(source.path, excluded):
                     found.append(source)
     except CatalogError as exc:
         raise CrawlError(
-            f"connection {connection.name} ({connection.host}:{connection.port}/"
-            f"{connection.database}): {exc}",
+            f"connection {connection.name} ({connection.describe()}): {exc}",
             hint="check the connection's url, user and password (they reach Spark when a "
             "session or the Thrift Server starts: restart it after changing them)",
         ) from exc
@@ -160,7 +163,7 @@ def plan_jdbc_crawl(catalog: HiveCatalog, target: JdbcCrawlTarget) -> tuple[Craw
             format=VIEW,
             options={"source": source_name(connection.name, namespace, source.table)},
             parameters={
-                "classification": connection.kind,
+                "classification": connection.subprotocol,
                 "connectionName": connection.name,
                 "sourceTable": source.path,
                 "typeOfData": "table",

@@ -8,8 +8,14 @@ hand them to the JVM without putting them on a command line or in a log.
 
 from __future__ import annotations
 
+from engine import artifacts
 from engine.config import Settings
-from engine.connections import catalog_conf, catalog_secrets, load_connections
+from engine.connections import (
+    catalog_conf,
+    catalog_secrets,
+    driver_coordinates,
+    load_connections,
+)
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
@@ -68,7 +74,11 @@ def spark_conf(
                 "spark.delta.logStore.s3a.impl": "io.delta.storage.S3SingleDriverLogStore",
             }
         )
-    conf.update(catalog_conf(load_connections()))  # a JDBC catalog per connection
+    connections = load_connections()
+    conf.update(catalog_conf(connections))  # a JDBC catalog per connection
+    drivers = driver_coordinates(connections)
+    if drivers:  # other databases' drivers: beside the cached jars spark-defaults lists
+        conf.update(artifacts.jar_properties(settings, drivers))
     return conf
 
 

@@ -387,14 +387,11 @@ def _escape_glob(uri: str) -> str:
 
 def jdbc_properties(connection: Connection) -> dict[str, str]:
     """Reader options of a connection; the password is read now and never logged."""
-    driver = (
-        "org.postgresql.Driver" if connection.kind == "postgresql" else "com.mysql.cj.jdbc.Driver"
-    )
     return {
         "url": connection.jdbc_url(),
         "user": connection.user,
         "password": connection.password(),
-        "driver": driver,
+        "driver": connection.driver_name,
     }
 
 
