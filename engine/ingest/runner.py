@@ -24,6 +24,7 @@ from types import FrameType
 from engine import artifacts
 from engine.artifacts import spark_home
 from engine.config import Settings, check_name
+from engine.connections import driver_coordinates, load_connections
 from engine.errors import JobError
 from engine.ingest.args import resolve_options
 from engine.ingest.context import EXIT_TERMINAL, new_run_id, visible_arguments
@@ -50,6 +51,10 @@ def build_command(
         command += ["--master", str(master or definition.master)]
     for key, value in definition.spark_conf.items():
         command += ["--conf", f"{key}={value}"]
+    drivers = driver_coordinates(load_connections())
+    if drivers:  # other databases' JDBC drivers, on the driver's classpath from its start
+        for key, value in artifacts.jar_properties(settings, drivers).items():
+            command += ["--conf", f"{key}={value}"]
     if definition.type == "jvm":
         command += ["--class", str(definition.main_class)]
     return [*command, entry, *arguments]

@@ -242,6 +242,14 @@ def replication_task(name: str) -> ReplicationTask:
             key=f"replication_tasks.{name}.connection",
         )
     connection = connections[definition.connection]
+    if definition.has_cdc and connection.kind not in ("postgresql", "mysql"):
+        raise ConfigError(
+            f"replication task {name}: change data capture needs a PostgreSQL or MySQL "
+            f"source; connection {connection.name} is a {connection.subprotocol} database",
+            hint="use migration_type full-load (reloaded on a schedule), or an ingest job "
+            "with --bookmark_keys for key/timestamp increments (docs/replication.md)",
+            key=f"replication_tasks.{name}.migration_type",
+        )
     kind = "an LSN X/Y" if connection.kind == "postgresql" else "a binlog file:offset"
     pattern = LSN if connection.kind == "postgresql" else BINLOG
     for key in ("cdc_start_position", "cdc_stop_position"):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from engine import storage
@@ -35,6 +36,7 @@ from engine.lake.sink import writing
 from engine.replicate.cdc import ChangeCapture
 from engine.replicate.definitions import ReplicationTask, replication_task
 from engine.replicate.full_load import FullLoad
+from engine.replicate.jdbc import JdbcSource
 from engine.replicate.mapping import TablePlan
 from engine.replicate.mysql import MySQLSource
 from engine.replicate.postgres import PostgresSource
@@ -59,7 +61,7 @@ CHANGE_TABLE_SUFFIX = "__ct"  # DMS's suffix for change tables
 class Replication:
     def __init__(self, ctx: JobContext, task: ReplicationTask) -> None:
         self.ctx, self.task = ctx, task
-        self.source: Any = open_source(task)
+        self.source: Any = open_source(task, lambda: ctx.spark)
         self.store = ctx.store
         self.stopping = False
         self.health = Health(self.store, task)
@@ -153,8 +155,8 @@ class Replication:
             self.store.save_table_stats(
                 TableStats(name, plan.source_name, self.target(plan), updated_at=now())
             )
-        text = self.source.format_position
         if definition.has_cdc and start_at:
+            text = self.source.format_position
             self.source.ensure_publication(self.task.slot, plans)
             position = self._given_start(start_at)
             print(f"task {name}: CDC from {text(position)}")
@@ -164,6 +166,7 @@ class Replication:
             self._record_start(generation, text(position))
             self.cdc.loop(plans, continuous)
         elif definition.has_cdc:
+            text = self.source.format_position
             self.source.ensure_publication(self.task.slot, plans)
             with self.source.exported_snapshot(self.task.slot) as (position, snapshot):
                 print(f"task {name}: CDC from {text(position)}")
@@ -299,11 +302,15 @@ class Replication:
         return -1 if version is None else version
 
 
-def open_source(task: ReplicationTask) -> Any:
-    """The task's source: PostgreSQL (logical decoding) or MySQL / MariaDB (binlog)."""
+def open_source(task: ReplicationTask, spark: Callable[[], Any] | None = None) -> Any:
+    """The task's source: PostgreSQL (logical decoding), MySQL / MariaDB (binlog), or
+    another database through its JDBC driver (full loads; ``spark`` gives the session)."""
     if task.connection.kind == "postgresql":
         return PostgresSource(task.connection)
-    return MySQLSource(task.connection)
+    if task.connection.kind == "mysql":
+        return MySQLSource(task.connection)
+    assert spark is not None, "a JDBC source reads through Spark"
+    return JdbcSource(task.connection, spark)
 
 
 def _generation(position: str) -> str:

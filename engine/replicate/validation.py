@@ -7,9 +7,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from engine.errors import ReplicationError
+from engine.replicate.jdbc import DIALECT as JDBC
 from engine.replicate.mapping import TablePlan
 from engine.replicate.validate import (
     SEPARATOR,
+    Bucketing,
     TableValidation,
     bucketing,
     compared_columns,
@@ -68,6 +70,9 @@ class Validation:
         table, dialect = self.run.source_table(plan), self.run.source.dialect
         where = plan.filter_sql(self.run.source.quote)
         condition = f" WHERE {where}" if where else ""
+        location = self.run.location(plan)
+        if dialect == JDBC:  # no SQL of ours for this database: both sides in Spark
+            return self._in_spark(plan, buckets, location)
         hash_sql = source_row_hash(compared_columns(plan), dialect)
         source = {
             int(b): (int(n), int(s or 0))
@@ -78,7 +83,6 @@ class Validation:
                 f"{hash_sql} AS row_hash FROM {table}{condition}) q GROUP BY bucket",
             )
         }
-        location = self.run.location(plan)
         target = spark_side.lake_buckets(self.run.ctx.spark, location, plan, buckets)
         differing = mismatched_buckets(source, target)
         result = TableValidation(
@@ -101,10 +105,49 @@ class Validation:
             )
         }
         target_keys = spark_side.lake_keys(self.run.ctx.spark, location, plan, buckets, chosen)
-        missing, extra, different = (
-            tuple(k.replace(SEPARATOR, "|") for k in keys)
-            for keys in key_differences(source_keys, target_keys)
+        return _described(result, source_keys, target_keys)
+
+    def _in_spark(self, plan: TablePlan, buckets: Bucketing, location: str) -> TableValidation:
+        """The source read through Spark's JDBC reader (mapped as the full load maps
+        it) and the lake, hashed by the same Spark expressions."""
+        spark = self.run.ctx.spark
+        read = spark_side.read_full_load(
+            spark,
+            self.run.task.connection,
+            plan,
+            snapshot=None,
+            dialect=self.run.source.dialect,
+            partitions=self.run.task.definition.partitions_per_table,
+            bounds=self.run.bounds(plan, None),
         )
-        return TableValidation(
-            result.source_rows, result.target_rows, result.mismatched, missing, extra, different
-        )
+        frame = spark_side.apply_plan(read, plan).cache()
+        try:
+            source = spark_side.frame_buckets(frame, plan, buckets)
+            target = spark_side.lake_buckets(spark, location, plan, buckets)
+            differing = mismatched_buckets(source, target)
+            result = TableValidation(
+                sum(n for n, _ in source.values()),
+                sum(n for n, _ in target.values()),
+                tuple(buckets.describe(b) for b in differing[:5]),
+            )
+            if not differing:
+                return result
+            chosen = differing[:3]
+            source_keys = spark_side.frame_keys(frame, plan, buckets, chosen)
+        finally:
+            frame.unpersist()
+        target_keys = spark_side.lake_keys(spark, location, plan, buckets, chosen)
+        return _described(result, source_keys, target_keys)
+
+
+def _described(
+    result: TableValidation, source_keys: dict[str, int], target_keys: dict[str, int]
+) -> TableValidation:
+    """The result with the first keys missing, extra and different."""
+    missing, extra, different = (
+        tuple(k.replace(SEPARATOR, "|") for k in keys)
+        for keys in key_differences(source_keys, target_keys)
+    )
+    return TableValidation(
+        result.source_rows, result.target_rows, result.mismatched, missing, extra, different
+    )

@@ -413,6 +413,78 @@ def jdbc_query(spark: SparkSession, connection: Connection, sql: str) -> list[tu
         ) from exc
 
 
+# schemas a driver lists that hold the engine's own tables
+SYSTEM_SCHEMAS = ("information_schema", "sys", "sysibm", "syscat", "sysstat", "pg_catalog")
+
+
+def jdbc_tables(
+    spark: SparkSession, connection: Connection
+) -> tuple[list[tuple[str, str, str]], dict[tuple[str, str], list[str]]]:
+    """The (schema, table, kind) the driver's metadata lists (``kind``: table | view;
+    system schemas and tables left out) and each table's primary-key columns in key
+    order (``DatabaseMetaData``, through the JVM: any JDBC database)."""
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    registry = jvm.org.apache.spark.sql.execution.datasources.jdbc.DriverRegistry
+    try:
+        registry.register(connection.driver_name)
+        properties = jvm.java.util.Properties()
+        properties.setProperty("user", connection.user)
+        properties.setProperty("password", connection.password())
+        conn = jvm.java.sql.DriverManager.getConnection(connection.jdbc_url(), properties)
+    except Py4JJavaError as exc:
+        raise JobError(
+            f"connection {connection.name} ({connection.describe()}): cannot connect: "
+            f"{_first_line(exc)}",
+            hint="check the url, user, password and the driver's class (driver_class)",
+            connection=connection.name,
+        ) from None
+    try:
+        meta = conn.getMetaData()
+        listed = meta.getTables(None, None, "%", None)
+        tables = []
+        while listed.next():
+            schema, name, kind = (
+                listed.getString("TABLE_SCHEM") or "",
+                listed.getString("TABLE_NAME"),
+                (listed.getString("TABLE_TYPE") or "").upper(),
+            )
+            if schema.lower() in SYSTEM_SCHEMAS or "SYSTEM" in kind:
+                continue
+            if "TABLE" in kind or "VIEW" in kind:
+                tables.append((schema, name, "view" if "VIEW" in kind else "table"))
+        listed.close()
+        keys: dict[tuple[str, str], list[str]] = {}
+        for schema, name, kind in tables:
+            if kind != "table":
+                continue
+            found = meta.getPrimaryKeys(None, schema or None, name)
+            columns = []
+            while found.next():
+                columns.append((int(found.getShort("KEY_SEQ")), found.getString("COLUMN_NAME")))
+            found.close()
+            keys[(schema, name)] = [column for _, column in sorted(columns)]
+        return tables, keys
+    finally:
+        conn.close()
+
+
+def jdbc_schema(
+    spark: SparkSession, connection: Connection, relation: str
+) -> list[tuple[str, str]]:
+    """(column, Spark type) of a source table as Spark's dialect for the driver maps
+    it (no rows are read)."""
+    try:
+        reader = spark.read.format("jdbc").options(**jdbc_properties(connection))
+        schema = reader.option("dbtable", relation).load().schema
+    except (AnalysisException, PySparkException, Py4JJavaError) as exc:
+        raise JobError(
+            f"connection {connection.name}: cannot read {relation}: {_first_line(exc)}",
+            connection=connection.name,
+        ) from exc
+    return [(field.name, field.dataType.simpleString()) for field in schema.fields]
+
+
 def read_jdbc(
     spark: SparkSession,
     connection: Connection,

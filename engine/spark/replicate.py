@@ -25,6 +25,7 @@ from engine.replicate.current import (
     merge_statement,
     prunable,
 )
+from engine.replicate.jdbc import quote as jdbc_quote
 from engine.replicate.mapping import TablePlan
 from engine.replicate.mysql import quote as mysql_quote
 from engine.replicate.pgoutput import Change
@@ -63,7 +64,9 @@ CHANGE_SCHEMA = st.StructType(
 
 # -- full load ----------------------------------------------------------------------------
 def _quote(dialect: str) -> Callable[[str], str]:
-    return pg_quote if dialect == "postgresql" else mysql_quote
+    if dialect == "postgresql":
+        return pg_quote
+    return mysql_quote if dialect == "mysql" else jdbc_quote
 
 
 def source_select(plan: TablePlan, dialect: str) -> str:
@@ -115,7 +118,7 @@ def read_full_load(
                     .option("numPartitions", str(partitions))
                 )
             return reader.option("dbtable", relation).load()
-        if key and partitions > 1:
+        if key and partitions > 1 and dialect in ("postgresql", "mysql"):
             if dialect == "postgresql":
                 text = " || '|' || ".join(f"coalesce({quote(k)}::text, '')" for k in key)
                 bucket = f"abs(hashtext({text}) % {partitions})"
@@ -355,28 +358,31 @@ def delta_columns(spark: SparkSession, location: str) -> list[str] | None:
 def lake_buckets(
     spark: SparkSession, location: str, plan: TablePlan, buckets: Bucketing
 ) -> dict[int, tuple[int, int]]:
+    return frame_buckets(spark.read.format("delta").load(location), plan, buckets)
+
+
+def frame_buckets(df: DataFrame, plan: TablePlan, buckets: Bucketing) -> dict[int, tuple[int, int]]:
+    """Per bucket: rows and the sum of their hashes, over target-named columns."""
     columns = compared_columns(plan)
-    df = (
-        spark.read.format("delta")
-        .load(location)
-        .selectExpr(f"{buckets.spark()} AS bucket", f"{spark_row_hash(columns)} AS hash")
-    )
-    rows = df.groupBy("bucket").agg(sf.count(sf.lit(1)).alias("n"), sf.sum("hash").alias("s"))
+    hashed = df.selectExpr(f"{buckets.spark()} AS bucket", f"{spark_row_hash(columns)} AS hash")
+    rows = hashed.groupBy("bucket").agg(sf.count(sf.lit(1)).alias("n"), sf.sum("hash").alias("s"))
     return {int(r["bucket"]): (int(r["n"]), int(r["s"] or 0)) for r in rows.collect()}
 
 
 def lake_keys(
     spark: SparkSession, location: str, plan: TablePlan, buckets: Bucketing, chosen: list[int]
 ) -> dict[str, int]:
+    return frame_keys(spark.read.format("delta").load(location), plan, buckets, chosen)
+
+
+def frame_keys(
+    df: DataFrame, plan: TablePlan, buckets: Bucketing, chosen: list[int]
+) -> dict[str, int]:
     columns = compared_columns(plan)
-    df = (
-        spark.read.format("delta")
-        .load(location)
-        .selectExpr(
-            f"{buckets.spark()} AS bucket",
-            f"{buckets.spark_key()} AS key",
-            f"{spark_row_hash(columns)} AS hash",
-        )
+    df = df.selectExpr(
+        f"{buckets.spark()} AS bucket",
+        f"{buckets.spark_key()} AS key",
+        f"{spark_row_hash(columns)} AS hash",
     )
     rows = df.where(sf.col("bucket").isin(chosen)).select("key", "hash").collect()
     return {str(r["key"]): int(r["hash"]) for r in rows}
