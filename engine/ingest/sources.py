@@ -17,7 +17,7 @@ from typing import Any
 from catalog.ddl import DELTA, REGEX, VIEW
 from engine import storage
 from engine.config import Settings
-from engine.connections import Connection, load_connections
+from engine.connections import GENERIC, Connection, load_connections
 from engine.errors import ConfigError, JobError
 from engine.ingest.spec import CATALOG, JDBC, QUARANTINABLE, SourceSpec
 from engine.state.bookmarks import (
@@ -220,6 +220,10 @@ def _compare(columns: tuple[str, ...], op: str, values: tuple[Any, ...]) -> str:
 def primary_key(spark: Any, conn: Connection, table: str) -> tuple[str, ...]:
     from engine.spark import lake  # deferred: pyspark (python jobs list files here)
 
+    if conn.kind == GENERIC:  # the driver's metadata
+        schema, _, name = table.rpartition(".")
+        _, keys = lake.jdbc_tables(spark, conn, schema or None, name)
+        return tuple(next(iter(keys.values()), ()))
     if conn.kind == "postgresql":
         sql = (
             "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "

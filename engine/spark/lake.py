@@ -418,11 +418,12 @@ SYSTEM_SCHEMAS = ("information_schema", "sys", "sysibm", "syscat", "sysstat", "p
 
 
 def jdbc_tables(
-    spark: SparkSession, connection: Connection
+    spark: SparkSession, connection: Connection, schema: str | None = None, table: str = "%"
 ) -> tuple[list[tuple[str, str, str]], dict[tuple[str, str], list[str]]]:
     """The (schema, table, kind) the driver's metadata lists (``kind``: table | view;
-    system schemas and tables left out) and each table's primary-key columns in key
-    order (``DatabaseMetaData``, through the JVM: any JDBC database)."""
+    system schemas and tables left out; ``schema``/``table``: only those) and each
+    table's primary-key columns in key order (``DatabaseMetaData``, through the JVM:
+    any JDBC database)."""
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     registry = jvm.org.apache.spark.sql.execution.datasources.jdbc.DriverRegistry
@@ -441,7 +442,7 @@ def jdbc_tables(
         ) from None
     try:
         meta = conn.getMetaData()
-        listed = meta.getTables(None, None, "%", None)
+        listed = meta.getTables(None, schema, table, None)
         tables = []
         while listed.next():
             schema, name, kind = (
@@ -455,15 +456,15 @@ def jdbc_tables(
                 tables.append((schema, name, "view" if "VIEW" in kind else "table"))
         listed.close()
         keys: dict[tuple[str, str], list[str]] = {}
-        for schema, name, kind in tables:
+        for owner, name, kind in tables:
             if kind != "table":
                 continue
-            found = meta.getPrimaryKeys(None, schema or None, name)
+            found = meta.getPrimaryKeys(None, owner or None, name)
             columns = []
             while found.next():
                 columns.append((int(found.getShort("KEY_SEQ")), found.getString("COLUMN_NAME")))
             found.close()
-            keys[(schema, name)] = [column for _, column in sorted(columns)]
+            keys[(owner, name)] = [column for _, column in sorted(columns)]
         return tables, keys
     finally:
         conn.close()

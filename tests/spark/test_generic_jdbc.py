@@ -93,7 +93,7 @@ def test_an_h2_database_is_crawled_and_ingested_through_its_maven_driver(
         "      - connection: warehouse\n        path: SALES/%\n"
         "        exclusions: ['SALES/SCRATCH']\n"
         "jobs:\n  wh_orders:\n    arguments:\n      connection: warehouse\n"
-        "      source: SALES.ORDERS\n      bookmark_keys: ID\n      target: raw.wh_orders\n"
+        "      source: SALES.ORDERS\n      target: raw.wh_orders\n"
         "replication_tasks:\n  wh_load:\n    connection: warehouse\n"
         "    migration_type: full-load\n    partitions_per_table: 3\n"
         f"    table_mappings: '{json.dumps(MAPPINGS)}'\n"
@@ -120,16 +120,26 @@ def test_an_h2_database_is_crawled_and_ingested_through_its_maven_driver(
     counted = _cli(["catalog", "sql", "SELECT count(*), sum(AMOUNT) FROM wh_src.sales_orders"], env)
     assert "250" in counted and "39218.75" in counted, counted
 
+    # an ingest job, bookmarked on the table's primary key (from the driver's metadata)
     _cli(["job", "run", "wh_orders"], env)
-    landed = _cli(
-        ["catalog", "sql", "SELECT count(*), sum(AMOUNT), max(PLACED) FROM raw.wh_orders"], env
+    _h2(
+        jar,
+        url,
+        tmp_path,
+        "INSERT INTO sales.orders (id, customer, amount) SELECT x, 'late', 1 "
+        "FROM SYSTEM_RANGE(251, 260);",
     )
-    assert "250" in landed and "39218.75" in landed and "2026-03-11 10:00:00" in landed, landed
+    _cli(["job", "run", "wh_orders"], env)  # reads the ten new rows only
+    landed = _cli(
+        ["catalog", "sql", "SELECT count(*), count(DISTINCT ID), sum(AMOUNT) FROM raw.wh_orders"],
+        env,
+    )
+    assert "│ 260 │ 260 │ 39228.75 │" in " ".join(landed.split()), landed
 
     # a full-load replication task, validated (both sides hashed in Spark) …
     loaded = _cli(["replicate", "start", "wh_load"], env)
-    assert "SALES.ORDERS -> wh_load.orders: 250 row(s) loaded" in loaded, loaded
-    assert "SALES.ORDERS: Validated (rows: source 250, lake 250)" in loaded, loaded
+    assert "SALES.ORDERS -> wh_load.orders: 260 row(s) loaded" in loaded, loaded
+    assert "SALES.ORDERS: Validated (rows: source 260, lake 260)" in loaded, loaded
     # … and a source that drifted since is caught, by key
     _h2(
         jar,
@@ -143,5 +153,5 @@ def test_an_h2_database_is_crawled_and_ingested_through_its_maven_driver(
     assert drifted.returncode == 1, drifted.stderr[-2000:]
     status = json.loads(_cli(["replicate", "status", "wh_load", "--json"], env))[0]
     detail = status["tables"][0]["validation_detail"]
-    assert "rows: source 249, lake 250" in detail and "different: 7" in detail, detail
+    assert "rows: source 259, lake 260" in detail and "different: 7" in detail, detail
     assert "not in the source: 9" in detail, detail
