@@ -159,7 +159,8 @@ class Replication:
             text = self.source.format_position
             self.source.ensure_publication(self.task.slot, plans)
             position = self._given_start(start_at)
-            print(f"task {name}: CDC from {text(position)}")
+            slot = f"existing slot {self.task.slot} " if self.source.dialect == "postgresql" else ""
+            print(f"task {name}: {slot or 'CDC '}from {text(position)}")
             # the run id too: a slot that has not moved since an earlier start must
             # not find that start's batches committed in the lake
             generation = f"{_generation(text(position))}-{self.ctx.run_id}"
@@ -169,7 +170,8 @@ class Replication:
             text = self.source.format_position
             self.source.ensure_publication(self.task.slot, plans)
             with self.source.exported_snapshot(self.task.slot) as (position, snapshot):
-                print(f"task {name}: CDC from {text(position)}")
+                slot = f"slot {self.task.slot} at" if self.source.dialect == "postgresql" else ""
+                print(f"task {name}: {slot or 'CDC from'} {text(position)}")
                 # the run id too: a binlog position does not move while the source is idle
                 generation = _generation(text(position))
                 if self.source.dialect != "postgresql":

@@ -7,15 +7,19 @@ validation at the end — and the server settings CDC needs, refused with the fi
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pymysql
 import pytest
 import yaml
 
 from engine.stack import launcher
+from engine.stack.postgres import STATE_DATABASE
 from tests.helpers import HEADWATER, run_cli, run_cli_json
 from tests.kill_scenario import kill_mid_write
 from tests.stack.test_replication import MAPPINGS, _ok, _pending_batch_driver, _text
@@ -258,3 +262,74 @@ def test_binlog_settings_and_privileges_are_refused_with_the_fix(
     assert "GRANT SELECT, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'reader'" in said
     assert password not in said
     source.close()
+
+
+def test_a_continuous_mariadb_task_follows_the_binlog_from_a_start_position(
+    stack: StackRun, tmp_path: Path
+) -> None:
+    """migration_type cdc from a binlog position taken before the first rows, then a
+    continuous run following the source until stopped; validation at the end."""
+    launcher.up(stack.settings, ["mariadb"])
+    source = _connect(stack)
+    _run(
+        source,
+        "DROP DATABASE IF EXISTS ticking",
+        "CREATE DATABASE ticking",
+        "CREATE TABLE ticking.ticks (id int PRIMARY KEY, v int)",
+    )
+    with source.cursor() as cursor:
+        cursor.execute("SHOW MASTER STATUS")
+        file, offset = cursor.fetchone()[:2]
+    _run(source, "INSERT INTO ticking.ticks SELECT seq, seq FROM seq_1_to_10")
+    rules = {"rules": [{**MAPPINGS["rules"][0], "object-locator": {"schema-name": "ticking"}}]}
+    rules["rules"][0]["object-locator"]["table-name"] = "%"
+    (tmp_path / "ticking.json").write_text(json.dumps(rules))
+    task = {
+        "connection": MARIA,
+        "migration_type": "cdc",
+        "cdc_start_position": f"{file}:{offset}",
+        "table_mappings": "ticking.json",
+        "continuous_interval_seconds": 1,
+    }
+    env = _project(stack, tmp_path, {"ticking": task})
+    out = _ok(run_cli(["replicate", "start", "ticking"], env))
+    assert f"CDC from {file}:{offset}" in out and "applied 10 change(s)" in out, out
+    follower = subprocess.Popen(
+        [*HEADWATER, "replicate", "resume", "ticking", "--continuous"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        for wave in range(3):  # each wave picked up by a later batch of the same run
+            _run(
+                source,
+                f"INSERT INTO ticking.ticks SELECT seq, seq FROM seq_{100 * wave + 11}_to_"
+                f"{100 * wave + 60}",
+                f"UPDATE ticking.ticks SET v = v + 1 WHERE id <= {wave + 1}",
+                f"DELETE FROM ticking.ticks WHERE id = {wave + 5}",
+            )
+            while (seen := _counts(stack)) != (10 + 50 * (wave + 1), wave + 1):
+                assert follower.poll() is None, "the continuous run ended by itself"
+                assert time.monotonic() < deadline, f"applied so far: {seen}"
+                time.sleep(1)
+        assert "stopped: jr_" in run_cli(["replicate", "stop", "ticking"], env).stdout
+        assert follower.wait(120) == 0
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+    last = run_cli_json(["job", "runs", "replicate-ticking"], env)[0]
+    assert last["state"] == "STOPPED"
+    out = _ok(run_cli(["replicate", "validate", "ticking"], env))
+    assert "ticking.ticks: Validated (rows: source 157, lake 157)" in out, out
+    source.close()
+
+
+def _counts(stack: StackRun) -> tuple[int, int]:
+    """(inserts, deletes) the task ticking has applied."""
+    with psycopg.connect(**stack.postgres_params(), dbname=STATE_DATABASE) as db:
+        row = db.execute(
+            "SELECT inserts, deletes FROM replication_tables WHERE task = 'ticking'"
+        ).fetchall()
+    return (int(row[0][0]), int(row[0][1])) if row else (0, 0)

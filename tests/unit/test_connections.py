@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.connections import catalog_conf, catalog_secrets, load_connections
+from engine.connections import (
+    catalog_conf,
+    catalog_secrets,
+    driver_coordinates,
+    load_connections,
+)
 from engine.crawl.jdbc import like
 from engine.errors import ConfigError
 
@@ -72,3 +77,29 @@ def test_include_paths_are_sql_like_patterns() -> None:
     assert like("ord%").fullmatch("orders") and not like("ord%").fullmatch("xorders")
     assert like("t_").fullmatch("t1") and not like("t_").fullmatch("t12")
     assert like("a.b").fullmatch("a.b") and not like("a.b").fullmatch("axb")
+
+
+def test_another_database_is_a_connection_by_its_driver(_project: Path) -> None:
+    _project.write_text(
+        "connections:\n"
+        "  wh: {url: 'jdbc:h2:/srv/h2/wh;MODE=LEGACY', driver: 'com.h2database:h2:2.3.232',"
+        " driver_class: org.h2.Driver, user: sa}\n"
+    )
+    connections = load_connections()
+    wh = connections["wh"]
+    assert (wh.kind, wh.subprotocol, wh.driver_name) == ("jdbc", "h2", "org.h2.Driver")
+    assert wh.password() == "" and wh.describe() == "jdbc:h2:/srv/h2/wh"
+    conf = catalog_conf(connections)
+    assert conf["spark.sql.catalog.wh.driver"] == "org.h2.Driver"
+    assert conf["spark.sql.catalog.wh.url"] == "jdbc:h2:/srv/h2/wh;MODE=LEGACY"
+    assert driver_coordinates(connections) == ["com.h2database:h2:2.3.232"]
+
+    for body, said in [
+        ("{url: 'jdbc:h2:/x', driver: 'com.h2database:h2:2.3.232', user: sa}", "driver_class"),
+        ("{url: 'jdbc:h2:/x', driver: 'h2', driver_class: org.h2.Driver, user: sa}", "driver"),
+        ("{url: 'jdbc:h2:/x', user: sa, password_env: X}", "give its driver"),
+        ("{url: 'h2:/x', driver: 'a:b:1', driver_class: A, user: sa}", "a JDBC URL"),
+    ]:
+        _project.write_text(f"connections:\n  wh: {body}\n")
+        with pytest.raises(ConfigError, match=said):
+            load_connections()
