@@ -32,7 +32,7 @@ from itertools import pairwise
 from typing import Any
 
 from catalog.ddl import quote_name
-from engine.errors import MappingError
+from engine.errors import MappingError, ReplicationError
 
 SELECTION, TRANSFORMATION, TABLE_SETTINGS = "selection", "transformation", "table-settings"
 NAME_ACTIONS = (
@@ -108,6 +108,17 @@ def source_tables(
         )
         for (schema, table), (kind, found) in tables.items()
     ]
+
+
+def refuse_views(plans: list[TablePlan]) -> None:
+    """CDC captures tables only (as DMS): a view among the plans is an error."""
+    for plan in plans:
+        if plan.source.kind == "view":
+            raise ReplicationError(
+                f"{plan.source_name} is a view: CDC captures tables only (as DMS)",
+                hint="exclude views from CDC tasks, or use migration_type full-load",
+                table=plan.source_name,
+            )
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,13 @@ from pymysqlreplication import row_event as rows
 from engine.connections import Connection
 from engine.errors import ReplicationError, SourceUnavailableError
 from engine.replicate import binlog
-from engine.replicate.mapping import SourceColumn, SourceTable, TablePlan, source_tables
+from engine.replicate.mapping import (
+    SourceColumn,
+    SourceTable,
+    TablePlan,
+    refuse_views,
+    source_tables,
+)
 
 LOG = logging.getLogger("headwater.replicate")
 ACCESS_DENIED, NO_PRIVILEGE, CANNOT_CONNECT = 1045, 1227, 2003
@@ -160,19 +166,19 @@ class MySQLSource:
             with self._turn, conn.cursor() as cursor:
                 cursor.execute(sql, params or None)
                 return list(cursor.fetchall())
-        except pymysql.err.OperationalError as exc:
-            code = exc.args[0] if exc.args else 0
-            if code >= 2000:  # client errors: the connection is gone
-                raise SourceUnavailableError(
-                    f"connection {self.connection.name}: lost the source: {exc.args[-1]}",
-                    connection=self.connection.name,
-                ) from exc
-            raise self._failed(exc) from None
         except pymysql.err.MySQLError as exc:
-            raise self._failed(exc) from None
+            raise self._failed(exc, "the source") from exc
 
-    def _failed(self, exc: pymysql.err.MySQLError) -> ReplicationError:
+    def _failed(self, exc: pymysql.err.MySQLError, what: str) -> Exception:
+        """The error to raise for ``exc``: the connection (to ``what``) lost — a
+        recoverable error —, a missing privilege with its grant, or the server's
+        message."""
         code = exc.args[0] if exc.args else 0
+        if isinstance(exc, pymysql.err.OperationalError) and code >= 2000:
+            return SourceUnavailableError(  # client errors: the connection is gone
+                f"connection {self.connection.name}: lost {what}: {exc.args[-1]}",
+                connection=self.connection.name,
+            )
         text = exc.args[-1] if exc.args else str(exc)
         if code == NO_PRIVILEGE:
             return ReplicationError(
@@ -278,7 +284,7 @@ class MySQLSource:
             for k, v in self.query(
                 "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', "
                 "'binlog_row_image', 'binlog_row_metadata', 'expire_logs_days', "
-                "'binlog_expire_logs_seconds')"
+                "'binlog_expire_logs_seconds', 'binlog_transaction_compression')"
             )
         }
         wanted = [
@@ -299,6 +305,14 @@ class MySQLSource:
                     "in its parameter group)",
                     connection=name,
                 )
+        if (settings.get("binlog_transaction_compression") or "OFF").upper() == "ON":
+            raise ReplicationError(  # MySQL 8.0.20+: rows inside payload events we do not read
+                f"connection {name}: binlog_transaction_compression is ON; headwater reads "
+                "uncompressed row events only",
+                hint="SET GLOBAL binlog_transaction_compression = OFF (and in the server's "
+                "configuration)",
+                connection=name,
+            )
         seconds = float(settings.get("binlog_expire_logs_seconds") or 0) or (
             float(settings.get("expire_logs_days") or 0) * DAY
         )
@@ -309,13 +323,8 @@ class MySQLSource:
                 "least 86400)",
                 flush=True,
             )
+        refuse_views(plans)
         for plan in plans:
-            if plan.source.kind == "view":
-                raise ReplicationError(
-                    f"{plan.source_name} is a view: CDC captures tables only (as DMS)",
-                    hint="exclude views from CDC tasks, or use migration_type full-load",
-                    table=plan.source_name,
-                )
             if not plan.source.primary_key:
                 raise ReplicationError(
                     f"{plan.source_name} has no primary key: its updates and deletes cannot "
@@ -435,16 +444,8 @@ class MySQLSource:
     def _next(self, stream: Any) -> Any:
         try:
             return stream.fetchone()
-        except pymysql.err.OperationalError as exc:
-            code = exc.args[0] if exc.args else 0
-            if code >= 2000:
-                raise SourceUnavailableError(
-                    f"connection {self.connection.name}: lost the binlog stream: {exc.args[-1]}",
-                    connection=self.connection.name,
-                ) from exc
-            raise self._failed(exc) from None
         except pymysql.err.MySQLError as exc:
-            raise self._failed(exc) from None
+            raise self._failed(exc, "the binlog stream") from exc
 
     def _events(self, stream: Any) -> Iterator[binlog.Event]:
         ops = {rows.WriteRowsEvent: "I", rows.UpdateRowsEvent: "U", rows.DeleteRowsEvent: "D"}

@@ -18,7 +18,13 @@ import psycopg
 
 from engine.connections import Connection
 from engine.errors import ReplicationError, SourceUnavailableError
-from engine.replicate.mapping import SourceColumn, SourceTable, TablePlan, source_tables
+from engine.replicate.mapping import (
+    SourceColumn,
+    SourceTable,
+    TablePlan,
+    refuse_views,
+    source_tables,
+)
 from engine.replicate.pgoutput import Bounded, Change, decode, format_lsn, parse_lsn
 
 # information_schema data_type → Spark type, as Spark's PostgreSQL dialect reads them
@@ -172,13 +178,8 @@ class PostgresSource:
                 "= 1) and restart PostgreSQL",
                 connection=self.connection.name,
             )
+        refuse_views(plans)
         for plan in plans:
-            if plan.source.kind == "view":
-                raise ReplicationError(
-                    f"{plan.source_name} is a view: CDC captures tables only (as DMS)",
-                    hint="exclude views from CDC tasks, or use migration_type full-load",
-                    table=plan.source_name,
-                )
             (identity,) = self.query(
                 "SELECT relreplident FROM pg_class WHERE oid = %s::regclass",
                 (qualified(plan.source.schema, plan.source.name),),

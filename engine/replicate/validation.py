@@ -84,15 +84,9 @@ class Validation:
             )
         }
         target = spark_side.lake_buckets(self.run.ctx.spark, location, plan, buckets)
-        differing = mismatched_buckets(source, target)
-        result = TableValidation(
-            sum(n for n, _ in source.values()),
-            sum(n for n, _ in target.values()),
-            tuple(buckets.describe(b) for b in differing[:5]),
-        )
-        if not differing:
+        result, chosen = _compared(source, target, buckets)
+        if not chosen:
             return result
-        chosen = differing[:3]
         bucket_list = ", ".join(str(b) for b in chosen)
         source_keys = {
             str(k): int(h)
@@ -124,20 +118,28 @@ class Validation:
         try:
             source = spark_side.frame_buckets(frame, plan, buckets)
             target = spark_side.lake_buckets(spark, location, plan, buckets)
-            differing = mismatched_buckets(source, target)
-            result = TableValidation(
-                sum(n for n, _ in source.values()),
-                sum(n for n, _ in target.values()),
-                tuple(buckets.describe(b) for b in differing[:5]),
-            )
-            if not differing:
+            result, chosen = _compared(source, target, buckets)
+            if not chosen:
                 return result
-            chosen = differing[:3]
             source_keys = spark_side.frame_keys(frame, plan, buckets, chosen)
         finally:
             frame.unpersist()
         target_keys = spark_side.lake_keys(spark, location, plan, buckets, chosen)
         return _described(result, source_keys, target_keys)
+
+
+def _compared(
+    source: dict[int, tuple[int, int]], target: dict[int, tuple[int, int]], buckets: Bucketing
+) -> tuple[TableValidation, list[int]]:
+    """The counts and differing ranges of the two sides, and the (first three)
+    differing buckets whose keys are worth fetching."""
+    differing = mismatched_buckets(source, target)
+    result = TableValidation(
+        sum(n for n, _ in source.values()),
+        sum(n for n, _ in target.values()),
+        tuple(buckets.describe(b) for b in differing[:5]),
+    )
+    return result, differing[:3]
 
 
 def _described(

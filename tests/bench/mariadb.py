@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.bench.replication import CHANGES, CORES, PASSWORD_ENV, mapping_for
+from tests.bench.replication import CHANGES, CORES, open_task
 
 ROWS = int(os.environ.get("HEADWATER_BENCH_MARIADB_ROWS", 2_000_000))
 SECTION = "## Replicating a MariaDB table (full load and binlog CDC)"
@@ -100,32 +100,9 @@ def _client(settings: Any, password: str) -> list[str]:
 
 
 def _bench_task(work: Path, settings: Any, password: str, client: float) -> MariaDBResult:
-    from engine.ingest.context import JobContext
-    from engine.replicate.definitions import replication_task
-    from engine.replicate.task import Replication
-    from engine.spark.session import build_session
-
-    port = settings.stack.mariadb_port
-    project = work / "headwater.yaml"
-    project.write_text(
-        "connections:\n  benchdb:\n"
-        f"    url: jdbc:mysql://127.0.0.1:{port}/bench\n"
-        f"    user: {settings.stack.postgres_user}\n    password_env: {PASSWORD_ENV}\n"
-        "replication_tasks:\n  bench:\n    connection: benchdb\n"
-        f"    table_mappings: '{mapping_for('bench', 'events')}'\n    validation: false\n"
-        f"    partitions_per_table: {CORES * 2}\n"
-    )
-    os.environ["HEADWATER_PROJECT_FILE"] = str(project)
-    os.environ[PASSWORD_ENV] = password
-    spark = build_session(settings, app_name="headwater-bench-mariadb")
+    url = f"jdbc:mysql://127.0.0.1:{settings.stack.mariadb_port}/bench"
+    spark, replication = open_task(work, settings, password, url, "bench", "events")
     try:
-        spark.range(1000).write.format("delta").save(str(work / "warm"))
-        task = replication_task("bench")
-        ctx = JobContext.start(
-            ["--JOB_NAME", task.job_name, "--task", "bench"], required=("task",), settings=settings
-        )
-        ctx._spark = spark
-        replication = Replication(ctx, task)
         plans = replication.plans()
         started = time.perf_counter()
         replication.run("start", continuous=False)  # full load + one (empty) batch

@@ -143,43 +143,53 @@ def bench_replication() -> ReplicationResult:
         return _bench_task(work, settings, password, psql_copy)
 
 
-def _bench_task(work: Path, settings: Any, password: str, psql_copy: float) -> ReplicationResult:
-    import psycopg
-
+def open_task(
+    work: Path, settings: Any, password: str, url: str, schema: str, table: str
+) -> tuple[Any, Any]:
+    """(a local[2] session, the replication task ``bench`` over ``schema.table`` of the
+    database at ``url``), the project written to ``work``; the caller stops the session."""
     from engine.ingest.context import JobContext
     from engine.replicate.definitions import replication_task
     from engine.replicate.task import Replication
-    from engine.spark.lake import jdbc_properties
     from engine.spark.session import build_session
 
-    port = settings.stack.postgres_port
     project = work / "headwater.yaml"
     project.write_text(
-        "connections:\n  benchdb:\n"
-        f"    url: jdbc:postgresql://127.0.0.1:{port}/bench\n"
+        f"connections:\n  benchdb:\n    url: {url}\n"
         f"    user: {settings.stack.postgres_user}\n    password_env: {PASSWORD_ENV}\n"
         "replication_tasks:\n  bench:\n    connection: benchdb\n"
-        f"    table_mappings: '{mapping_for('public', 'events')}'\n    validation: false\n"
+        f"    table_mappings: '{mapping_for(schema, table)}'\n    validation: false\n"
         f"    partitions_per_table: {CORES * 2}\n"
     )
     os.environ["HEADWATER_PROJECT_FILE"] = str(project)
     os.environ[PASSWORD_ENV] = password
     spark = build_session(settings, app_name="headwater-bench-replication")
+    spark.range(1000).write.format("delta").save(str(work / "warm"))
+    task = replication_task("bench")
+    ctx = JobContext.start(
+        ["--JOB_NAME", task.job_name, "--task", "bench"], required=("task",), settings=settings
+    )
+    ctx._spark = spark
+    return spark, Replication(ctx, task)
+
+
+def _bench_task(work: Path, settings: Any, password: str, psql_copy: float) -> ReplicationResult:
+    import psycopg
+
+    from engine.spark.lake import jdbc_properties
+
+    port = settings.stack.postgres_port
+    url = f"jdbc:postgresql://127.0.0.1:{port}/bench"
+    spark, replication = open_task(work, settings, password, url, "public", "events")
+    task = replication.task
     try:
-        task = replication_task("bench")
         # single partition, no snapshot: Spark's plain JDBC read → Delta
-        spark.range(1000).write.format("delta").save(str(work / "warm"))
         started = time.perf_counter()
         reader = spark.read.format("jdbc").options(**jdbc_properties(task.connection))
         df = reader.option("dbtable", "public.events").option("fetchsize", "10000").load()
         df.write.format("delta").save(str(work / "single"))
         single = time.perf_counter() - started
 
-        ctx = JobContext.start(
-            ["--JOB_NAME", task.job_name, "--task", "bench"], required=("task",), settings=settings
-        )
-        ctx._spark = spark
-        replication = Replication(ctx, task)
         plans = replication.plans()
         started = time.perf_counter()
         replication.run("start", continuous=False)  # full load + one (empty) batch

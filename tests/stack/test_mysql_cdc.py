@@ -16,14 +16,13 @@ from typing import Any
 import psycopg
 import pymysql
 import pytest
-import yaml
 
 from engine.stack import launcher
 from engine.stack.postgres import STATE_DATABASE
 from tests.helpers import HEADWATER, run_cli, run_cli_json
 from tests.kill_scenario import kill_mid_write
-from tests.stack.test_replication import MAPPINGS, _ok, _pending_batch_driver, _text
-from tests.stack_fixture import MARIA, SOURCE_PASSWORD_ENV, StackRun, connections_yaml
+from tests.stack.test_replication import MAPPINGS, _ok, _pending_batch_driver, _project, _text
+from tests.stack_fixture import MARIA, SOURCE_PASSWORD_ENV, StackRun
 
 pytestmark = pytest.mark.stack
 
@@ -85,15 +84,6 @@ def _run(source: Any, *statements: str) -> list[int]:
     """Run the statements; the rows each touched."""
     with source.cursor() as cursor:
         return [cursor.execute(statement) for statement in statements]
-
-
-def _project(stack: StackRun, tmp_path: Path, tasks: dict[str, Any]) -> dict[str, str]:
-    (tmp_path / "shop.json").write_text(json.dumps(MAPPINGS))
-    project = tmp_path / "headwater.yaml"
-    project.write_text(
-        connections_yaml(stack.settings) + yaml.safe_dump({"replication_tasks": tasks})
-    )
-    return {**stack.env, "HEADWATER_PROJECT_FILE": str(project)}
 
 
 def test_mariadb_full_load_and_binlog_cdc_survive_a_kill_and_validate(
