@@ -140,14 +140,18 @@ def text_value(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def time_text(value: dt.timedelta) -> str:
+def time_text(value: dt.timedelta, digits: int | None = None) -> str:
+    """A TIME value as MySQL prints it: ``[-]HH:MM:SS`` and ``digits`` fractional
+    digits (the column's precision; ``None``: six when there is a fraction)."""
     micros = round(value.total_seconds() * 1_000_000)
     sign = "-" if micros < 0 else ""
     micros = abs(micros)
     seconds, fraction = divmod(micros, 1_000_000)
     hours, rest = divmod(seconds, 3600)
     text = f"{sign}{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
-    return f"{text}.{fraction:06d}" if fraction else text
+    if digits is None:
+        digits = 6 if fraction else 0
+    return f"{text}.{fraction:06d}"[: len(text) + 1 + digits] if digits else text
 
 
 class BinlogBatch:

@@ -15,16 +15,19 @@ uses one connection's consistent snapshot and the binlog position it sits at.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pymysql
 from pymysqlreplication import BinLogStreamReader
 from pymysqlreplication import event as ev
 from pymysqlreplication import row_event as rows
+from pymysqlreplication.constants import FIELD_TYPE
 
 from engine.connections import Connection
 from engine.errors import ReplicationError, SourceUnavailableError
@@ -464,6 +467,9 @@ class MySQLSource:
                     (r["before_values"], r["after_values"]) if op == "U" else r["values"]
                     for r in event.rows
                 ]
+                fixes = _as_printed(event.columns)
+                if fixes:
+                    values = [_fixed(v, fixes, op) for v in values]
                 yield binlog.Event(
                     "rows",
                     start,
@@ -505,6 +511,33 @@ class MySQLSource:
             high = min(current, binlog.pack(index, size))
             total += max(0, high - low)
         return total
+
+
+def _as_printed(columns: list[Any]) -> dict[str, Callable[[Any], Any]]:
+    """Per column whose decoded value would print otherwise than MySQL prints it (what
+    the full load reads): SET members in the column's order, TIME(n) with n digits."""
+    fixes: dict[str, Callable[[Any], Any]] = {}
+    for column in columns:
+        if column.set_values:
+            fixes[column.name] = functools.partial(_set_text, list(column.set_values))
+        elif column.type == FIELD_TYPE.TIME2:
+            fixes[column.name] = functools.partial(_time_text, int(column.fsp or 0))
+    return fixes
+
+
+def _set_text(order: list[str], value: Any) -> Any:
+    return ",".join(m for m in order if m in value) if isinstance(value, set) else value
+
+
+def _time_text(digits: int, value: Any) -> Any:
+    return binlog.time_text(value, digits) if isinstance(value, timedelta) else value
+
+
+def _fixed(row: Any, fixes: dict[str, Callable[[Any], Any]], op: str) -> Any:
+    """A row (an update's pair of images) with the fixes applied."""
+    if op == "U":
+        return tuple(_fixed(image, fixes, "") for image in row)
+    return {name: fixes[name](v) if name in fixes else v for name, v in row.items()}
 
 
 def _text(value: Any) -> str:

@@ -18,6 +18,7 @@ from engine.replicate.binlog import (
     pack,
     parse_position,
     text_value,
+    time_text,
     truncated_table,
 )
 
@@ -42,6 +43,8 @@ def test_values_take_the_text_form_the_full_load_reads() -> None:
     assert text_value(dt.date(2024, 1, 2)) == "2024-01-02"
     assert text_value(dt.timedelta(hours=-1, minutes=-2, seconds=-3)) == "-01:02:03"
     assert text_value(dt.timedelta(hours=838, microseconds=5)) == "838:00:00.000005"
+    assert time_text(dt.timedelta(seconds=1, microseconds=500_000), 3) == "00:00:01.500"
+    assert time_text(dt.timedelta(seconds=-1), 2) == "-00:00:01.00"
     assert text_value(b"\x00\xff") == "\\x00ff"
     assert text_value({"y", "x"}) == "x,y"
     assert text_value({"k": [1, 2]}) == '{"k": [1, 2]}'
