@@ -281,11 +281,11 @@ def test_a_continuous_mariadb_task_follows_the_binlog_from_a_start_position(
         "table_mappings": "ticking.json",
         "continuous_interval_seconds": 1,
     }
-    env = _project(stack, tmp_path, {"ticking": task})
-    out = _ok(run_cli(["replicate", "start", "ticking"], env))
+    env = _project(stack, tmp_path, {"maria_ticking": task})
+    out = _ok(run_cli(["replicate", "start", "maria_ticking"], env))
     assert f"CDC from {file}:{offset}" in out and "applied 10 change(s)" in out, out
     follower = subprocess.Popen(
-        [*HEADWATER, "replicate", "resume", "ticking", "--continuous"],
+        [*HEADWATER, "replicate", "resume", "maria_ticking", "--continuous"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -304,22 +304,22 @@ def test_a_continuous_mariadb_task_follows_the_binlog_from_a_start_position(
                 assert follower.poll() is None, "the continuous run ended by itself"
                 assert time.monotonic() < deadline, f"applied so far: {seen}"
                 time.sleep(1)
-        assert "stopped: jr_" in run_cli(["replicate", "stop", "ticking"], env).stdout
+        assert "stopped: jr_" in run_cli(["replicate", "stop", "maria_ticking"], env).stdout
         assert follower.wait(120) == 0
     finally:
         if follower.poll() is None:
             follower.kill()
-    last = run_cli_json(["job", "runs", "replicate-ticking"], env)[0]
+    last = run_cli_json(["job", "runs", "replicate-maria_ticking"], env)[0]
     assert last["state"] == "STOPPED"
-    out = _ok(run_cli(["replicate", "validate", "ticking"], env))
+    out = _ok(run_cli(["replicate", "validate", "maria_ticking"], env))
     assert "ticking.ticks: Validated (rows: source 157, lake 157)" in out, out
     source.close()
 
 
 def _counts(stack: StackRun) -> tuple[int, int]:
-    """(inserts, deletes) the task ticking has applied."""
+    """(inserts, deletes) the task maria_ticking has applied."""
     with psycopg.connect(**stack.postgres_params(), dbname=STATE_DATABASE) as db:
         row = db.execute(
-            "SELECT inserts, deletes FROM replication_tables WHERE task = 'ticking'"
+            "SELECT inserts, deletes FROM replication_tables WHERE task = 'maria_ticking'"
         ).fetchall()
     return (int(row[0][0]), int(row[0][1])) if row else (0, 0)
