@@ -67,6 +67,9 @@ class LocalMetastoreService(MetastoreService):
             "hive.async.log.enabled": "false",
             "hive.metastore.warehouse.dir": self.settings.warehouse_uri,
             "hive.metastore.event.db.notification.api.auth": "false",
+            # BoneCP (the default) is not in Spark's jars: the transaction handler that
+            # DROP DATABASE calls pools its connections with HikariCP, which is
+            "datanucleus.connectionPoolingType": "HikariCP",
             # a crawl changes column types in place (catalog.definitions)
             "hive.metastore.disallow.incompatible.col.type.changes": "false",
         }
