@@ -76,6 +76,12 @@ class HiveCatalog:
             return self.metastore.databases()
         return [Database(str(row[0])) for row in self.runner.sql("SHOW DATABASES")]
 
+    def database(self, name: str) -> Database:
+        """One database, with its location and description where the metastore has them."""
+        if not self.has_database(name):
+            raise self._database_not_found(name)
+        return self.metastore.database(name) if self.metastore is not None else Database(name)
+
     def table_names(self, database: str) -> list[str]:
         if self.metastore is not None:
             names = self.metastore.table_names(database)
@@ -283,6 +289,32 @@ class HiveCatalog:
             self._refresh(database, name)
         else:
             self.runner.sql(ddl.set_properties_sql(database, name, properties, view))
+
+    def replace_table(self, table: Table) -> None:
+        """Give an existing table (not a view) a new definition in one metastore call."""
+        if self.writer is None:
+            raise CatalogError(
+                f"table {table.qualified_name}: a new definition needs the metastore's API",
+                hint="open the catalog with write_through_metastore",
+            )
+        self.writer.replace_table(table, self.owner)
+        self._refresh(table.database, table.name)
+
+    def describe_database(self, name: str, description: str) -> None:
+        if self.writer is None:
+            self.runner.sql(
+                f"ALTER DATABASE {ddl.quote_name(name)} SET DBPROPERTIES "
+                f"('description' = {ddl.quote_value(description)})"
+            )
+        else:
+            self.writer.describe_database(name, description)
+
+    def drop_database(self, name: str) -> None:
+        """Drop a database with its tables' definitions; their files stay."""
+        if self.writer is not None:
+            self.writer.drop_database(name)
+        else:
+            self.runner.sql(f"DROP DATABASE {ddl.quote_name(name)} CASCADE")
 
     def drop_table(self, database: str, name: str, view: bool = False) -> None:
         if self.writer is not None:

@@ -30,6 +30,8 @@ from catalog.metastore_db import MetastoreDatabase
 from catalog.model import Column, Database, Table
 from catalog.spark_tables import metastore_database, metastore_table
 
+DESCRIPTION = "description"  # a database's description, kept in its parameters
+
 LOG = logging.getLogger("headwater.catalog")
 _PREFIX = "spark.sql.sources."
 # Properties Spark's catalog keeps to itself (statistics, bookkeeping; besides its
@@ -126,6 +128,11 @@ class MetastoreReader:
         if names is None:
             names = self._call("list databases", "get_all_databases")
         return [Database(name) for name in sorted(names)]
+
+    def database(self, name: str) -> Database:
+        found = self._call(f"read database {name}", "get_database", name)
+        described = (found.parameters or {}).get(DESCRIPTION) or found.description
+        return Database(found.name, found.locationUri or None, described or None)
 
     def table_summaries(self, database: str, like: str = "*") -> list[Table]:
         """Tables of ``database`` whose names match the Hive pattern ``like`` (``*`` any
@@ -225,6 +232,23 @@ class MetastoreReader:
             raise CatalogError(
                 f"the metastore failed to create table {table.qualified_name}: {message}"
             ) from exc
+
+    def replace_table(self, table: Table, owner: str) -> None:
+        """A new definition for an existing table, in Spark's form, in one call."""
+        database = self._call(f"read database {table.database}", "get_database", table.database)
+        self.put_raw_table(
+            table.database, table.name, metastore_table(table, owner, database.locationUri)
+        )
+
+    def describe_database(self, name: str, description: str) -> None:
+        database = self._call(f"read database {name}", "get_database", name)
+        # the metastore alters a database's parameters, not its description
+        database.parameters = {**(database.parameters or {}), DESCRIPTION: description}
+        self._call(f"alter database {name}", "alter_database", name, database)
+
+    def drop_database(self, name: str) -> None:
+        """Drop a database and its tables' definitions (never their files)."""
+        self._call(f"drop database {name}", "drop_database", name, False, True)
 
     def add_partitions(self, database: str, name: str, partitions: list[Any]) -> None:
         """Add the thrift ``Partition``s that are not there yet."""

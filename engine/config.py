@@ -91,6 +91,58 @@ class SparkSettings(BaseModel):
     ui_enabled: bool = False
 
 
+class ApiSettings(BaseModel):
+    """``headwater serve``: the Glue and DMS APIs on one HTTP port (docs/api.md).
+
+    The access keys that may sign requests are secrets: never in this file, only in
+    the environment variable ``HEADWATER_API_KEYS`` (``ACCESS_KEY:SECRET`` pairs,
+    comma-separated) or in ``keys_file`` (one ``ACCESS_KEY SECRET`` pair per line).
+    """
+
+    host: str = LOOPBACK
+    port: int = 8099
+    region: str = "us-east-1"
+    account: str = "000000000000"  # in the ARNs it answers with
+    keys_file: Path | None = None
+    max_request_bytes: int = 2 * 1024 * 1024
+
+
+API_KEYS_ENV = "HEADWATER_API_KEYS"
+
+
+def api_keys(settings: Settings) -> dict[str, str]:
+    """Access key id -> secret key, from ``HEADWATER_API_KEYS`` and ``api.keys_file``."""
+    pairs: list[tuple[str, str]] = []
+    for item in os.environ.get(API_KEYS_ENV, "").split(","):
+        if item.strip():
+            key, sep, secret = item.strip().partition(":")
+            if not sep or not key or not secret:
+                raise ConfigError(
+                    f"{API_KEYS_ENV}: an entry is not ACCESS_KEY:SECRET",
+                    hint=f"export {API_KEYS_ENV}=AKID:SECRET[,AKID2:SECRET2]",
+                )
+            pairs.append((key, secret))
+    path = settings.api.keys_file
+    if path is not None:
+        try:
+            lines = path.expanduser().read_text().splitlines()
+        except OSError as exc:
+            raise ConfigError(
+                f"api.keys_file {path}: cannot read it ({exc.strerror})",
+                hint="one 'ACCESS_KEY SECRET' pair per line, readable by headwater",
+            ) from exc
+        for number, line in enumerate(lines, 1):
+            if line.strip() and not line.lstrip().startswith("#"):
+                fields = line.split()
+                if len(fields) != 2:
+                    raise ConfigError(
+                        f"api.keys_file {path}, line {number}: not 'ACCESS_KEY SECRET'",
+                        hint="one pair per line, separated by a space",
+                    )
+                pairs.append((fields[0], fields[1]))
+    return dict(pairs)
+
+
 class Settings(BaseSettings):
     """Every setting headwater reads. Build it with :func:`load_settings`."""
 
@@ -107,6 +159,7 @@ class Settings(BaseSettings):
     stack: StackSettings = Field(default_factory=StackSettings)
     spark: SparkSettings = Field(default_factory=SparkSettings)
     local: LocalSettings = Field(default_factory=LocalSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @model_validator(mode="after")
     def _default_profile(self) -> Settings:

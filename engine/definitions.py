@@ -252,15 +252,18 @@ def load_crawlers() -> dict[str, CrawlerDefinition]:
     return crawlers
 
 
-def load_classifiers() -> dict[str, Classifier]:
-    classifiers: dict[str, Classifier] = {}
+def classifier_definitions() -> dict[str, ClassifierDefinition]:
+    definitions: dict[str, ClassifierDefinition] = {}
     for name, body in project_section("classifiers").items():
         try:
-            definition = ClassifierDefinition.model_validate(body or {})
+            definitions[name] = ClassifierDefinition.model_validate(body or {})
         except ValidationError as exc:
             raise _describe(exc, "classifiers", name) from exc
-        classifiers[name] = definition.build(name)
-    return classifiers
+    return definitions
+
+
+def load_classifiers() -> dict[str, Classifier]:
+    return {name: d.build(name) for name, d in classifier_definitions().items()}
 
 
 def crawl_targets(name: str) -> list[CrawlTarget | JdbcCrawlTarget]:

@@ -28,6 +28,9 @@ def run(
     source: str = typer.Option(None, "--source", help="Ad hoc ingest: source table or path."),
     target: str = typer.Option(None, "--target", help="Ad hoc ingest: target database.table."),
     master: str = typer.Option(None, "--master", help="e.g. spark://127.0.0.1:7077."),
+    run_id: str = typer.Option(
+        None, "--run-id", hidden=True, help="The run's id (headwater serve)."
+    ),
 ) -> None:
     """Run a job through spark-submit (or Python, for python jobs) and wait for it.
 
@@ -56,7 +59,9 @@ def run(
         overrides["source"] = source
     if target:
         overrides["target"] = target
-    record = run_job(settings, open_state(), name, definition, overrides, master=master)
+    record = run_job(
+        settings, open_state(), name, definition, overrides, master=master, run_id=run_id
+    )
     say(
         f"run {record.run_id} (attempt {record.attempt}): {record.state} · read "
         f"{record.rows_read} · written {record.rows_written} · quarantined "

@@ -202,15 +202,11 @@ def stop(name: str = TASK) -> None:
 
     Example: headwater replicate stop shop
     """
-    from engine.ingest.runner import stop_runs
     from engine.replicate.definitions import replication_task
-    from engine.replicate.supervise import Health
+    from engine.replicate.supervise import stop_task
     from engine.state.store import open_run_store
 
-    task = replication_task(name)
-    store = open_run_store(STATE.settings)
-    Health(store, task).ended(None, stopping=True)  # its supervisor starts no new run
-    stopped = stop_runs(store, task.job_name, whole_group=False)
+    stopped = stop_task(open_run_store(STATE.settings), replication_task(name))
     say(f"stopped: {', '.join(stopped)}" if stopped else f"task {name}: no run is going")
 
 

@@ -113,13 +113,15 @@ def run_job(
     overrides: dict[str, str],
     *,
     master: str | None = None,
+    run_id: str | None = None,
 ) -> JobRun:
-    """Run ``name`` to a final state (with retries); the last attempt's record."""
+    """Run ``name`` to a final state (with retries); the last attempt's record.
+    ``run_id`` names the first attempt (the API hands out the id before the run)."""
     if definition.type != "python" and not artifacts.is_spark_defaults_current(settings):
         artifacts.write_spark_defaults(settings)  # what spark-submit reads
     check_name("job", name)
     check_arguments(name, definition, overrides)
-    base = new_run_id()
+    base = run_id or new_run_id()
     previous: str | None = None
     record: JobRun | None = None
     for attempt in range(definition.max_retries + 1):
@@ -238,14 +240,18 @@ def _settle(
     return record
 
 
-def stop_runs(store: RunStore, job: str, *, whole_group: bool = True) -> list[str]:
-    """Mark the job's live runs STOPPED and end their processes: the whole process
-    group (spark-submit, the JVM, the driver), or with ``whole_group=False`` only the
-    driver, which may finish what it is doing first (a continuous replication ends
-    after its batch)."""
+def stop_runs(
+    store: RunStore, job: str, *, whole_group: bool = True, only: set[str] | None = None
+) -> list[str]:
+    """Mark the job's live runs (or only the runs in ``only``) STOPPED and end their
+    processes: the whole process group (spark-submit, the JVM, the driver), or with
+    ``whole_group=False`` only the driver, which may finish what it is doing first (a
+    continuous replication ends after its batch)."""
     stopped = []
     for record in store.job_runs(job, limit=100):
         if record.state not in ACTIVE_STATES or record.pid is None:
+            continue
+        if only is not None and record.run_id not in only:
             continue
         record.state, record.error, record.ended_at = RunState.STOPPED, "stopped on request", now()
         store.save_job_run(record)

@@ -188,3 +188,13 @@ class Health:
         self._last_beat = time.monotonic()
         self.record.heartbeat_at = now()
         self._save(self.record.state)
+
+
+def stop_task(store: RunStore, task: ReplicationTask) -> list[str]:
+    """Stop a task's running run (``headwater replicate stop``, DMS's
+    StopReplicationTask): its supervisor starts no new run, and the run's driver ends
+    after the batch it is in. The runs stopped."""
+    from engine.ingest.runner import stop_runs  # deferred: spark-submit's set-up
+
+    Health(store, task).ended(None, stopping=True)
+    return stop_runs(store, task.job_name, whole_group=False)
