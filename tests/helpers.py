@@ -10,7 +10,8 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +116,79 @@ def until(test: Callable[[], Any], what: str, seconds: float = 300.0, poll: floa
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(poll)
+
+
+# `headwater serve` for the API tests: its keys, and the clients' view of it
+API_KEY, API_SECRET = "AKIDHEADWATERTEST", "test-secret-" + os.urandom(8).hex()
+
+
+@contextmanager
+def api_server(env: dict[str, str], log: Path) -> Iterator[str]:
+    """``headwater serve`` on a free port with ``env``; its endpoint URL. Stopped after."""
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*HEADWATER, "serve", "--port", str(port)],
+            env={**env, "HEADWATER_API_KEYS": f"{API_KEY}:{API_SECRET}"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "headwater serve did not listen within 60 s"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def aws_client(service: str, endpoint: str, secret: str = "", key: str = "") -> Any:
+    """A boto3 client of ``endpoint`` (the test keys unless told otherwise)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=key or API_KEY,
+        aws_secret_access_key=secret or API_SECRET,
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+def aws_env(env: dict[str, str], endpoint: str) -> dict[str, str]:
+    """``env`` plus what an AWS SDK or the AWS CLI reads to talk to ``endpoint``."""
+    return {
+        **{k: v for k, v in env.items() if not k.startswith("AWS_")},
+        "AWS_ENDPOINT_URL_GLUE": endpoint,
+        "AWS_ENDPOINT_URL_DATABASE_MIGRATION_SERVICE": endpoint,
+        "AWS_ACCESS_KEY_ID": API_KEY,
+        "AWS_SECRET_ACCESS_KEY": API_SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+
+
+def selection(
+    schema: str, table: str = "%", action: str = "include", rule_id: str = "1"
+) -> dict[str, Any]:
+    """A DMS selection rule for ``schema.table`` (``%``: every table of the schema)."""
+    return {
+        "rule-type": "selection",
+        "rule-id": rule_id,
+        "object-locator": {"schema-name": schema, "table-name": table},
+        "rule-action": action,
+    }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,6 +58,18 @@ class StackRun:
             cursor = conn.cursor()
             cursor.execute(sql)
             return [tuple(r) for r in cursor.fetchall()]
+
+    def mariadb(self, sql: str) -> None:
+        """Run ``sql`` with the ``mariadb`` client on the stack's MariaDB."""
+        stack = self.settings.stack
+        client = ["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", str(stack.mariadb_port)]
+        subprocess.run(
+            [*client, "-u", stack.postgres_user],
+            input=sql,
+            text=True,
+            check=True,
+            env={**os.environ, "MYSQL_PWD": stack.postgres_password.get_secret_value()},
+        )
 
     @property
     def source_url(self) -> str:

@@ -21,6 +21,7 @@ from engine.cli import history as history_cmd
 from engine.cli import job as job_cmd
 from engine.cli import quality as quality_cmd
 from engine.cli import replicate as replicate_cmd
+from engine.cli import serve as serve_cmd
 from engine.cli import stack as stack_cmd
 from engine.cli import table as table_cmd
 from engine.cli import workflow as workflow_cmd
@@ -82,6 +83,7 @@ app.command("classify")(crawl_cmd.classify_files)
 app.command("land")(crawl_cmd.land)
 app.command("demo")(demo_cmd.demo)
 app.command("snapshot")(handoff_cmd.snapshot)
+app.command("serve")(serve_cmd.serve)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

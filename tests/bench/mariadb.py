@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.bench.replication import CHANGES, CORES, open_task
+from tests.bench.replication import CHANGES, CORES, cdc_latency, open_task
 
 ROWS = int(os.environ.get("HEADWATER_BENCH_MARIADB_ROWS", 2_000_000))
 SECTION = "## Replicating a MariaDB table (full load and binlog CDC)"
@@ -111,13 +111,8 @@ def _bench_task(work: Path, settings: Any, password: str, client: float) -> Mari
         assert landed == ROWS, f"the full load landed {landed} of {ROWS} rows"
 
         source = replication.source
-        source.query(f"UPDATE bench.events SET note = 'changed' WHERE id <= {CHANGES}")
-        committed = time.perf_counter()
-        replication.cdc.batch(plans)
-        location = replication.location(plans[0])
-        changed = spark.read.format("delta").load(location).where("note = 'changed'").count()
-        latency = time.perf_counter() - committed
-        assert changed == CHANGES, f"{changed} of {CHANGES} changes are in the lake"
+        update = f"UPDATE bench.events SET note = 'changed' WHERE id <= {CHANGES}"
+        latency = cdc_latency(spark, replication, plans, lambda: source.query(update))
         source.close()
     finally:
         spark.stop()

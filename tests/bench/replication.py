@@ -21,11 +21,13 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.helpers import selection
 
 ROWS = int(os.environ.get("HEADWATER_BENCH_REPLICATION_ROWS", 5_000_000))
 CHANGES = 100_000
@@ -56,13 +58,7 @@ class ReplicationResult:
 
 def mapping_for(schema: str, table: str) -> str:
     """DMS table mappings (JSON) selecting one table."""
-    rule = {
-        "rule-type": "selection",
-        "rule-id": "1",
-        "rule-action": "include",
-        "object-locator": {"schema-name": schema, "table-name": table},
-    }
-    return json.dumps({"rules": [rule]})
+    return json.dumps({"rules": [selection(schema, table)]})
 
 
 def _settings(work: Path, pg_port: int, password: str) -> Any:
@@ -173,6 +169,21 @@ def open_task(
     return spark, Replication(ctx, task)
 
 
+def cdc_latency(
+    spark: Any, replication: Any, plans: list[Any], update: Callable[[], None]
+) -> float:
+    """Seconds from ``update`` (changing CHANGES rows' note) committing on the source to
+    one CDC batch having landed them, checked in the lake."""
+    update()
+    committed = time.perf_counter()
+    replication.cdc.batch(plans)
+    location = replication.location(plans[0])
+    changed = spark.read.format("delta").load(location).where("note = 'changed'").count()
+    latency = time.perf_counter() - committed
+    assert changed == CHANGES, f"{changed} of {CHANGES} changes are in the lake"
+    return latency
+
+
 def _bench_task(work: Path, settings: Any, password: str, psql_copy: float) -> ReplicationResult:
     import psycopg
 
@@ -202,14 +213,11 @@ def _bench_task(work: Path, settings: Any, password: str, psql_copy: float) -> R
             replication.validation.tables(plans, snapshot)
         validation = time.perf_counter() - started
 
-        with psycopg.connect(**task.connection.libpq_options(), autocommit=True) as source:
-            source.execute(f"UPDATE public.events SET note = 'changed' WHERE id <= {CHANGES}")
-        committed = time.perf_counter()
-        replication.cdc.batch(plans)
-        location = replication.location(plans[0])
-        changed = spark.read.format("delta").load(location).where("note = 'changed'").count()
-        latency = time.perf_counter() - committed
-        assert changed == CHANGES, f"{changed} of {CHANGES} changes are in the lake"
+        def update() -> None:
+            with psycopg.connect(**task.connection.libpq_options(), autocommit=True) as source:
+                source.execute(f"UPDATE public.events SET note = 'changed' WHERE id <= {CHANGES}")
+
+        latency = cdc_latency(spark, replication, plans, update)
         replication.source.close()
     finally:
         spark.stop()

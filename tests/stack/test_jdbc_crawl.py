@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import psycopg
@@ -109,28 +107,14 @@ def test_a_mariadb_database_is_crawled_as_database_table_views(
     """MySQL paths are database/table; a view per table, read live by the Thrift
     Server; another database of the same server is not listed with it."""
     launcher.up(stack.settings, ["mariadb"])
-    pg = stack.settings.stack
-    subprocess.run(
-        [
-            "mariadb",
-            "--no-defaults",
-            "-h",
-            "127.0.0.1",
-            "-P",
-            str(pg.mariadb_port),
-            "-u",
-            pg.postgres_user,
-        ],
-        input="DROP DATABASE IF EXISTS crawlsrc; CREATE DATABASE crawlsrc;"
+    stack.mariadb(
+        "DROP DATABASE IF EXISTS crawlsrc; CREATE DATABASE crawlsrc;"
         "CREATE TABLE crawlsrc.orders (id bigint PRIMARY KEY, amount decimal(10,2), "
         "placed datetime, note varchar(40));"
         "INSERT INTO crawlsrc.orders VALUES (1, 2.50, now(), 'a'), (2, 3.25, now(), NULL);"
         "CREATE TABLE crawlsrc.tmp_scratch (x int);"
         "DROP DATABASE IF EXISTS crawlother; CREATE DATABASE crawlother;"
-        "CREATE TABLE crawlother.elsewhere (x int);",
-        text=True,
-        check=True,
-        env={**os.environ, "MYSQL_PWD": pg.postgres_password.get_secret_value()},
+        "CREATE TABLE crawlother.elsewhere (x int);"
     )
     project = tmp_path / "headwater.yaml"
     project.write_text(

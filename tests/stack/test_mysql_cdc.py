@@ -19,9 +19,9 @@ import pytest
 
 from engine.stack import launcher
 from engine.stack.postgres import STATE_DATABASE
-from tests.helpers import HEADWATER, run_cli, run_cli_json
+from tests.helpers import HEADWATER, run_cli, run_cli_json, selection
 from tests.kill_scenario import kill_mid_write
-from tests.stack.test_replication import MAPPINGS, _ok, _pending_batch_driver, _project, _text
+from tests.stack.test_replication import _ok, _pending_batch_driver, _project, _text
 from tests.stack_fixture import MARIA, SOURCE_PASSWORD_ENV, StackRun
 
 pytestmark = pytest.mark.stack
@@ -211,8 +211,7 @@ def test_binlog_settings_and_privileges_are_refused_with_the_fix(
         "CREATE TABLE fixes.keyed (id int PRIMARY KEY, v int)",
         "CREATE TABLE fixes.unkeyed (v int)",
     )
-    rules = {"rules": [{**MAPPINGS["rules"][0], "object-locator": {"schema-name": "fixes"}}]}
-    rules["rules"][0]["object-locator"]["table-name"] = "keyed"
+    rules = {"rules": [selection("fixes", "keyed")]}
     (tmp_path / "fixes.json").write_text(json.dumps(rules))
     env = _project(stack, tmp_path, {"fix": {"connection": MARIA, "table_mappings": "fixes.json"}})
     (tmp_path / "shop.json").unlink()
@@ -271,8 +270,7 @@ def test_a_continuous_mariadb_task_follows_the_binlog_from_a_start_position(
         cursor.execute("SHOW MASTER STATUS")
         file, offset = cursor.fetchone()[:2]
     _run(source, "INSERT INTO ticking.ticks SELECT seq, seq FROM seq_1_to_10")
-    rules = {"rules": [{**MAPPINGS["rules"][0], "object-locator": {"schema-name": "ticking"}}]}
-    rules["rules"][0]["object-locator"]["table-name"] = "%"
+    rules = {"rules": [selection("ticking")]}
     (tmp_path / "ticking.json").write_text(json.dumps(rules))
     task = {
         "connection": MARIA,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import subprocess
 import time
@@ -19,11 +18,20 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
+from botocore.exceptions import ClientError
 
 from engine.stack import launcher
 from engine.stack.postgres import STATE_DATABASE
 from engine.storage import s3_client
-from tests.helpers import HEADWATER, run_cli, run_cli_json, until
+from tests.helpers import (
+    HEADWATER,
+    api_server,
+    aws_client,
+    run_cli,
+    run_cli_json,
+    selection,
+    until,
+)
 from tests.kill_scenario import kill_mid_write
 from tests.stack_fixture import SOURCE_PASSWORD_ENV, StackRun, connections_yaml
 
@@ -129,16 +137,6 @@ BIG_CHANGES = [
     "FROM generate_series(5001, 6000) g",
     "DELETE FROM repl.orders WHERE id BETWEEN 100 AND 149",
 ]
-
-
-def _selection(schema: str, action: str = "include", rule_id: str = "1") -> dict[str, Any]:
-    """A DMS selection rule for every table of ``schema``."""
-    return {
-        "rule-type": "selection",
-        "rule-id": rule_id,
-        "object-locator": {"schema-name": schema, "table-name": "%"},
-        "rule-action": action,
-    }
 
 
 REFUND_RULES = [{"not_null": "id"}, {"between": {"column": "amount", "min": 0.5, "max": 10}}]
@@ -290,7 +288,7 @@ def test_bad_mapping_wrong_password_and_missing_replica_identity(
     source.execute("DROP SCHEMA IF EXISTS bare CASCADE")
     source.execute("CREATE SCHEMA bare")
     source.execute("CREATE TABLE bare.events (at timestamptz, what text)")  # no key
-    bad_rule = {"rules": [_selection("bare", "copy", "11")]}
+    bad_rule = {"rules": [selection("bare", "copy", "11")]}
     good_rule = {"rules": [{**bad_rule["rules"][0], "rule-action": "include"}]}
     env = _project(
         stack,
@@ -335,35 +333,15 @@ INSERT INTO shop.stock SELECT CONCAT('s', seq % 100), seq, seq * 3 FROM seq_1_to
 """
 
 
-def _mariadb(stack: StackRun, sql: str) -> None:
-    stack_settings = stack.settings.stack
-    subprocess.run(
-        [
-            "mariadb",
-            "--no-defaults",
-            "-h",
-            "127.0.0.1",
-            "-P",
-            str(stack_settings.mariadb_port),
-            "-u",
-            stack_settings.postgres_user,
-        ],
-        input=sql,
-        text=True,
-        check=True,
-        env={**os.environ, "MYSQL_PWD": stack_settings.postgres_password.get_secret_value()},
-    )
-
-
 def test_mariadb_full_load_with_mappings_validates_and_finds_drift(
     stack: StackRun, tmp_path: Path
 ) -> None:
     launcher.up(stack.settings, ["mariadb"])
-    _mariadb(stack, MARIADB_SQL)
+    stack.mariadb(MARIADB_SQL)
     port, user = stack.settings.stack.mariadb_port, stack.settings.stack.postgres_user
     rules = {
         "rules": [
-            _selection("shop"),
+            selection("shop"),
             {
                 "rule-type": "transformation",
                 "rule-id": "2",
@@ -419,8 +397,7 @@ def test_mariadb_full_load_with_mappings_validates_and_finds_drift(
     )
     assert row == [("p6", "9.00", False, "2006", None), ("p7", "10.50", True, "2007", "n")]
 
-    _mariadb(
-        stack,
+    stack.mariadb(
         "UPDATE shop.products SET weight = weight + 0.001 WHERE id = 77;"
         "DELETE FROM shop.stock WHERE warehouse = 5;",
     )
@@ -447,12 +424,14 @@ def test_mariadb_full_load_with_mappings_validates_and_finds_drift(
 def test_continuous_batches_follow_the_source_until_stopped(
     stack: StackRun, tmp_path: Path
 ) -> None:
+    """A continuous task driven as DMS's API drives one (boto3 against headwater
+    serve): started, following three waves, one table reloaded while it runs, stopped."""
     source = _source(stack)
     source.execute("DROP SCHEMA IF EXISTS ticking CASCADE")
     source.execute("CREATE SCHEMA ticking")
     source.execute("CREATE TABLE ticking.ticks (id int PRIMARY KEY, v int)")
     source.execute("INSERT INTO ticking.ticks SELECT g, g FROM generate_series(1, 10) g")
-    rules = {"rules": [_selection("ticking")]}
+    rules = {"rules": [selection("ticking")]}
     env = _project(
         stack,
         tmp_path,
@@ -464,44 +443,67 @@ def test_continuous_batches_follow_the_source_until_stopped(
             }
         },
     )
-    _ok(run_cli(["replicate", "start", "ticking"], env))
-    follower = subprocess.Popen(
-        [*HEADWATER, "replicate", "resume", "ticking", "--continuous"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        applied = 0
-        deadline = time.monotonic() + 240
+    arn = "arn:aws:dms:us-east-1:000000000000:task:ticking"
+    with api_server(env, tmp_path / "serve.log") as endpoint:
+        dms = aws_client("dms", endpoint)
+
+        def task() -> dict[str, Any]:
+            found = dms.describe_replication_tasks(
+                Filters=[{"Name": "replication-task-arn", "Values": [arn]}]
+            )["ReplicationTasks"]
+            return dict(found[0])
+
+        def table() -> dict[str, Any]:
+            stats = dms.describe_table_statistics(ReplicationTaskArn=arn)["TableStatistics"]
+            return dict(stats[0]) if stats else {}
+
+        assert task()["Status"] == "ready"
+        started = dms.start_replication_task(
+            ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"
+        )["ReplicationTask"]
+        assert started["Status"] == "starting" and started["MigrationType"] == "full-load-and-cdc"
+        deadline = time.monotonic() + 300
+        while (seen := table()).get("TableState") != "Table completed":  # loaded: CDC from here
+            assert time.monotonic() < deadline, f"not loaded: {seen} {task()}"
+            time.sleep(1)
         for wave in range(3):  # three waves of changes, each picked up by a later batch
             source.execute(
                 f"INSERT INTO ticking.ticks SELECT g, g FROM generate_series({100 * wave + 11}, "
                 f"{100 * wave + 60}) g"
             )
             source.execute(f"UPDATE ticking.ticks SET v = v + 1 WHERE id <= {wave + 1}")
-            while applied < 50 * (wave + 1):
-                assert follower.poll() is None, "the continuous run ended by itself"
-                assert time.monotonic() < deadline, f"only {applied} inserts applied"
+            while (seen := table()).get("Inserts", 0) < 50 * (wave + 1):
+                assert task()["Status"] in ("starting", "running"), task()
+                assert time.monotonic() < deadline, f"not applied: {seen}"
                 time.sleep(1)
-                with psycopg.connect(**stack.postgres_params(), dbname=STATE_DATABASE) as db:
-                    applied = db.execute(
-                        "SELECT inserts FROM replication_tables WHERE task = 'ticking'"
-                    ).fetchall()[0][0]
+        assert (seen["SchemaName"], seen["TableName"], seen["FullLoadRows"]) == (
+            "ticking",
+            "ticks",
+            10,
+        )
+        with pytest.raises(ClientError) as again:  # it is running: start is refused
+            dms.start_replication_task(
+                ReplicationTaskArn=arn, StartReplicationTaskType="resume-processing"
+            )
+        assert again.value.response["Error"]["Code"] == "InvalidResourceStateFault"
         # one table loaded again while the run goes on (DMS's ReloadTables)
-        reloaded = _ok(run_cli(["replicate", "reload", "ticking", "--table", "ticking.ticks"], env))
-        assert "ticking.ticks queued for reload: run jr_" in reloaded, reloaded
-        state_sql = "SELECT state, full_load_rows FROM replication_tables WHERE task = 'ticking'"
-        while (seen := _state_rows(stack, state_sql)) != [("Table completed", 160)]:
-            assert follower.poll() is None, "the continuous run ended by itself"
+        dms.reload_tables(
+            ReplicationTaskArn=arn, TablesToReload=[{"SchemaName": "ticking", "TableName": "ticks"}]
+        )
+        while ((seen := table())["TableState"], seen["FullLoadRows"]) != ("Table completed", 160):
+            assert task()["Status"] == "running", task()
             assert time.monotonic() < deadline + 120, f"not reloaded: {seen}"
             time.sleep(1)
-        stopped = run_cli(["replicate", "stop", "ticking"], env)
-        assert "stopped: jr_" in stopped.stdout
-        assert follower.wait(120) == 0  # a continuous run stopped on request ends cleanly
-    finally:
-        if follower.poll() is None:
-            follower.kill()
+        assert dms.stop_replication_task(ReplicationTaskArn=arn)["ReplicationTask"]["Status"] in (
+            "stopping",
+            "stopped",
+        )
+        while (now := task())["Status"] != "stopped":
+            assert now["Status"] == "stopping", now
+            assert time.monotonic() < deadline + 240, f"not stopped: {now}"
+            time.sleep(1)
+        assert now["StopReason"] == "Stop Reason STOPPED_BY_USER"
+        assert now["ReplicationTaskStats"]["TablesLoaded"] == 1
     last = run_cli_json(["job", "runs", "replicate-ticking"], env)[0]
     assert last["state"] == "STOPPED" and last["arguments"]["continuous"] == "true"
     out = _ok(run_cli(["replicate", "validate", "ticking"], env))
@@ -515,8 +517,7 @@ def test_mariadb_key_timestamp_increments_through_an_ingest_job(
     """The documented incremental route for MySQL/MariaDB (no binlog CDC): an ingest
     job bookmarked on updated_at, merged on the key."""
     launcher.up(stack.settings, ["mariadb"])
-    _mariadb(
-        stack,
+    stack.mariadb(
         "USE shop; DROP TABLE IF EXISTS accounts;"
         "CREATE TABLE accounts (id INT PRIMARY KEY, tier VARCHAR(10), updated_at DATETIME(3));"
         "INSERT INTO accounts SELECT seq, 'basic', '2026-01-01' + INTERVAL seq MINUTE "
@@ -543,8 +544,7 @@ def test_mariadb_key_timestamp_increments_through_an_ingest_job(
     env = {**stack.env, "HEADWATER_PROJECT_FILE": str(project)}
     first = run_cli(["job", "run", "accounts_maria"], env)
     assert first.returncode == 0, first.stderr[-3000:]
-    _mariadb(
-        stack,
+    stack.mariadb(
         "USE shop; UPDATE accounts SET tier = 'gold', updated_at = '2026-02-01' "
         "WHERE id IN (3, 7); INSERT INTO accounts VALUES (51, 'basic', '2026-02-02');",
     )
@@ -580,7 +580,7 @@ def test_a_cdc_batch_killed_after_every_step_heals_and_counts_each_change_once(
         "CREATE TABLE crashrepl.notes (id int PRIMARY KEY, body text);"
         "INSERT INTO crashrepl.items SELECT g, g FROM generate_series(1, 100) g;"
     )
-    (tmp_path / "crash.json").write_text(json.dumps({"rules": [_selection("crashrepl")]}))
+    (tmp_path / "crash.json").write_text(json.dumps({"rules": [selection("crashrepl")]}))
     project = tmp_path / "headwater.yaml"
     task = {"connection": "shop", "table_mappings": "crash.json"}
     project.write_text(
@@ -675,7 +675,7 @@ def test_a_job_and_a_replication_batch_on_one_table_take_turns(
     storage.open_store(stack.settings, "turnsjob").put(
         "items/a.csv", b"id,name\n1001,from the job\n1002,from the job\n"
     )
-    (tmp_path / "turns.json").write_text(json.dumps({"rules": [_selection("turnsrepl")]}))
+    (tmp_path / "turns.json").write_text(json.dumps({"rules": [selection("turnsrepl")]}))
     job = {
         "type": "python",
         "script": "jobs/ingest_python.py",
@@ -739,7 +739,7 @@ def test_a_backlog_drains_in_bounded_batches_and_a_large_transaction_lands_whole
     source.execute("CREATE SCHEMA bounded")
     source.execute("CREATE TABLE bounded.items (id int PRIMARY KEY, v int)")
     source.execute("INSERT INTO bounded.items SELECT g, g FROM generate_series(1, 10) g")
-    rules = {"rules": [_selection("bounded")]}
+    rules = {"rules": [selection("bounded")]}
     task = {
         "connection": "shop",
         "table_mappings": json.dumps(rules),
@@ -818,7 +818,7 @@ def test_cdc_from_an_existing_slot_to_a_stop_position_with_a_table_suspended(
     task = {
         "connection": "shop",
         "migration_type": "cdc",
-        "table_mappings": json.dumps({"rules": [_selection("positions")]}),
+        "table_mappings": json.dumps({"rules": [selection("positions")]}),
         "slot_name": "positions_slot",
         "cdc_start_position": "slot",
         "cdc_stop_position": stop,

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from engine import storage
-from tests.helpers import HEADWATER, run_cli_json
+from tests.helpers import HEADWATER, run_cli_json, selection
 from tests.stack_fixture import StackRun, connections_yaml
 
 pytestmark = pytest.mark.stack
@@ -31,16 +31,7 @@ def _csv(first: int, count: int) -> bytes:
 
 
 def _project(stack: StackRun, tmp_path: Path) -> dict[str, str]:
-    rules = {
-        "rules": [
-            {
-                "rule-type": "selection",
-                "rule-id": "1",
-                "object-locator": {"schema-name": "sched", "table-name": "%"},
-                "rule-action": "include",
-            }
-        ]
-    }
+    rules = {"rules": [selection("sched")]}
     document = {
         "crawlers": {
             "landing_orders": {

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Top to bottom; packages on one line are independent of each other.
 LAYERS = [
     ["engine.cli", "jobs"],
+    ["engine.api"],
     ["engine.orchestrate"],
     ["engine.handoff", "engine.definitions", "engine.demo", "engine.maintenance"],
     ["engine.replicate"],

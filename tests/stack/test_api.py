@@ -1,0 +1,271 @@
+"""``headwater serve`` driven by real AWS clients: boto3, the AWS CLI, and a Glue script
+that runs unchanged (docs/examples/glue_pipeline.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
+import pytest
+import urllib3
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from engine import storage
+from tests.helpers import API_KEY, API_SECRET, api_server, aws_client, aws_env
+from tests.stack_fixture import StackRun, connections_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ORDERS = {
+    "api/orders/dt=2026-11-01/part-0.csv": b"order_id,total,region\n1,9.5,eu\n2,3.25,us\n",
+    "api/orders/dt=2026-11-02/part-0.csv": b"order_id,total,region\n3,7.0,eu\n",
+}
+
+
+@pytest.fixture(scope="module")
+def served(
+    stack: StackRun, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """The server over a project with crawler ``api_orders`` and job ``api_orders``."""
+    folder = tmp_path_factory.mktemp("api")
+    store = storage.open_store(stack.settings, "landing")
+    for key, body in ORDERS.items():
+        store.put(key, body)
+    project = folder / "headwater.yaml"
+    project.write_text(
+        connections_yaml(stack.settings) + "crawlers:\n"
+        "  api_orders:\n"
+        "    database: api_landing\n"
+        "    targets:\n"
+        "      - path: s3://landing/api/\n"
+        "jobs:\n"
+        "  api_orders:\n"
+        "    arguments:\n"
+        "      source: api_landing.orders\n"
+        "      target: raw.api_orders\n"
+    )
+    env = {**stack.env, "HEADWATER_PROJECT_FILE": str(project)}
+    with api_server(env, folder / "serve.log") as endpoint:
+        yield endpoint, env
+
+
+def test_a_glue_script_runs_unchanged_and_lands_the_table(
+    stack: StackRun, served: tuple[str, dict[str, str]]
+) -> None:
+    endpoint, env = served
+    script = ROOT / "docs" / "examples" / "glue_pipeline.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "api_landing", "api_orders", "api_orders"],
+        env=aws_env(env, endpoint),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "table api_landing.orders: order_id, total, region" in result.stdout
+    assert "SUCCEEDED" in result.stdout
+    assert stack.query("SELECT order_id, total FROM raw.api_orders ORDER BY order_id") == [
+        (1, 9.5),
+        (2, 3.25),
+        (3, 7.0),
+    ]
+
+    glue = aws_client("glue", endpoint)
+    crawler = glue.get_crawler(Name="api_orders")["Crawler"]
+    assert crawler["State"] == "READY" and crawler["LastCrawl"]["Status"] == "SUCCEEDED"
+    crawls = glue.list_crawls(CrawlerName="api_orders")["Crawls"]
+    assert crawls[0]["State"] == "COMPLETED"
+    assert json.loads(crawls[0]["Summary"])["TABLE"]["ADD"] == 1
+    metrics = glue.get_crawler_metrics(CrawlerNameList=["api_orders"])["CrawlerMetricsList"]
+    assert metrics[0]["TablesCreated"] == 1 and metrics[0]["LastRuntimeSeconds"] > 0
+
+    runs = glue.get_job_runs(JobName="api_orders")["JobRuns"]
+    assert [r["JobRunState"] for r in runs] == ["SUCCEEDED"]
+    assert runs[0]["CompletedOn"] >= runs[0]["StartedOn"]
+    bookmark = glue.get_job_bookmark(JobName="api_orders")["JobBookmarkEntry"]
+    assert bookmark["RunId"] == runs[0]["Id"]
+    assert json.loads(bookmark["JobBookmark"])  # the files it consumed, per context
+
+    landed = glue.get_table(DatabaseName="raw", Name="api_orders")["Table"]
+    assert landed["Parameters"]["classification"] == "delta"
+    assert landed["StorageDescriptor"]["Location"].startswith("s3://raw/")
+    names = [c["Name"] for c in landed["StorageDescriptor"]["Columns"]]
+    assert names[:2] == ["order_id", "total"]
+
+    # a second run while none is going, and a stop of a run that has ended
+    stop = glue.batch_stop_job_run(JobName="api_orders", JobRunIds=[runs[0]["Id"]])
+    assert stop["Errors"][0]["ErrorDetail"]["ErrorMessage"].endswith("is not running")
+    with pytest.raises(ClientError) as missing:
+        glue.start_job_run(JobName="no_such_job")
+    assert missing.value.response["Error"]["Code"] == "EntityNotFoundException"
+    assert "no_such_job" in missing.value.response["Error"]["Message"]
+
+
+def test_catalog_objects_are_created_read_updated_and_deleted(
+    served: tuple[str, dict[str, str]],
+) -> None:
+    endpoint, _ = served
+    glue = aws_client("glue", endpoint)
+    glue.create_database(DatabaseInput={"Name": "api_made", "Description": "made by boto3"})
+    with pytest.raises(ClientError) as twice:
+        glue.create_database(DatabaseInput={"Name": "api_made"})
+    assert twice.value.response["Error"]["Code"] == "AlreadyExistsException"
+    assert glue.get_database(Name="api_made")["Database"]["Description"] == "made by boto3"
+
+    table_input = {
+        "Name": "events",
+        "StorageDescriptor": {
+            "Columns": [{"Name": "id", "Type": "bigint"}, {"Name": "kind", "Type": "string"}],
+            "Location": "s3://landing/api_made/events/",
+            "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+            "SerdeInfo": {
+                "SerializationLibrary": (
+                    "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+                )
+            },
+        },
+        "PartitionKeys": [{"Name": "dt", "Type": "string"}],
+        "Parameters": {"owner_team": "ml"},
+    }
+    glue.create_table(DatabaseName="api_made", TableInput=table_input)
+    made = glue.get_table(DatabaseName="api_made", Name="events")["Table"]
+    assert made["Parameters"]["classification"] == "parquet"
+    assert made["Parameters"]["owner_team"] == "ml"
+    assert made["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
+    assert made["StorageDescriptor"]["Location"].rstrip("/") == "s3://landing/api_made/events"
+
+    table_input["StorageDescriptor"]["Columns"].append({"Name": "score", "Type": "double"})
+    glue.update_table(DatabaseName="api_made", TableInput=table_input)
+    columns = glue.get_table(DatabaseName="api_made", Name="events")["Table"]
+    assert [c["Name"] for c in columns["StorageDescriptor"]["Columns"]] == ["id", "kind", "score"]
+    versions = glue.get_table_versions(DatabaseName="api_made", TableName="events")
+    assert [v["VersionId"] for v in versions["TableVersions"]] == ["2", "1"]
+
+    assert [
+        t["Name"] for t in glue.get_tables(DatabaseName="api_made", Expression="ev.*")["TableList"]
+    ] == ["events"]
+    assert glue.get_tables(DatabaseName="api_made", Expression="nothing.*")["TableList"] == []
+    found = glue.search_tables(SearchText="score")["TableList"]
+    assert ("api_made", "events") in [(t["DatabaseName"], t["Name"]) for t in found]
+
+    # the crawled table's partitions, filtered as Glue's Expression does
+    parts = glue.get_partitions(
+        DatabaseName="api_landing", TableName="orders", Expression="dt > '2026-11-01'"
+    )["Partitions"]
+    assert [p["Values"] for p in parts] == [["2026-11-02"]]
+    assert parts[0]["StorageDescriptor"]["Location"].endswith("/orders/dt=2026-11-02")
+    batch = glue.batch_get_partition(
+        DatabaseName="api_landing",
+        TableName="orders",
+        PartitionsToGet=[{"Values": ["2026-11-01"]}, {"Values": ["1999-01-01"]}],
+    )
+    assert [p["Values"] for p in batch["Partitions"]] == [["2026-11-01"]]
+    assert batch["UnprocessedKeys"] == [{"Values": ["1999-01-01"]}]
+
+    glue.delete_table(DatabaseName="api_made", Name="events")
+    with pytest.raises(ClientError) as gone:
+        glue.get_table(DatabaseName="api_made", Name="events")
+    assert gone.value.response["Error"]["Code"] == "EntityNotFoundException"
+    assert "events" in gone.value.response["Error"]["Message"]
+    glue.delete_database(Name="api_made")
+    names = [d["Name"] for d in glue.get_databases()["DatabaseList"]]
+    assert "api_made" not in names and "api_landing" in names
+
+
+def test_the_aws_cli_lists_tables_and_crawlers(
+    served: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    endpoint, env = served
+    aws = [sys.executable, "-m", "awscli"]
+    listed = subprocess.run(
+        [*aws, "glue", "get-tables", "--database-name", "api_landing", "--endpoint-url", endpoint],
+        env=aws_env(env, endpoint),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert [t["Name"] for t in json.loads(listed.stdout)["TableList"]] == ["orders"]
+    crawlers = subprocess.run(
+        [*aws, "glue", "get-crawlers", "--query", "Crawlers[].Name", "--output", "text"],
+        env=aws_env(env, endpoint),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert crawlers.returncode == 0, crawlers.stderr
+    assert crawlers.stdout.split() == ["api_orders"]
+
+
+def test_wrong_keys_unknown_operations_and_bad_json_get_aws_errors(
+    served: tuple[str, dict[str, str]],
+) -> None:
+    endpoint, _ = served
+    wrong = aws_client("glue", endpoint, secret="not-the-secret")
+    with pytest.raises(ClientError) as signed_wrong:
+        wrong.get_databases()
+    assert signed_wrong.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert signed_wrong.value.response["Error"]["Code"] == "InvalidSignatureException"
+
+    stranger = aws_client("glue", endpoint, key="AKIDSTRANGER", secret=API_SECRET)
+    with pytest.raises(ClientError) as unknown_key:
+        stranger.get_databases()
+    assert unknown_key.value.response["Error"]["Code"] == "UnrecognizedClientException"
+
+    unsigned = boto3.client(
+        "glue",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        config=Config(signature_version=UNSIGNED),
+    )
+    with pytest.raises(ClientError) as anonymous:
+        unsigned.get_databases()
+    assert anonymous.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+    glue = aws_client("glue", endpoint)
+    with pytest.raises(ClientError) as unsupported:
+        glue.create_crawler(Name="x", Role="r", Targets={"S3Targets": [{"Path": "s3://a/"}]})
+    assert unsupported.value.response["Error"]["Code"] == "UnknownOperationException"
+    assert "CreateCrawler" in unsupported.value.response["Error"]["Message"]
+    unchecked = boto3.client(  # the server checks the input shape, not only the SDK
+        "glue",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=API_KEY,
+        aws_secret_access_key=API_SECRET,
+        config=Config(parameter_validation=False),
+    )
+    with pytest.raises(ClientError) as invalid:
+        unchecked.get_table(DatabaseName="api_landing", Name="")
+    assert invalid.value.response["Error"]["Code"] == "InvalidInputException"
+
+    # a correctly signed body that is not JSON, as a broken client would send it
+    request = botocore.awsrequest.AWSRequest(
+        method="POST",
+        url=endpoint + "/",
+        data=b"{not json",
+        headers={
+            "X-Amz-Target": "AWSGlue.GetDatabases",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
+    )
+    credentials = botocore.credentials.Credentials(API_KEY, API_SECRET)
+    botocore.auth.SigV4Auth(credentials, "glue", "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    answer = urllib3.PoolManager().request(
+        "POST", prepared.url, body=prepared.body, headers=dict(prepared.headers)
+    )
+    assert answer.status == 400
+    assert json.loads(answer.data)["__type"] == "SerializationException"
+    assert answer.headers["Content-Type"] == "application/x-amz-json-1.1"
