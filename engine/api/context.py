@@ -26,6 +26,7 @@ from engine.state.store import RunStore, now, open_run_store
 
 Handler = Callable[["Api", dict[str, Any]], dict[str, Any]]
 OPERATIONS: dict[tuple[str, str], Handler] = {}
+PAGE = 100  # items per page when the caller gives no MaxResults
 
 
 def operation(service: str, name: str) -> Callable[[Handler], Handler]:
@@ -38,6 +39,18 @@ def operation(service: str, name: str) -> Callable[[Handler], Handler]:
 
 def not_found(what: str) -> ApiError:
     return ApiError("EntityNotFoundException", f"{what} not found")
+
+
+def page(
+    items: list[Any], params: dict[str, Any], default: int = PAGE
+) -> tuple[list[Any], str | None]:
+    """One page of ``items`` for NextToken/MaxResults (the token is an offset)."""
+    token = params.get("NextToken") or "0"
+    if not token.isdigit():
+        raise ApiError("InvalidInputException", f"NextToken {token!r} was not given by this API")
+    start, size = int(token), int(params.get("MaxResults") or default)
+    end = start + size
+    return items[start:end], (str(end) if end < len(items) else None)
 
 
 @dataclass

@@ -24,7 +24,7 @@ from catalog.glue import (
     table_from_input,
 )
 from catalog.model import Partition, Table
-from engine.api.context import Api, not_found, operation
+from engine.api.context import Api, not_found, operation, page
 from engine.api.protocol import ApiError
 from engine.definitions import S3TargetDefinition, classifier_definitions, load_crawlers
 from engine.errors import ConfigError
@@ -37,19 +37,6 @@ from engine.state.history import seconds_between
 from engine.vocabulary import ACTIVE_STATES, RunState
 
 API_RUN = "api"  # the run id recorded with a table version the API wrote
-PAGE = 100
-
-
-def _page(
-    items: list[Any], params: dict[str, Any], default: int = PAGE
-) -> tuple[list[Any], str | None]:
-    """One page of ``items`` for NextToken/MaxResults (the token is an offset)."""
-    token = params.get("NextToken") or "0"
-    if not token.isdigit():
-        raise ApiError("InvalidInputException", f"NextToken {token!r} was not given by this API")
-    start, size = int(token), int(params.get("MaxResults") or default)
-    end = start + size
-    return items[start:end], (str(end) if end < len(items) else None)
 
 
 # -- the Data Catalog -------------------------------------------------------------------
@@ -81,9 +68,9 @@ def _described(api: Api, table: Table) -> dict[str, Any]:
 @operation("glue", "GetDatabases")
 def get_databases(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     names = [d.name for d in api.catalog.databases()]
-    page, token = _page(names, params)
+    items, token = page(names, params)
     return {
-        "DatabaseList": [glue_database(api.catalog.database(n), api.account) for n in page],
+        "DatabaseList": [glue_database(api.catalog.database(n), api.account) for n in items],
         "NextToken": token,
     }
 
@@ -151,9 +138,9 @@ def _summaries(api: Api, database: str, pattern: str | None) -> list[Table]:
 @operation("glue", "GetTables")
 def get_tables(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     database = params["DatabaseName"]
-    page, token = _page(_summaries(api, database, params.get("Expression")), params)
+    items, token = page(_summaries(api, database, params.get("Expression")), params)
     # a Delta table's columns are in its log: read each one's full definition
-    tables = [_table(api, database, t.name) if t.format == ddl.DELTA else t for t in page]
+    tables = [_table(api, database, t.name) if t.format == ddl.DELTA else t for t in items]
     return {"TableList": [_described(api, t) for t in tables], "NextToken": token}
 
 
@@ -198,14 +185,14 @@ def get_table_versions(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     database, name = params["DatabaseName"], params["TableName"]
     _table(api, database, name)
     versions = list(reversed(api.store.table_versions(database, name)))  # newest first
-    page, token = _page(versions, params)
+    items, token = page(versions, params)
     return {
         "TableVersions": [
             {
                 "Table": glue_table(v.definition, api.account, v.version, v.created_at),
                 "VersionId": str(v.version),
             }
-            for v in page
+            for v in items
         ],
         "NextToken": token,
     }
@@ -221,11 +208,11 @@ def _partitions(api: Api, table: Table, expression: str | None) -> list[tuple[st
 @operation("glue", "GetPartitions")
 def get_partitions(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     table = _table(api, params["DatabaseName"], params["TableName"])
-    page, token = _page(_partitions(api, table, params.get("Expression")), params)
+    items, token = page(_partitions(api, table, params.get("Expression")), params)
     return {
         "Partitions": [
             glue_partition(table, Partition(v, partition_location(table, v)), api.account)
-            for v in page
+            for v in items
         ],
         "NextToken": token,
     }
@@ -258,8 +245,8 @@ def search_tables(api: Api, params: dict[str, Any]) -> dict[str, Any]:
             words = [table.name, *(c.name for c in table.columns), *table.parameters.values()]
             if not text or any(text in str(w).lower() for w in words):
                 matched.append(table)
-    page, token = _page(matched, params)
-    return {"TableList": [_described(api, t) for t in page], "NextToken": token}
+    items, token = page(matched, params)
+    return {"TableList": [_described(api, t) for t in items], "NextToken": token}
 
 
 # -- crawlers and classifiers -----------------------------------------------------------
@@ -346,8 +333,8 @@ def get_crawler(api: Api, params: dict[str, Any]) -> dict[str, Any]:
 
 @operation("glue", "GetCrawlers")
 def get_crawlers(api: Api, params: dict[str, Any]) -> dict[str, Any]:
-    page, token = _page(_crawler_names(), params)
-    return {"Crawlers": [_crawler(api, n) for n in page], "NextToken": token}
+    items, token = page(_crawler_names(), params)
+    return {"Crawlers": [_crawler(api, n) for n in items], "NextToken": token}
 
 
 @operation("glue", "StartCrawler")
@@ -482,8 +469,8 @@ def get_classifier(api: Api, params: dict[str, Any]) -> dict[str, Any]:
 @operation("glue", "GetClassifiers")
 def get_classifiers(api: Api, params: dict[str, Any]) -> dict[str, Any]:
     found = _classifiers()
-    page, token = _page(sorted(found), params)
-    return {"Classifiers": [_classifier(n, found[n]) for n in page], "NextToken": token}
+    items, token = page(sorted(found), params)
+    return {"Classifiers": [_classifier(n, found[n]) for n in items], "NextToken": token}
 
 
 # -- jobs -------------------------------------------------------------------------------
@@ -523,8 +510,8 @@ def get_job(api: Api, params: dict[str, Any]) -> dict[str, Any]:
 def get_jobs(api: Api, params: dict[str, Any]) -> dict[str, Any]:
 
     jobs = load_jobs()
-    page, token = _page(sorted(jobs), params)
-    return {"Jobs": [_job(n, jobs[n]) for n in page], "NextToken": token}
+    items, token = page(sorted(jobs), params)
+    return {"Jobs": [_job(n, jobs[n]) for n in items], "NextToken": token}
 
 
 def _overrides(arguments: dict[str, str] | None) -> dict[str, str]:
@@ -636,8 +623,8 @@ def get_job_runs(api: Api, params: dict[str, Any]) -> dict[str, Any]:
             found = _launched_run(api, name, key.split(":", 2)[2])
             if found is not None:
                 runs.insert(0, found)
-    page, token = _page(runs, params)
-    return {"JobRuns": page, "NextToken": token}
+    items, token = page(runs, params)
+    return {"JobRuns": items, "NextToken": token}
 
 
 @operation("glue", "BatchStopJobRun")

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from engine.api import dms, glue  # noqa: F401  (they register their operations)
+from engine.api import dms, glue, workflows  # noqa: F401  (they register their operations)
 from engine.api.context import OPERATIONS, Api
 from engine.api.protocol import (
     CONTENT_TYPE,

@@ -32,6 +32,7 @@ NO_WAIT = typer.Option(
     False, "--no-wait", help="Record the run and return; a running scheduler drives it."
 )
 AS_JSON = typer.Option(False, "--json", help="Print JSON.")
+RUN_ID = typer.Option(None, "--run-id", hidden=True, help="The new run's id (the API's).")
 
 
 def _start(
@@ -40,12 +41,13 @@ def _start(
     properties: dict[str, str],
     wait: bool,
     previous: FlowRun | None = None,
+    run_id: str | None = None,
 ) -> None:
     from engine.orchestrate.driver import Driver, run_to_end
 
     store = open_state()
     driver = Driver(STATE.settings, store, report=say)
-    run = driver.start_run(flow, started_by, properties, previous=previous)
+    run = driver.start_run(flow, started_by, properties, previous=previous, run_id=run_id)
     assert run is not None  # refusals raise FlowConcurrencyError
     if not wait:
         driver.release()
@@ -67,6 +69,7 @@ def run(
     name: str = WORKFLOW,
     prop: list[str] = typer.Option([], "--property", "-p", help="A run property: KEY=VALUE."),
     no_wait: bool = NO_WAIT,
+    new_run_id: str = RUN_ID,
 ) -> None:
     """Start a workflow run now (on demand) and drive it to the end here.
 
@@ -83,6 +86,7 @@ def run(
         "on demand",
         key_values(prop, "--property", "day=2026-11-28"),
         not no_wait,
+        run_id=new_run_id,
     )
 
 
@@ -91,6 +95,7 @@ def resume(
     name: str = WORKFLOW,
     run_id: str = typer.Argument(None, help="The run to resume (default: the latest one)."),
     no_wait: bool = NO_WAIT,
+    new_run_id: str = RUN_ID,
 ) -> None:
     """Resume a failed or stopped run from its failed nodes.
 
@@ -100,16 +105,12 @@ def resume(
     Example: headwater workflow resume daily wr_0123456789abcdef
     """
     from engine.orchestrate.definitions import flow
+    from engine.orchestrate.driver import check_resumable
 
     definition = flow(name, "workflow")
     previous = _run_of(open_state(), definition, run_id)
-    if previous.state not in (RunState.FAILED, RunState.STOPPED):
-        raise FlowError(
-            f"run {previous.run_id} of workflow {name} is {previous.state}: only a FAILED or "
-            "STOPPED run can be resumed",
-            hint=f"headwater workflow status {name} --run {previous.run_id}",
-        )
-    _start(definition, f"resume of {previous.run_id}", {}, not no_wait, previous)
+    check_resumable(definition, previous)
+    _start(definition, f"resume of {previous.run_id}", {}, not no_wait, previous, new_run_id)
 
 
 def _run_of(store: RunStore, flow: Flow, run_id: str | None) -> FlowRun:
@@ -286,14 +287,14 @@ def trigger_list(as_json: bool = AS_JSON) -> None:
 
 
 @trigger_app.command("run")
-def trigger_run(name: str = TRIGGER, no_wait: bool = NO_WAIT) -> None:
+def trigger_run(name: str = TRIGGER, no_wait: bool = NO_WAIT, new_run_id: str = RUN_ID) -> None:
     """Fire a trigger now (an on_demand trigger, or any other out of turn) and wait.
 
     Example: headwater trigger run reload-shop
     """
     from engine.orchestrate.definitions import flow
 
-    _start(flow(name, "trigger"), "on demand", {}, not no_wait)
+    _start(flow(name, "trigger"), "on demand", {}, not no_wait, run_id=new_run_id)
 
 
 @trigger_app.command("enable")

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 
 from engine.config import Settings
+from engine.errors import FlowError
 from engine.orchestrate.definitions import Flow
 from engine.orchestrate.plan import final_state, plan_step
 from engine.state.jobs import is_alive, this_host
@@ -42,6 +43,17 @@ DRIVER_STALE_SECONDS = 60
 
 def new_flow_run_id() -> str:
     return f"wr_{uuid.uuid4().hex[:16]}"
+
+
+def check_resumable(flow: Flow, previous: FlowRun) -> None:
+    """Only a FAILED or STOPPED run can be resumed (``workflow resume``, the API's
+    ResumeWorkflowRun)."""
+    if previous.state not in (RunState.FAILED, RunState.STOPPED):
+        raise FlowError(
+            f"run {previous.run_id} of workflow {flow.name} is {previous.state}: only a "
+            "FAILED or STOPPED run can be resumed",
+            hint=f"headwater workflow status {flow.name} --run {previous.run_id}",
+        )
 
 
 def node_log(settings: Settings, run: FlowRun, node: str) -> Path:
@@ -74,6 +86,7 @@ class Driver:
         properties: dict[str, str] | None = None,
         firing: Firing | None = None,
         previous: FlowRun | None = None,
+        run_id: str | None = None,
     ) -> FlowRun | None:
         """Record a new run (None if its firing was already decided or was refused
         for concurrency) and launch the start trigger's actions.
@@ -85,7 +98,7 @@ class Driver:
         stamp = now()
         base = dict(previous.properties) if previous else dict(flow.run_properties)
         run = FlowRun(
-            run_id=new_flow_run_id(),
+            run_id=run_id or new_flow_run_id(),  # given: the API handed it out already
             flow=flow.owner,
             started_at=stamp,
             started_by=started_by,

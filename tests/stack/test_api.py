@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import botocore.auth
@@ -27,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ORDERS = {
     "api/orders/dt=2026-11-01/part-0.csv": b"order_id,total,region\n1,9.5,eu\n2,3.25,us\n",
     "api/orders/dt=2026-11-02/part-0.csv": b"order_id,total,region\n3,7.0,eu\n",
+    "api_more/returns/part-0.csv": b"order_id,reason\n2,damaged\n",
 }
 
 
@@ -46,11 +49,32 @@ def served(
         "    database: api_landing\n"
         "    targets:\n"
         "      - path: s3://landing/api/\n"
+        "  api_more:\n"
+        "    database: api_landing\n"
+        "    targets:\n"
+        "      - path: s3://landing/api_more/\n"
         "jobs:\n"
         "  api_orders:\n"
         "    arguments:\n"
         "      source: api_landing.orders\n"
         "      target: raw.api_orders\n"
+        "triggers:\n"
+        "  api_nightly:\n"
+        "    type: schedule\n"
+        "    schedule: '0 2 * * *'\n"
+        "    actions: [{job: api_orders, arguments: {write_mode: merge}}]\n"
+        "  api_now:\n"
+        "    type: on_demand\n"
+        "    actions: [{crawler: api_more}]\n"
+        "workflows:\n"
+        "  api_flow:\n"
+        "    run_properties: {day: today}\n"
+        "    triggers:\n"
+        "      start: {type: on_demand, actions: [{crawler: api_orders}]}\n"
+        "      more:\n"
+        "        type: conditional\n"
+        "        predicate: {conditions: [{crawler: api_orders, state: SUCCEEDED}]}\n"
+        "        actions: [{crawler: api_more}]\n"
     )
     env = {**stack.env, "HEADWATER_PROJECT_FILE": str(project)}
     with api_server(env, folder / "serve.log") as endpoint:
@@ -205,7 +229,7 @@ def test_the_aws_cli_lists_tables_and_crawlers(
         check=False,
     )
     assert crawlers.returncode == 0, crawlers.stderr
-    assert crawlers.stdout.split() == ["api_orders"]
+    assert crawlers.stdout.split() == ["api_more", "api_orders"]
 
 
 def test_wrong_keys_unknown_operations_and_bad_json_get_aws_errors(
@@ -251,10 +275,22 @@ def test_wrong_keys_unknown_operations_and_bad_json_get_aws_errors(
     assert invalid.value.response["Error"]["Code"] == "InvalidInputException"
 
     # a correctly signed body that is not JSON, as a broken client would send it
+    answer = _signed_post(endpoint, b"{not json")
+    assert answer.status == 400
+    assert json.loads(answer.data)["__type"] == "SerializationException"
+    assert answer.headers["Content-Type"] == "application/x-amz-json-1.1"
+    # over api.max_request_bytes (2 MiB): refused before it is read to the end
+    huge = _signed_post(endpoint, b'{"Name": "' + b"x" * (2 * 1024 * 1024) + b'"}')
+    assert huge.status == 413
+    assert json.loads(huge.data)["__type"] == "RequestEntityTooLargeException"
+
+
+def _signed_post(endpoint: str, body: bytes) -> Any:
+    """``body`` posted as GetDatabases, signed with the test keys by botocore."""
     request = botocore.awsrequest.AWSRequest(
         method="POST",
         url=endpoint + "/",
-        data=b"{not json",
+        data=body,
         headers={
             "X-Amz-Target": "AWSGlue.GetDatabases",
             "Content-Type": "application/x-amz-json-1.1",
@@ -263,9 +299,71 @@ def test_wrong_keys_unknown_operations_and_bad_json_get_aws_errors(
     credentials = botocore.credentials.Credentials(API_KEY, API_SECRET)
     botocore.auth.SigV4Auth(credentials, "glue", "us-east-1").add_auth(request)
     prepared = request.prepare()
-    answer = urllib3.PoolManager().request(
+    return urllib3.PoolManager().request(
         "POST", prepared.url, body=prepared.body, headers=dict(prepared.headers)
     )
-    assert answer.status == 400
-    assert json.loads(answer.data)["__type"] == "SerializationException"
-    assert answer.headers["Content-Type"] == "application/x-amz-json-1.1"
+
+
+def _until(what: str, check: Callable[[], Any], seconds: float = 180) -> Any:
+    deadline = time.monotonic() + seconds
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"{what}: not within {seconds} s"
+        time.sleep(1)
+    return found
+
+
+def test_workflows_and_triggers_run_and_switch_through_the_api(
+    served: tuple[str, dict[str, str]],
+) -> None:
+    endpoint, _ = served
+    glue = aws_client("glue", endpoint)
+    workflow = glue.get_workflow(Name="api_flow", IncludeGraph=True)["Workflow"]
+    assert workflow["DefaultRunProperties"] == {"day": "today"}
+    graph = workflow["Graph"]
+    assert {(n["Type"], n["Name"]) for n in graph["Nodes"]} == {
+        ("TRIGGER", "api_flow/start"),
+        ("TRIGGER", "api_flow/more"),
+        ("CRAWLER", "api_orders"),
+        ("CRAWLER", "api_more"),
+    }
+    assert {"SourceId": "crawler:api_orders", "DestinationId": "trigger:more"} in graph["Edges"]
+
+    run_id = glue.start_workflow_run(Name="api_flow", RunProperties={"day": "2026-11-30"})["RunId"]
+    run = _until(
+        "the workflow run",
+        lambda: (
+            (r := glue.get_workflow_run(Name="api_flow", RunId=run_id)["Run"])["Status"]
+            == "COMPLETED"
+            and r
+        ),
+    )
+    assert run["WorkflowRunProperties"] == {"day": "2026-11-30"}
+    assert run["Statistics"]["SucceededActions"] == 2 and run["Statistics"]["FailedActions"] == 0
+    assert [r["WorkflowRunId"] for r in glue.get_workflow_runs(Name="api_flow")["Runs"]] == [run_id]
+    with pytest.raises(ClientError) as done:
+        glue.resume_workflow_run(Name="api_flow", RunId=run_id, NodeIds=["crawler:api_more"])
+    assert done.value.response["Error"]["Code"] == "IllegalWorkflowStateException"
+
+    names = [t["Name"] for t in glue.get_triggers()["Triggers"]]
+    assert names == ["api_nightly", "api_now", "api_flow/start", "api_flow/more"]
+    nightly = glue.get_trigger(Name="api_nightly")["Trigger"]
+    assert (nightly["Type"], nightly["State"], nightly["Schedule"]) == (
+        "SCHEDULED",
+        "ACTIVATED",
+        "cron(0 2 * * ? *)",
+    )
+    assert nightly["Actions"] == [{"JobName": "api_orders", "Arguments": {"--write_mode": "merge"}}]
+    glue.stop_trigger(Name="api_nightly")
+    assert glue.get_trigger(Name="api_nightly")["Trigger"]["State"] == "DEACTIVATED"
+    glue.start_trigger(Name="api_nightly")
+    assert glue.get_trigger(Name="api_nightly")["Trigger"]["State"] == "ACTIVATED"
+
+    crawls = len(glue.list_crawls(CrawlerName="api_more")["Crawls"])
+    glue.start_trigger(Name="api_now")  # on demand: it fires now
+    _until(
+        "the on-demand trigger's crawl",
+        lambda: len(glue.list_crawls(CrawlerName="api_more")["Crawls"]) == crawls + 1,
+    )
+    with pytest.raises(ClientError) as missing:
+        glue.get_trigger(Name="api_flow/nothing")
+    assert missing.value.response["Error"]["Code"] == "EntityNotFoundException"

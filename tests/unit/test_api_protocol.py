@@ -155,3 +155,23 @@ def test_a_table_input_without_classification_gets_its_format_from_the_serde() -
         "s3a://landing/events/",
         (Column("ID", "bigint"),),
     )
+
+
+def test_schedules_and_conditions_in_glues_words() -> None:
+    from engine.api.workflows import _condition, _schedule
+    from engine.orchestrate.definitions import TriggerDefinition
+
+    def schedule(cron: str) -> str | None:
+        trigger = TriggerDefinition(type="schedule", schedule=cron, actions=[{"job": "a"}])
+        return _schedule(trigger)
+
+    assert schedule("0 2 * * *") == "cron(0 2 * * ? *)"
+    assert schedule("*/5 * * * 1-5") == "cron(*/5 * ? * 2-6 *)"  # Glue: Sunday is 1
+    assert schedule("0 9 * * 0,6") == "cron(0 9 ? * 1,7 *)"
+    assert schedule("cron(0 2 * * ? *)") == "cron(0 2 * * ? *)"
+    assert _condition("crawler:landing", "STOPPED") == {
+        "LogicalOperator": "EQUALS",
+        "CrawlerName": "landing",
+        "CrawlState": "CANCELLED",
+    }
+    assert _condition("replication:shop", "SUCCEEDED")["JobName"] == "replicate-shop"
