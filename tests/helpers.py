@@ -123,13 +123,17 @@ API_KEY, API_SECRET = "AKIDHEADWATERTEST", "test-secret-" + os.urandom(8).hex()
 
 
 @contextmanager
-def api_server(env: dict[str, str], log: Path) -> Iterator[str]:
-    """``headwater serve`` on a free port with ``env``; its endpoint URL. Stopped after."""
+def api_server(
+    env: dict[str, str], log: Path, more_keys: tuple[tuple[str, str], ...] = ()
+) -> Iterator[str]:
+    """``headwater serve`` on a free port with ``env`` (and ``more_keys`` beside the
+    test keys); its endpoint URL. Stopped after."""
     port = free_port()
+    keys = ",".join(f"{key}:{secret}" for key, secret in ((API_KEY, API_SECRET), *more_keys))
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*HEADWATER, "serve", "--port", str(port)],
-            env={**env, "HEADWATER_API_KEYS": f"{API_KEY}:{API_SECRET}"},
+            env={**env, "HEADWATER_API_KEYS": keys},
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -33,6 +33,17 @@ ORDERS = {
 }
 
 
+def _parquet(rows: dict[str, list[Any]]) -> bytes:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = io.BytesIO()
+    pq.write_table(pa.table(rows), out)
+    return out.getvalue()
+
+
 @pytest.fixture(scope="module")
 def served(
     stack: StackRun, tmp_path_factory: pytest.TempPathFactory
@@ -42,6 +53,9 @@ def served(
     store = storage.open_store(stack.settings, "landing")
     for key, body in ORDERS.items():
         store.put(key, body)
+    for day, ids in (("2026-11-01", [1, 2]), ("2026-11-02", [3])):
+        rows = {"event_id": ids, "kind": [f"k{i}" for i in ids], "score": [i / 4 for i in ids]}
+        store.put(f"api_parquet/events/dt={day}/part-0.parquet", _parquet(rows))
     project = folder / "headwater.yaml"
     project.write_text(
         connections_yaml(stack.settings) + "crawlers:\n"
@@ -53,6 +67,10 @@ def served(
         "    database: api_landing\n"
         "    targets:\n"
         "      - path: s3://landing/api_more/\n"
+        "  api_parquet:\n"
+        "    database: api_landing\n"
+        "    targets:\n"
+        "      - path: s3://landing/api_parquet/\n"
         "jobs:\n"
         "  api_orders:\n"
         "    arguments:\n"
@@ -77,7 +95,10 @@ def served(
         "        actions: [{crawler: api_more}]\n"
     )
     env = {**stack.env, "HEADWATER_PROJECT_FILE": str(project)}
-    with api_server(env, folder / "serve.log") as endpoint:
+    # the S3 keys sign API requests too: awswrangler signs Glue and S3 with one session
+    s3 = stack.settings.s3
+    more = ((s3.access_key, s3.secret_key.get_secret_value()),)
+    with api_server(env, folder / "serve.log", more) as endpoint:
         yield endpoint, env
 
 
@@ -229,7 +250,7 @@ def test_the_aws_cli_lists_tables_and_crawlers(
         check=False,
     )
     assert crawlers.returncode == 0, crawlers.stderr
-    assert crawlers.stdout.split() == ["api_more", "api_orders"]
+    assert crawlers.stdout.split() == ["api_more", "api_orders", "api_parquet"]
 
 
 def test_wrong_keys_unknown_operations_and_bad_json_get_aws_errors(
@@ -367,3 +388,42 @@ def test_workflows_and_triggers_run_and_switch_through_the_api(
     with pytest.raises(ClientError) as missing:
         glue.get_trigger(Name="api_flow/nothing")
     assert missing.value.response["Error"]["Code"] == "EntityNotFoundException"
+
+
+def test_awswrangler_reads_a_crawled_parquet_table_through_the_catalog(
+    stack: StackRun, served: tuple[str, dict[str, str]]
+) -> None:
+    import awswrangler as wr
+
+    endpoint, _ = served
+    glue = aws_client("glue", endpoint)
+    glue.start_crawler(Name="api_parquet")
+    _until("the crawl", lambda: glue.get_crawler(Name="api_parquet")["Crawler"]["State"] == "READY")
+    s3 = stack.settings.s3
+    session = boto3.Session(
+        aws_access_key_id=s3.access_key,
+        aws_secret_access_key=s3.secret_key.get_secret_value(),
+        region_name="us-east-1",
+    )
+    wr.config.glue_endpoint_url = endpoint
+    wr.config.s3_endpoint_url = s3.endpoint
+    try:
+        tables = wr.catalog.tables(database="api_landing", boto3_session=session)
+        assert "events" in set(tables["Table"])
+        assert wr.catalog.get_table_types("api_landing", "events", boto3_session=session) == {
+            "event_id": "bigint",
+            "kind": "string",
+            "score": "double",
+            "dt": "string",
+        }
+        frame = wr.s3.read_parquet_table(
+            database="api_landing", table="events", boto3_session=session
+        )
+        assert sorted(frame["event_id"].tolist()) == [1, 2, 3]
+        assert sorted(frame["dt"].astype(str).tolist()) == [
+            "2026-11-01",
+            "2026-11-01",
+            "2026-11-02",
+        ]
+    finally:
+        wr.config.reset()
