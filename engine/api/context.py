@@ -27,6 +27,7 @@ from engine.state.store import RunStore, now, open_run_store
 Handler = Callable[["Api", dict[str, Any]], dict[str, Any]]
 OPERATIONS: dict[tuple[str, str], Handler] = {}
 PAGE = 100  # items per page when the caller gives no MaxResults
+KEEP_LAUNCHED = 1000  # launches remembered; the run store has the runs' records
 
 
 def operation(service: str, name: str) -> Callable[[Handler], Handler]:
@@ -86,6 +87,10 @@ class Launcher:
                 start_new_session=True,
             )
         self.launched[key] = Launched(process, now(), log)
+        if len(self.launched) > KEEP_LAUNCHED:  # a server runs for weeks: forget old ends
+            ended = [k for k, v in self.launched.items() if not v.running]
+            for old in ended[: len(self.launched) - KEEP_LAUNCHED // 2]:
+                del self.launched[old]
         return self.launched[key]
 
     def get(self, key: str) -> Launched | None:
