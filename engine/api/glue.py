@@ -126,13 +126,20 @@ def delete_database(api: Api, params: dict[str, Any]) -> dict[str, Any]:
 def _summaries(api: Api, database: str, pattern: str | None) -> list[Table]:
     _check_database(api, database)
     found = api.catalog.table_summaries(database)
-    if pattern:  # Glue's Expression: a regular expression over the names
-        try:
-            matcher = re.compile(pattern)
-        except re.error as exc:
-            raise ApiError("InvalidInputException", f"Expression {pattern!r}: {exc}") from None
+    if pattern:
+        matcher = name_pattern(pattern)
         found = [t for t in found if matcher.fullmatch(t.name)]
     return found
+
+
+def name_pattern(expression: str) -> re.Pattern[str]:
+    """Glue's (and the Hive metastore's) table-name Expression: alternatives split by
+    ``|``, each a regular expression in which ``*`` stands for ``.*``; case-blind."""
+    parts = [part.replace("*", ".*").replace("..*", ".*") for part in expression.split("|")]
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
+    except re.error as exc:
+        raise ApiError("InvalidInputException", f"Expression {expression!r}: {exc}") from None
 
 
 @operation("glue", "GetTables")

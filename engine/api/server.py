@@ -89,16 +89,13 @@ def create_app(settings: Settings, keys: dict[str, str] | None = None) -> Starle
     async def endpoint(request: Request) -> Response:
         declared = request.headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            return _error(
-                ApiError(
-                    "RequestEntityTooLargeException", f"the request is over {limit} bytes", 413
-                )
-            )
-        body = b""
+            return _error(_too_large(limit))
+        received = bytearray()
         async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
+            received += chunk
+            if len(received) > limit:  # a chunked body has no length to check first
                 return _error(_too_large(limit))
+        body = bytes(received)
         target = request.headers.get("x-amz-target", "")
         try:
             service, model = operation_of(target)

@@ -280,16 +280,20 @@ def test_a_continuous_mariadb_task_follows_the_binlog_from_a_start_position(
         "continuous_interval_seconds": 1,
     }
     env = _project(stack, tmp_path, {"maria_ticking": task})
-    out = _ok(run_cli(["replicate", "start", "maria_ticking"], env))
-    assert f"CDC from {file}:{offset}" in out and "applied 10 change(s)" in out, out
-    follower = subprocess.Popen(
-        [*HEADWATER, "replicate", "resume", "maria_ticking", "--continuous"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    log = tmp_path / "follower.log"
+    with log.open("wb") as out:  # one process: the first batch, then batches until stopped
+        follower = subprocess.Popen(
+            [*HEADWATER, "replicate", "start", "maria_ticking", "--continuous"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 240
+        while (seen := _counts(stack)) != (10, 0):  # the rows inserted before the start
+            assert follower.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, f"applied so far: {seen}"
+            time.sleep(1)
         for wave in range(3):  # each wave picked up by a later batch of the same run
             _run(
                 source,
@@ -307,6 +311,8 @@ def test_a_continuous_mariadb_task_follows_the_binlog_from_a_start_position(
     finally:
         if follower.poll() is None:
             follower.kill()
+    started = log.read_text()
+    assert f"CDC from {file}:{offset}" in started and "applied 10 change(s)" in started, started
     last = run_cli_json(["job", "runs", "replicate-maria_ticking"], env)[0]
     assert last["state"] == "STOPPED"
     out = _ok(run_cli(["replicate", "validate", "maria_ticking"], env))

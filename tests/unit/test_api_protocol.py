@@ -175,3 +175,19 @@ def test_schedules_and_conditions_in_glues_words() -> None:
         "CrawlState": "CANCELLED",
     }
     assert _condition("replication:shop", "SUCCEEDED")["JobName"] == "replicate-shop"
+
+
+def test_table_name_expressions_match_as_the_metastore_matches_them() -> None:
+    from engine.api.glue import name_pattern
+
+    names = ["sales", "sales_2024", "Returns", "events"]
+
+    def matched(expression: str) -> list[str]:
+        return [n for n in names if name_pattern(expression).fullmatch(n)]
+
+    assert matched("sales*") == ["sales", "sales_2024"]
+    assert matched("ev.*") == ["events"]
+    assert matched("*urn*|events") == ["Returns", "events"]
+    with pytest.raises(ApiError) as broken:
+        name_pattern("sales[")
+    assert broken.value.code == "InvalidInputException"
