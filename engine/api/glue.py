@@ -34,6 +34,7 @@ from engine.ingest.definitions import argument_text, load_jobs
 from engine.ingest.runner import check_arguments, stop_runs
 from engine.state.bookmarks import current_state
 from engine.state.history import seconds_between
+from engine.state.store import now
 from engine.vocabulary import ACTIVE_STATES, RunState
 
 API_RUN = "api"  # the run id recorded with a table version the API wrote
@@ -588,6 +589,15 @@ def _launched_run(api: Api, name: str, run_id: str) -> dict[str, Any] | None:
     if launched is None:
         return None
     record = api.store.job_run(run_id)
+    if record is not None and record.state in ACTIVE_STATES and not launched.running:
+        # its process is gone without settling the run: stopped by BatchStopJobRun
+        # before its runner took its signals, or killed
+        record.state = RunState.STOPPED if launched.stopping else RunState.FAILED
+        record.error = record.error or (
+            "stopped on request" if launched.stopping else api.launcher.tail(key)
+        )
+        record.ended_at = record.ended_at or now()
+        api.store.save_job_run(record)
     if record is not None:
         return _job_run(api, record)
     if launched.running:
@@ -596,6 +606,14 @@ def _launched_run(api: Api, name: str, run_id: str) -> dict[str, Any] | None:
             "JobName": name,
             "StartedOn": launched.started_at,
             "JobRunState": RunState.STARTING,
+        }
+    if launched.stopping:
+        return {
+            "Id": run_id,
+            "JobName": name,
+            "StartedOn": launched.started_at,
+            "JobRunState": RunState.STOPPED,
+            "ErrorMessage": "stopped on request before it started",
         }
     return {
         "Id": run_id,

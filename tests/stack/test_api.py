@@ -146,9 +146,26 @@ def test_a_glue_script_runs_unchanged_and_lands_the_table(
     names = [c["Name"] for c in landed["StorageDescriptor"]["Columns"]]
     assert names[:2] == ["order_id", "total"]
 
-    # a second run while none is going, and a stop of a run that has ended
+    # a stop of a run that has ended; a second run past MaxConcurrentRuns (1); a stop
     stop = glue.batch_stop_job_run(JobName="api_orders", JobRunIds=[runs[0]["Id"]])
     assert stop["Errors"][0]["ErrorDetail"]["ErrorMessage"].endswith("is not running")
+    with pytest.raises(ClientError) as stopped_crawler:
+        glue.stop_crawler(Name="api_orders")
+    assert stopped_crawler.value.response["Error"]["Code"] == "CrawlerNotRunningException"
+    going = glue.start_job_run(JobName="api_orders")["JobRunId"]
+    with pytest.raises(ClientError) as second:
+        glue.start_job_run(JobName="api_orders")
+    assert second.value.response["Error"]["Code"] == "ConcurrentRunsExceededException"
+    stop = glue.batch_stop_job_run(JobName="api_orders", JobRunIds=[going])
+    assert stop["SuccessfulSubmissions"] == [{"JobName": "api_orders", "JobRunId": going}]
+    _until(
+        "the stopped run",
+        lambda: (
+            glue.get_job_run(JobName="api_orders", RunId=going)["JobRun"]["JobRunState"]
+            == "STOPPED"
+        ),
+        60,
+    )
     with pytest.raises(ClientError) as missing:
         glue.start_job_run(JobName="no_such_job")
     assert missing.value.response["Error"]["Code"] == "EntityNotFoundException"
