@@ -288,7 +288,7 @@ def test_bad_mapping_wrong_password_and_missing_replica_identity(
     source.execute("DROP SCHEMA IF EXISTS bare CASCADE")
     source.execute("CREATE SCHEMA bare")
     source.execute("CREATE TABLE bare.events (at timestamptz, what text)")  # no key
-    bad_rule = {"rules": [selection("bare", "copy", "11")]}
+    bad_rule = {"rules": [selection("bare", action="copy", rule_id="11")]}
     good_rule = {"rules": [{**bad_rule["rules"][0], "rule-action": "include"}]}
     env = _project(
         stack,
