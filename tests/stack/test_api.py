@@ -243,31 +243,26 @@ def test_catalog_objects_are_created_read_updated_and_deleted(
     assert "api_made" not in names and "api_landing" in names
 
 
-def test_the_aws_cli_lists_tables_and_crawlers(
-    served: tuple[str, dict[str, str]], tmp_path: Path
-) -> None:
+def test_the_aws_cli_lists_tables_and_crawlers(served: tuple[str, dict[str, str]]) -> None:
     endpoint, env = served
-    aws = [sys.executable, "-m", "awscli"]
-    listed = subprocess.run(
-        [*aws, "glue", "get-tables", "--database-name", "api_landing", "--endpoint-url", endpoint],
-        env=aws_env(env, endpoint),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert listed.returncode == 0, listed.stderr
-    assert [t["Name"] for t in json.loads(listed.stdout)["TableList"]] == ["orders"]
-    crawlers = subprocess.run(
-        [*aws, "glue", "get-crawlers", "--query", "Crawlers[].Name", "--output", "text"],
-        env=aws_env(env, endpoint),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert crawlers.returncode == 0, crawlers.stderr
-    assert crawlers.stdout.split() == ["api_more", "api_orders", "api_parquet"]
+
+    def aws(*args: str) -> str:
+        """The AWS CLI from PyPI (its ``aws`` command), pointed at headwater."""
+        done = subprocess.run(
+            [sys.executable, "-m", "awscli", *args],
+            env=aws_env(env, endpoint),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    listed = aws("glue", "get-tables", "--database-name", "api_landing", "--endpoint-url", endpoint)
+    assert [t["Name"] for t in json.loads(listed)["TableList"]] == ["orders"]
+    crawlers = aws("glue", "get-crawlers", "--query", "Crawlers[].Name", "--output", "text")
+    assert crawlers.split() == ["api_more", "api_orders", "api_parquet"]
 
 
 def test_wrong_keys_unknown_operations_and_bad_json_get_aws_errors(
