@@ -30,6 +30,7 @@ from engine.api import dms, glue, workflows  # noqa: F401  (they register their 
 from engine.api.context import OPERATIONS, Api
 from engine.api.protocol import (
     CONTENT_TYPE,
+    INVALID_INPUT,
     SERVICES,
     ApiError,
     operation_of,
@@ -65,8 +66,7 @@ def _from_headwater(service: str, exc: HeadwaterError) -> ApiError:
     message = exc.message + (f" ({exc.hint})" if exc.hint else "")
     if exc.transient:
         return ApiError("ServiceUnavailableException", message, 503)
-    invalid = "InvalidInputException" if service == "glue" else "InvalidParameterValueException"
-    return ApiError(invalid, message)
+    return ApiError(INVALID_INPUT[service], message)
 
 
 def create_app(settings: Settings, keys: dict[str, str] | None = None) -> Starlette:
