@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -137,7 +138,13 @@ class MetastoreReader:
     def table_summaries(self, database: str, like: str = "*") -> list[Table]:
         """Tables of ``database`` whose names match the Hive pattern ``like`` (``*`` any
         run, ``|`` alternatives, case-insensitive): five queries on the metastore's
-        database, else two thrift calls, whatever their number."""
+        database, else two thrift calls, whatever their number; one thrift call for a
+        plain name."""
+        if PLAIN_NAME.fullmatch(like):
+            try:
+                return [to_table(self.raw_table(database, like))]
+            except TableNotFoundError:
+                return []
         found = self._from_backing(lambda db: db.tables(database, like))
         if found is None:
             names = self._call(f"list tables of {database}", "get_tables", database, like)
@@ -275,6 +282,10 @@ class MetastoreReader:
         if self._transport is not None:
             self._transport.close()
             self._client = self._transport = None
+
+
+# A table pattern that can match one name only (no `*`, `|` or other regular expression).
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
 def to_table(raw: Any) -> Table:

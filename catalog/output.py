@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table as RichTable
+if TYPE_CHECKING:
+    from rich.console import Console
 
-# Wide enough for locations when output is piped (rich assumes 80 columns then).
-console = Console(width=None if Console().is_terminal else 160)
-error_console = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 160)
+
+@functools.cache
+def _console(stderr: bool = False) -> Console:
+    """rich's console, made on first use: ``--json`` output never imports rich, which
+    costs a command 30 ms. Wide enough for locations when output is piped (rich
+    assumes 80 columns then)."""
+    from rich.console import Console  # deferred: rich, for output to people
+
+    return Console(stderr=stderr, width=None if Console(stderr=stderr).is_terminal else 160)
 
 
 def render(
@@ -25,6 +31,9 @@ def render(
     if as_json:
         print(json.dumps(list(rows), indent=2, default=str))
         return
+    from rich.markup import escape  # deferred: rich, for output to people
+    from rich.table import Table as RichTable  # deferred: rich
+
     names = list(columns or (rows[0].keys() if rows else []))
     table = RichTable(title=title, title_justify="left")
     for name in names:
@@ -32,14 +41,14 @@ def render(
     for row in rows:
         # escaped: "[read landing.sales] …" is text, not rich markup
         table.add_row(*("" if row.get(n) is None else escape(str(row.get(n))) for n in names))
-    console.print(table)
+    _console().print(table)
 
 
 def say(text: str) -> None:
-    console.print(text, highlight=False)
+    _console().print(text, highlight=False)
 
 
 def fail(text: str, hint: str | None = None) -> None:
-    error_console.print(f"[bold red]error:[/] {text}", highlight=False)
+    _console(stderr=True).print(f"[bold red]error:[/] {text}", highlight=False)
     if hint:
-        error_console.print(f"[yellow]hint:[/] {hint}", highlight=False)
+        _console(stderr=True).print(f"[yellow]hint:[/] {hint}", highlight=False)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-from importlib import metadata
 from typing import Any
 
 from catalog import ddl
@@ -71,6 +70,8 @@ _TOKEN = re.compile(
 
 
 def spark_version() -> str:
+    from importlib import metadata  # deferred: 10 ms, only when a table is written
+
     try:
         return metadata.version("pyspark")
     except metadata.PackageNotFoundError:

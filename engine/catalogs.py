@@ -8,7 +8,6 @@ from catalog.hive import DeltaDescriber, HiveCatalog
 from catalog.metastore import MetastoreReader
 from catalog.metastore_db import MetastoreDatabase
 from engine.config import Settings
-from engine.stack.local_metastore import ensure_local_metastore
 
 
 def open_catalog(settings: Settings) -> HiveCatalog:
@@ -34,6 +33,8 @@ def open_catalog(settings: Settings) -> HiveCatalog:
             _delta_describer(settings),
             write_through_metastore=True,  # the Thrift Server refreshes what changed
         )
+    from engine.stack.local_metastore import ensure_local_metastore  # deferred: local only
+
     metastore = ensure_local_metastore(settings)
     return HiveCatalog(
         SparkOnDemand(settings),

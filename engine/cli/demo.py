@@ -18,7 +18,6 @@ from engine import storage
 from engine.cli.context import STATE
 from engine.config import PROJECT_FILE_ENV
 from engine.demo import DATA, TABLES
-from engine.demo import replication as sample
 from engine.errors import HeadwaterError
 
 HEADWATER = [sys.executable, "-m", "engine.cli.app"]
@@ -104,6 +103,8 @@ def replication_demo() -> None:
     """DMS on the stack: a sample ``demo_shop`` database in its PostgreSQL, the task
     ``shop`` (full load, then CDC), two waves of changes each taken by a batch,
     validation, status and the landed tables."""
+    from engine.demo import replication as sample  # deferred: the stack's machinery
+
     settings = STATE.settings
     if settings.profile != "stack":
         raise HeadwaterError(

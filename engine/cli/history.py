@@ -55,10 +55,11 @@ def table_facts(table: Table) -> dict[str, Any]:
     """What headwater knows of a table beyond the metastore (for ``catalog describe``):
     size and rows, the crawl and job runs that touched it, its schema versions."""
     from engine.cli.context import open_state
-    from engine.handoff import delta_facts
 
     facts: dict[str, Any] = {}
     if table.format == "delta":
+        from engine.handoff import delta_facts  # deferred: a Delta table's log
+
         facts.update(delta_facts(STATE.settings, table))
     else:
         known = {

@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
-import yaml
 
 from catalog.cli import split_name
 from catalog.ddl import quote_name
@@ -113,6 +112,8 @@ def suggest(
     if detail:
         _, found = catalog.query(detail)
         profile = profiler.with_details(profile, found[0])
+    import yaml  # deferred: yaml, for this command's output only
+
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     document = {"action": "warn", "rules": profiler.suggest_rules(profile)}
     text = (

@@ -3,9 +3,11 @@
 The native stack on its own ports; a database of 500 partitioned Parquet tables
 created through the Thrift Server. Timed: a user's command, each a new process,
 in the stack profile (PyHive to the Thrift Server, no JVM in the CLI):
-``headwater catalog tables bench_catalog`` and ``headwater catalog describe
-bench_catalog.t_0250``. Median of 7 runs after one warm-up; the issue's target
-(well under a second) is the anchor the ratio is taken to.
+``headwater catalog tables bench_catalog``, ``headwater catalog describe
+bench_catalog.t_0250``, ``headwater catalog databases`` and ``headwater runs``.
+Median of 7 runs after one warm-up (which also writes the modules' bytecode, as any
+installed Python program has it); issue 23's target of 0.3 s is the anchor the ratio
+is taken to.
 
 Run alone with ``python -m tests.bench.catalog`` (it rewrites its own section of
 docs/benchmarks.md); ``make bench`` runs it with the rest.
@@ -26,7 +28,7 @@ from typing import Any
 
 TABLES = 500
 RUNS = 7
-TARGET_SECONDS = 1.0
+TARGET_SECONDS = 0.3
 DATABASE = "bench_catalog"
 SECTION = "## Catalog CLI latency (500 tables, stack profile)"
 OUT = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
@@ -39,6 +41,8 @@ class CatalogResult:
     tables_median: float
     describe_median: float
     databases_median: float
+    runs_median: float
+    floor: tuple[tuple[str, float], ...]  # start-up costs: (what is imported, seconds)
 
 
 def _values(work: Path) -> dict[str, Any]:
@@ -61,13 +65,15 @@ def _values(work: Path) -> dict[str, Any]:
     }
 
 
-def _median(command: list[str], env: dict[str, str]) -> float:
-    subprocess.run(command, env=env, check=True, capture_output=True)  # warm-up
+def _median(command: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)) -> float:
+    """Median seconds of ``command`` (exit codes ``ok``) after a warm-up run."""
     times = []
-    for _ in range(RUNS):
+    for attempt in range(RUNS + 1):
         start = time.perf_counter()
-        subprocess.run(command, env=env, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
+        done = subprocess.run(command, env=env, check=False, capture_output=True)
+        assert done.returncode in ok, done.stderr[-500:]
+        if attempt:
+            times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 
@@ -85,6 +91,7 @@ def bench_catalog() -> CatalogResult:
     values = _values(work)
     settings = load_settings(**values)
     env = clean_env(**settings_env(values), HEADWATER_PROJECT_FILE=str(work / "none.yaml"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's installed CLI has its bytecode
     launcher.up(settings)
     try:
         storage.ensure_buckets(settings, ["landing", "raw"])
@@ -111,6 +118,9 @@ def bench_catalog() -> CatalogResult:
             tables_median=_median([*cli, "tables", DATABASE, "--json"], env),
             describe_median=_median([*cli, "describe", f"{DATABASE}.t_0250", "--json"], env),
             databases_median=_median([*cli, "databases", "--json"], env),
+            # exit 1: no run matched (like grep); the history is read all the same
+            runs_median=_median([*HEADWATER, "runs", "--json"], env, ok=(0, 1)),
+            floor=_floor(),
         )
     finally:
         launcher.down(settings)
@@ -130,16 +140,38 @@ def report(result: CatalogResult) -> list[str]:
         f"{result.tables} partitioned Parquet tables in one database (created through the",
         f"Thrift Server in {result.create_seconds:.0f} s). Each command is a new `headwater`",
         "process in the stack profile (Python start-up included; no JVM in the CLI: listings",
-        "from the metastore's PostgreSQL database, `describe` through the Thrift Server);",
-        f"median of {RUNS} runs after a warm-up. Anchor: the issue's target of one second.",
+        "from the metastore's PostgreSQL database, one table from its thrift API, runs",
+        f"from the run-state database); median of {RUNS} runs after a warm-up.",
+        f"Anchor: issue 23's target of {TARGET_SECONDS} s.",
         "",
-        "| command | median | ratio to 1 s |",
+        f"| command | median | ratio to {TARGET_SECONDS} s |",
         "| --- | ---: | ---: |",
-        row(f"headwater catalog tables {DATABASE}", result.tables_median),
-        row(f"headwater catalog describe {DATABASE}.t_0250", result.describe_median),
-        row("headwater catalog databases", result.databases_median),
+        row(f"headwater catalog tables {DATABASE} --json", result.tables_median),
+        row(f"headwater catalog describe {DATABASE}.t_0250 --json", result.describe_median),
+        row("headwater catalog databases --json", result.databases_median),
+        row("headwater runs --json (none recorded)", result.runs_median),
+        "",
+        "What a new process pays before any work (median of "
+        f"{RUNS}, `python -c 'import …'`, same machine):",
+        "",
+        "| imports | seconds |",
+        "| --- | ---: |",
+        *[f"| {label} | {seconds:.3f} s |" for label, seconds in result.floor],
         "",
     ]
+
+
+FLOOR = (
+    ("Python itself (`pass`)", "pass"),
+    ("the CLI's modules (`engine.cli.app`)", "import engine.cli.app"),
+    ("psycopg (the metastore's and the run state's database)", "import psycopg"),
+    ("the CLI's modules and psycopg", "import engine.cli.app, psycopg"),
+)
+
+
+def _floor() -> tuple[tuple[str, float], ...]:
+    """Start-up costs no command avoids (the stack profile's commands all read PostgreSQL)."""
+    return tuple((label, _median([sys.executable, "-c", code], {})) for label, code in FLOOR)
 
 
 def update_section(lines: list[str], section: str = SECTION, path: Path = OUT) -> None:

@@ -32,6 +32,24 @@ def test_environment_beats_project_file_beats_defaults(monkeypatch: pytest.Monke
     assert load_settings(profile="local").profile == "local"  # explicit override wins
 
 
+def test_environment_names_are_case_blind_nested_or_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    Path("headwater.yaml").write_text("settings:\n  s3:\n    region: eu-west-1\n")
+    monkeypatch.setenv("headwater_stack__postgres_port", "15432")
+    monkeypatch.setenv("HEADWATER_S3", '{"endpoint": "http://127.0.0.1:9100"}')
+    monkeypatch.setenv("HEADWATER_S3__ACCESS_KEY", "ak")
+    monkeypatch.setenv("HEADWATER_API_KEYS", "AKID:SECRET")  # read by the API, not a setting
+    monkeypatch.setenv("HEADWATER_PROJECT_FILE", "headwater.yaml")
+    settings = load_settings(stack={"thrift_port": 12001})
+    assert settings.stack.postgres_port == 15432
+    assert settings.stack.thrift_port == 12001  # an override merges into the env's section
+    assert settings.s3.endpoint == "http://127.0.0.1:9100"
+    assert settings.s3.access_key == "ak"
+    assert settings.s3.region == "eu-west-1"  # the file's key the environment did not set
+    monkeypatch.setenv("HEADWATER_S3", "{not json")
+    with pytest.raises(ConfigError, match="HEADWATER_S3 is not valid JSON"):
+        load_settings()
+
+
 def test_a_bad_value_names_the_key_and_how_to_set_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEADWATER_STACK__THRIFT_PORT", "ten")
     with pytest.raises(ConfigError) as caught:
