@@ -22,8 +22,8 @@
 11. Replicating a MariaDB table: full load vs the ``mariadb --batch`` client; a
     100,000-change binlog CDC batch's latency (tests/bench/mariadb.py).
 
-``--only corpus|soak|large-transaction|mariadb`` measures that section alone and puts it
-in place.
+``--only corpus|soak|large-transaction|mariadb|ingest|catalog`` measures that section
+alone and puts it in place.
 """
 
 from __future__ import annotations
@@ -44,9 +44,11 @@ from engine.classify.registry import classify, make_sample
 from engine.crawl.inference import build_table, decide_tables, sample_layout
 from engine.crawl.layout import group_tables
 from engine.storage import CountingStore, LocalStore
+from tests.bench.catalog import SECTION as CATALOG_SECTION
 from tests.bench.catalog import bench_catalog
 from tests.bench.catalog import report as catalog_report
 from tests.bench.corpus import bench_readback, readback_report
+from tests.bench.ingest import SECTION as INGEST_SECTION
 from tests.bench.ingest import bench_ingest
 from tests.bench.ingest import report as ingest_report
 from tests.bench.large_transaction import SECTION as LARGE_SECTION
@@ -202,7 +204,14 @@ SECTIONS: dict[str, tuple[str, Callable[[], list[str]]]] = {
     "soak": (SOAK_SECTION, soak_section),
     "large-transaction": (LARGE_SECTION, lambda: large_report(bench_large_transaction())),
     "mariadb": (MARIADB_SECTION, lambda: mariadb_report(bench_mariadb())),
+    "ingest": (INGEST_SECTION, lambda: _in_temp(lambda work: ingest_report(bench_ingest(work)))),
+    "catalog": (CATALOG_SECTION, lambda: catalog_report(bench_catalog())),
 }
+
+
+def _in_temp(measure: Callable[[Path], list[str]]) -> list[str]:
+    with tempfile.TemporaryDirectory() as work:
+        return measure(Path(work))
 
 
 def only(name: str) -> None:
