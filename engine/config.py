@@ -211,25 +211,32 @@ def environment_settings(environ: dict[str, str] | None = None) -> dict[str, Any
     for name, value in (os.environ if environ is None else environ).items():
         if not name.upper().startswith(ENV_PREFIX):
             continue
-        path = name[len(ENV_PREFIX) :].lower().split(ENV_NESTING)
-        field = Settings.model_fields.get(path[0])
-        if field is None or not all(path):
+        key, *inner = name[len(ENV_PREFIX) :].lower().split(ENV_NESTING)
+        field = Settings.model_fields.get(key)
+        if field is None or not all(inner) or (inner and not _is_section(field.annotation)):
             continue
-        sectioned = isinstance(field.default_factory, type)  # a BaseModel section
-        if len(path) == 1:
-            if sectioned and value.lstrip().startswith("{"):
-                try:
-                    _merge(found, {path[0]: json.loads(value)})
-                    continue
-                except json.JSONDecodeError as exc:
-                    raise ConfigError(f"{name} is not valid JSON ({exc.msg})", key=name) from exc
-            _merge(found, {path[0]: value})
-        elif sectioned:
-            nested: Any = value
-            for part in reversed(path[1:]):
-                nested = {part: nested}
-            _merge(found, {path[0]: nested})
+        nested: Any = value
+        if not inner and _is_section(field.annotation) and value.lstrip().startswith("{"):
+            nested = _json_section(name, value)
+        for part in reversed(inner):
+            nested = {part: nested}
+        _merge(found, {key: nested})
     return found
+
+
+def _is_section(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _json_section(name: str, value: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:  # the message leaves the value out: it may hold a secret
+        raise ConfigError(
+            f"{name} is not valid JSON ({exc.msg})",
+            hint=f"give the section as a JSON object, or one key at a time: {name}__KEY=VALUE",
+            key=name,
+        ) from exc
 
 
 def _merge(into: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
