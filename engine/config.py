@@ -91,6 +91,10 @@ class SparkSettings(BaseModel):
     driver_memory: str = "2g"
     shuffle_partitions: int = 8
     ui_enabled: bool = False
+    # Extra JVM options for the Spark drivers of jobs, crawls, replication runs and CLI
+    # commands (not the Thrift Server), e.g. "-XX:TieredStopAtLevel=1" for short jobs on a
+    # small machine: less JIT work at start, slower on long scans (docs/guide.md).
+    driver_java_options: str = ""
 
 
 class ApiSettings(BaseModel):

@@ -32,6 +32,7 @@ from engine.ingest.definitions import DEFAULT_SCRIPT, JobDefinition, job_suite
 from engine.ingest.job import REQUIRED_ARGS
 from engine.ingest.sources import connection
 from engine.ingest.spec import parse_spec
+from engine.spark.conf import driver_options
 from engine.state.jobs import JobRun, this_host
 from engine.state.store import RunStore, now
 from engine.vocabulary import ACTIVE_STATES, RunState
@@ -49,7 +50,8 @@ def build_command(
     command = [str(spark_home() / "bin" / "spark-submit")]
     if master or definition.master:
         command += ["--master", str(master or definition.master)]
-    for key, value in definition.spark_conf.items():
+    # the job's own spark_conf comes after, so it wins
+    for key, value in {**driver_options(settings), **definition.spark_conf}.items():
         command += ["--conf", f"{key}={value}"]
     drivers = driver_coordinates(load_connections())
     if drivers:  # other databases' JDBC drivers, on the driver's classpath from its start

@@ -21,7 +21,7 @@ DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
 DELTA_PROBE_CLASS = "io.delta.tables.DeltaTable"
 S3A_SECRET_KEY = "spark.hadoop.fs.s3a.secret.key"
-# Driver logging (quiet by default); named in spark-defaults.conf by `make setup`.
+DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 
 
 def spark_conf(
@@ -48,6 +48,7 @@ def spark_conf(
         # Datasource tables keep their partitions in the metastore (pushdown).
         "spark.sql.hive.manageFilesourcePartitions": "true",
     }
+    conf.update(driver_options(settings))
     if settings.profile == "local":
         if local_metastore is None:
             raise ValueError("the local profile's Spark settings need its metastore URI")
@@ -80,6 +81,16 @@ def spark_conf(
     if drivers:  # other databases' drivers: beside the cached jars spark-defaults lists
         conf.update(artifacts.jar_properties(settings, drivers))
     return conf
+
+
+def driver_options(settings: Settings) -> dict[str, str]:
+    """The driver JVM's options when ``spark.driver_java_options`` is set: headwater's
+    logging (which spark-defaults.conf names otherwise, and a setting here replaces),
+    then those options. Nothing when unset."""
+    extra = settings.spark.driver_java_options.strip()
+    if not extra:
+        return {}
+    return {DRIVER_JAVA_OPTIONS: f"-Dlog4j2.configurationFile={artifacts.LOG4J2_FILE} {extra}"}
 
 
 def spark_secrets(settings: Settings) -> dict[str, str]:

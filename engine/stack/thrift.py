@@ -13,7 +13,7 @@ import os
 from catalog.hive import HiveCatalog
 from catalog.hiveserver2 import HiveServer2Runner
 from engine import artifacts
-from engine.spark.conf import spark_conf, spark_secrets
+from engine.spark.conf import DRIVER_JAVA_OPTIONS, spark_conf, spark_secrets
 from engine.stack.base import Service, write_private
 
 THRIFT_SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
@@ -37,6 +37,7 @@ class ThriftServerService(Service):
             "spark.driver.memory": "1g",
             "spark.local.dir": str(self.dir / "tmp"),
         }
+        conf.pop(DRIVER_JAVA_OPTIONS, None)  # a server for days: peak speed, not start-up
         properties = self.dir / "spark-thrift.conf"
         write_private(properties, "".join(f"{k} {v}\n" for k, v in sorted(conf.items())))
         hive = {

@@ -153,3 +153,26 @@ def test_definitions_are_validated_with_the_key_named(
         "--mapping": '[["x", "y"]]',
         "--n": "4",
     }
+
+
+def test_driver_java_options_reach_every_driver_and_a_job_may_override_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.artifacts import LOG4J2_FILE
+    from engine.ingest.runner import build_command
+    from engine.spark.conf import DRIVER_JAVA_OPTIONS, spark_conf
+
+    path = tmp_path / "headwater.yaml"
+    own = {"spark.driver.extraJavaOptions": "-Xss4m"}
+    path.write_text(yaml.safe_dump({"jobs": {"plain": {}, "own": {"spark_conf": own}}}))
+    monkeypatch.setenv("HEADWATER_PROJECT_FILE", str(path))
+    unset = load_settings(profile="stack", spark={"driver_java_options": ""})
+    assert DRIVER_JAVA_OPTIONS not in spark_conf(unset)  # spark-defaults.conf's logging stays
+    assert DRIVER_JAVA_OPTIONS not in " ".join(build_command(unset, job("plain"), [], None))
+
+    fast = load_settings(profile="stack", spark={"driver_java_options": "-XX:TieredStopAtLevel=1"})
+    options = f"-Dlog4j2.configurationFile={LOG4J2_FILE} -XX:TieredStopAtLevel=1"
+    assert spark_conf(fast)[DRIVER_JAVA_OPTIONS] == options
+    assert f"{DRIVER_JAVA_OPTIONS}={options}" in build_command(fast, job("plain"), [], None)
+    command = build_command(fast, job("own"), [], None)
+    assert f"{DRIVER_JAVA_OPTIONS}=-Xss4m" in command and options not in " ".join(command)
