@@ -45,6 +45,7 @@ DOWNLOADS = 6
 LAUNCHER_SOURCE = _HERE / "stack" / "java" / f"{METASTORE_LAUNCHER}.java"
 # Spark's logging for every driver headwater starts (spark-defaults.conf names it)
 LOG4J2_FILE = _HERE / "spark" / "log4j2.properties"
+LOG4J2_OPTION = f"-Dlog4j2.configurationFile={LOG4J2_FILE}"  # the driver JVM's option
 
 
 def spark_home() -> Path:
@@ -279,7 +280,7 @@ def _spark_defaults_text(settings: Settings) -> str:
         f"{jars}"
         f"spark.pyspark.python {sys.executable}\n"
         f"spark.pyspark.driver.python {sys.executable}\n"
-        f"spark.driver.extraJavaOptions -Dlog4j2.configurationFile={LOG4J2_FILE}\n"
+        f"spark.driver.extraJavaOptions {LOG4J2_OPTION}\n"
     )
 
 

@@ -90,7 +90,7 @@ def driver_options(settings: Settings) -> dict[str, str]:
     extra = settings.spark.driver_java_options.strip()
     if not extra:
         return {}
-    return {DRIVER_JAVA_OPTIONS: f"-Dlog4j2.configurationFile={artifacts.LOG4J2_FILE} {extra}"}
+    return {DRIVER_JAVA_OPTIONS: f"{artifacts.LOG4J2_OPTION} {extra}"}
 
 
 def spark_secrets(settings: Settings) -> dict[str, str]:

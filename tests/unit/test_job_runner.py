@@ -155,10 +155,10 @@ def test_definitions_are_validated_with_the_key_named(
     }
 
 
-def test_driver_java_options_reach_every_driver_and_a_job_may_override_them(
+def test_driver_java_options_reach_sessions_and_jobs_and_a_job_may_override_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from engine.artifacts import LOG4J2_FILE
+    from engine.artifacts import LOG4J2_OPTION
     from engine.ingest.runner import build_command
     from engine.spark.conf import DRIVER_JAVA_OPTIONS, spark_conf
 
@@ -171,7 +171,7 @@ def test_driver_java_options_reach_every_driver_and_a_job_may_override_them(
     assert DRIVER_JAVA_OPTIONS not in " ".join(build_command(unset, job("plain"), [], None))
 
     fast = load_settings(profile="stack", spark={"driver_java_options": "-XX:TieredStopAtLevel=1"})
-    options = f"-Dlog4j2.configurationFile={LOG4J2_FILE} -XX:TieredStopAtLevel=1"
+    options = f"{LOG4J2_OPTION} -XX:TieredStopAtLevel=1"
     assert spark_conf(fast)[DRIVER_JAVA_OPTIONS] == options
     assert f"{DRIVER_JAVA_OPTIONS}={options}" in build_command(fast, job("plain"), [], None)
     command = build_command(fast, job("own"), [], None)
