@@ -92,7 +92,7 @@ class SparkSettings(BaseModel):
     shuffle_partitions: int = 8
     ui_enabled: bool = False
     # Extra JVM options for the Spark drivers of jobs, crawls, replication runs and CLI
-    # commands (not the Thrift Server), e.g. "-XX:+UseSerialGC" (docs/guide.md).
+    # commands (not the Thrift Server), e.g. "-XX:TieredStopAtLevel=1" (docs/guide.md).
     driver_java_options: str = ""
 
 

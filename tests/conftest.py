@@ -7,12 +7,16 @@ share one. The contract tests mark each profile's case themselves.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import FAST_START_ENV, FAST_START_JVM
+
 pytest_plugins = ["tests.stack_fixture"]
+os.environ.setdefault(FAST_START_ENV, FAST_START_JVM)
 
 TESTS = Path(__file__).resolve().parent
 FOLDER_MARKERS = {"unit": pytest.mark.unit, "spark": pytest.mark.spark, "stack": pytest.mark.stack}

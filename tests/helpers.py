@@ -18,6 +18,10 @@ from typing import Any
 from engine.demo import DATA
 
 HEADWATER = [sys.executable, "-m", "engine.cli.app"]
+# The tests start many Spark drivers for small jobs: start-up matters more than peak
+# speed (tests/conftest.py sets it for the whole run; the benchmarks do not).
+FAST_START_ENV = "HEADWATER_SPARK__DRIVER_JAVA_OPTIONS"
+FAST_START_JVM = "-XX:TieredStopAtLevel=1"
 
 
 def free_port() -> int:
@@ -29,8 +33,9 @@ def free_port() -> int:
 def clean_env(**settings: str) -> dict[str, str]:
     """The environment minus any HEADWATER_ setting of the caller, plus ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
-    if "HEADWATER_CACHE_DIR" in os.environ:
-        env["HEADWATER_CACHE_DIR"] = os.environ["HEADWATER_CACHE_DIR"]
+    for machine in ("HEADWATER_CACHE_DIR", FAST_START_ENV):  # the machine's, not the test's
+        if machine in os.environ:
+            env[machine] = os.environ[machine]
     env.update(settings)
     return env
 

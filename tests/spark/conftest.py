@@ -15,9 +15,9 @@ from engine.spark.session import SparkSqlRunner, build_session
 @pytest.fixture(scope="session")
 def local_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     home = tmp_path_factory.mktemp("headwater-home")
-    return load_settings(
-        profile="local", home=home, spark={"master": "local[2]", "shuffle_partitions": 2}
-    )
+    # the one session lives through the whole run: peak speed, not a fast start
+    spark = {"master": "local[2]", "shuffle_partitions": 2, "driver_java_options": ""}
+    return load_settings(profile="local", home=home, spark=spark)
 
 
 @pytest.fixture(scope="session")
