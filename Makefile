@@ -78,7 +78,7 @@ cluster-down: $(STAMP) ## Stop the standalone master and worker
 jars-lock: $(STAMP) ## Developers: after changing engine/stack/jars/pom.xml, re-resolve jars.lock (needs Maven)
 	$(BIN)/python -c "from engine.artifacts import write_jar_lock; print(write_jar_lock())"
 
-bench: $(STAMP) ## Run the benchmarks and write docs/benchmarks.md (installs DuckDB, the anchor); ONLY=corpus, soak, large-transaction, mariadb, ingest or catalog: that section alone
+bench: $(STAMP) ## Run the benchmarks and write docs/benchmarks.md (installs DuckDB, the anchor); ONLY=corpus, soak, large-transaction, replication, mariadb, ingest or catalog: that section alone
 	$(BIN)/pip install -q -c constraints.txt -e ".[bench]"
 	$(HW) stack setup $(if $(filter corpus,$(ONLY)),--no-minio)
 	$(BIN)/python -m tests.bench.run $(if $(ONLY),--only $(ONLY))

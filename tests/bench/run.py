@@ -61,6 +61,7 @@ from tests.bench.mariadb import bench_mariadb
 from tests.bench.mariadb import report as mariadb_report
 from tests.bench.quality import bench_quality
 from tests.bench.quality import report as quality_report
+from tests.bench.replication import SECTION as REPLICATION_SECTION
 from tests.bench.replication import bench_replication
 from tests.bench.replication import report as replication_report
 from tests.bench.scale import bench_scale, report
@@ -203,6 +204,7 @@ SECTIONS: dict[str, tuple[str, Callable[[], list[str]]]] = {
     "corpus": (CORPUS_HEADING, corpus_section),
     "soak": (SOAK_SECTION, soak_section),
     "large-transaction": (LARGE_SECTION, lambda: large_report(bench_large_transaction())),
+    "replication": (REPLICATION_SECTION, lambda: replication_report(bench_replication())),
     "mariadb": (MARIADB_SECTION, lambda: mariadb_report(bench_mariadb())),
     "ingest": (INGEST_SECTION, lambda: _in_temp(lambda work: ingest_report(bench_ingest(work)))),
     "catalog": (CATALOG_SECTION, lambda: catalog_report(bench_catalog())),
