@@ -217,4 +217,29 @@ def report(result: IngestResult) -> list[str]:
         "Parquet and Delta statistics on every row. The job over that: "
         f"x{result.ours / result.same_shape:.2f}.",
         "",
+        *_goals(result),
+        "",
     ]
+
+
+def _goals(result: IngestResult) -> list[str]:
+    """Issue 23's two ingest goals against what bounds them."""
+    bare_vs_duckdb = result.bare / result.duckdb
+    lines = [
+        f"Issue 23's goals: x1.15 bare Spark's time (now x{result.ours / result.bare:.2f}) and "
+        f"x3 DuckDB's (now x{result.ours / result.duckdb:.1f}).",
+    ]
+    if bare_vs_duckdb > 3:
+        lines.append(
+            f"Bare Spark alone takes x{bare_vs_duckdb:.1f} DuckDB's time here, so no Spark job "
+            "reaches the DuckDB goal on these cores."
+        )
+    shape = result.same_shape / result.bare
+    if shape > 1.15:
+        lines.append(
+            f"Bare Spark writing the job's columns alone is x{shape:.2f}, "
+            "so the x1.15 goal is out of reach while the three lineage values are written on "
+            "every row; without them (`--lineage false`) the job is "
+            f"x{result.no_lineage / result.bare:.2f}, the best figure reached."
+        )
+    return lines
