@@ -234,6 +234,11 @@ def _goals(result: IngestResult) -> list[str]:
             f"Bare Spark alone takes x{bare_vs_duckdb:.1f} DuckDB's time here, so no Spark job "
             "reaches the DuckDB goal on these cores."
         )
+    else:
+        lines.append(
+            f"Bare Spark alone takes x{bare_vs_duckdb:.2f} DuckDB's time here, so the DuckDB "
+            f"goal leaves the job x{3 / bare_vs_duckdb:.2f} bare Spark's time at most."
+        )
     shape = result.same_shape / result.bare
     if shape > 1.15:
         lines.append(
